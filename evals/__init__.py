@@ -1,0 +1,1 @@
+"""Measures the assistant: faithfulness, citations, retrieval and escalation (issue 4)."""

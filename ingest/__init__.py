@@ -1,0 +1,1 @@
+"""Turns raw service knowledge (manuals, recalls, FAQs, bulletins) into chunks in the store."""

@@ -1,0 +1,146 @@
+"""Chunking that follows the document's structure and fits the embedder's token window."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from knowledge.records import Chunk, ParsedDocument, Section, content_hash
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of the window
+MIN_BODY_TOKENS = 48
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+LIST_OR_TABLE_LINE = re.compile(r"^\s*([-*+]|\d+[.)]|\|)\s")
+
+
+class Chunker:
+    """Splits each section into chunks of at most `max_tokens` embedder tokens, heading included.
+
+    A section that fits is one chunk. A longer one is cut at paragraph, list-item and table-row
+    boundaries, then sentences, then words, and consecutive chunks share about
+    `overlap_tokens` of text so a step or sentence cut at the edge keeps its context.
+
+        chunker = Chunker(embedder.count_tokens, max_tokens=256, overlap_tokens=32)
+        chunks = chunker.run(parsed_document)
+    """
+
+    def __init__(self, count_tokens: TokenCounter, *, max_tokens: int, overlap_tokens: int) -> None:
+        if max_tokens - SPECIAL_TOKENS < MIN_BODY_TOKENS:
+            raise ValueError(f"max_tokens must be at least {MIN_BODY_TOKENS + SPECIAL_TOKENS}")
+        if overlap_tokens >= (max_tokens - SPECIAL_TOKENS) // 2:
+            raise ValueError("overlap_tokens must be less than half of max_tokens")
+        self._count_tokens = count_tokens
+        self._max_tokens = max_tokens
+        self._overlap_tokens = overlap_tokens
+
+    def run(self, parsed: ParsedDocument) -> list[Chunk]:
+        document = parsed.document
+        metadata = document.flat_metadata()
+        chunks: list[Chunk] = []
+        occurrences: dict[str, int] = {}
+        for section in parsed.sections:
+            section_key = self._section_key(section, occurrences)
+            prefix = self._prefix(document.title, section.heading_path)
+            for index, body in enumerate(self._split(section.text, prefix)):
+                embedding_text = f"{prefix}{body}"
+                chunks.append(
+                    Chunk(
+                        id=f"{document.id}::{section_key}:{index}",
+                        document_id=document.id,
+                        text=body,
+                        heading_path=section.heading_path,
+                        position=len(chunks),
+                        content_hash=content_hash(embedding_text),
+                        embedding_text=embedding_text,
+                        page=section.page,
+                        anchor=section.anchor,
+                        document_metadata=metadata,
+                    )
+                )
+        return chunks
+
+    @staticmethod
+    def _section_key(section: Section, occurrences: dict[str, int]) -> str:
+        """Stable across edits elsewhere in the document, so only changed sections re-embed."""
+        base = "\x1f".join([*section.heading_path, str(section.page or "")])
+        occurrence = occurrences.get(base, 0)
+        occurrences[base] = occurrence + 1
+        return hashlib.sha1(f"{base}\x1e{occurrence}".encode()).hexdigest()[:12]
+
+    def _prefix(self, title: str, heading_path: list[str]) -> str:
+        prefix = f"{title}\n{' > '.join(heading_path)}\n" if heading_path else f"{title}\n"
+        budget = self._max_tokens - SPECIAL_TOKENS - MIN_BODY_TOKENS
+        if self._count_tokens([prefix])[0] > budget:
+            prefix = f"{' > '.join(heading_path[-1:]) or title[:80]}\n"
+        return prefix
+
+    def _split(self, text: str, prefix: str) -> list[str]:
+        budget = self._max_tokens - SPECIAL_TOKENS - self._count_tokens([prefix])[0]
+        if self._count_tokens([text])[0] <= budget:
+            return [text]
+        units = self._units(text, budget)
+        sizes = self._count_tokens(units)
+        chunks: list[str] = []
+        current: list[int] = []
+        current_size = 0
+        for index, size in enumerate(sizes):
+            if current and current_size + size > budget:
+                chunks.append("\n".join(units[i] for i in current))
+                current, current_size = self._overlap(current, sizes, budget - size)
+            current.append(index)
+            current_size += size
+        if current:
+            chunks.append("\n".join(units[i] for i in current))
+        return chunks
+
+    def _overlap(self, previous: list[int], sizes: list[int], room: int) -> tuple[list[int], int]:
+        """The trailing units of the previous chunk that fit in the overlap and in the room left."""
+        carried: list[int] = []
+        carried_size = 0
+        for index in reversed(previous[1:]):
+            if carried_size + sizes[index] > min(self._overlap_tokens, room):
+                break
+            carried.insert(0, index)
+            carried_size += sizes[index]
+        return carried, carried_size
+
+    def _units(self, text: str, budget: int) -> list[str]:
+        """Paragraphs, list items and table rows; anything over budget cut into sentences, words."""
+        blocks: list[str] = []
+        for paragraph in re.split(r"\n\s*\n", text):
+            lines = [line for line in paragraph.split("\n") if line.strip()]
+            if any(LIST_OR_TABLE_LINE.match(line) for line in lines):
+                blocks.extend(lines)
+            elif lines:
+                blocks.append(" ".join(line.strip() for line in lines))
+        units: list[str] = []
+        for block, size in zip(blocks, self._count_tokens(blocks), strict=True):
+            if size <= budget:
+                units.append(block)
+                continue
+            for sentence in SENTENCE_END.split(block):
+                if self._count_tokens([sentence])[0] <= budget:
+                    units.append(sentence)
+                else:
+                    units.extend(self._words(sentence, budget))
+        return units
+
+    def _words(self, sentence: str, budget: int) -> list[str]:
+        words = sentence.split()
+        sizes = self._count_tokens(words)
+        pieces: list[str] = []
+        current: list[str] = []
+        current_size = 0
+        for word, size in zip(words, sizes, strict=True):
+            if size > budget:  # one unbroken token run longer than the window: cut it
+                word, size = word[: budget * 2], budget
+            if current and current_size + size > budget:
+                pieces.append(" ".join(current))
+                current, current_size = [], 0
+            current.append(word)
+            current_size += size
+        if current:
+            pieces.append(" ".join(current))
+        return pieces

@@ -1,0 +1,294 @@
+"""NHTSA flat files: FLAT_RCL recalls and FLAT_TSBS service bulletins (tab-separated, no header)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ingest.loaders.base import LoadContext, LoadResult
+from ingest.metadata import build_document, slug
+from ingest.reading import read_text
+from knowledge.errors import InputError
+from knowledge.records import ParsedDocument, Section
+
+RECALL_FIELDS = (
+    "RECORD_ID", "CAMPNO", "MAKETXT", "MODELTXT", "YEARTXT", "MFGCAMPNO", "COMPNAME", "MFGNAME",
+    "BGMAN", "ENDMAN", "RCLTYPECD", "POTAFF", "ODATE", "INFLUENCED_BY", "MFGTXT", "RCDATE",
+    "DATEA", "RPNO", "FMVSS", "DESC_DEFECT", "CONEQUENCE_DEFECT", "CORRECTIVE_ACTION", "NOTES",
+    "RCL_CMPT_ID", "MFR_COMP_NAME", "MFR_COMP_DESC", "MFR_COMP_PTNO", "DO_NOT_DRIVE",
+    "PARK_OUTSIDE",
+)  # fmt: skip
+# The layout grew over the years (fields 23, 24, 25-27 and 28-29 were added); all are valid.
+RECALL_FIELD_COUNTS = (23, 24, 27, 29)
+BULLETIN_FIELDS = (
+    "BULNO", "BULREP", "ODINO", "BULDTE", "COMPNAME", "MAKETXT", "MODELTXT", "YEARTXT", "DATEA",
+    "SUMMARY",
+)  # fmt: skip
+CAMPAIGN_NUMBER = re.compile(r"^\d{2}[VETC]\d{3}(\d{3})?$")
+UNKNOWN_MODEL_YEAR = "9999"
+
+
+def sniff_flat_file(path: Path) -> str | None:
+    """'FLAT_RCL', 'FLAT_TSBS' or None, from the first line of a .txt file."""
+    try:
+        with path.open("rb") as handle:
+            first_line = handle.readline(20000).decode("utf-8", errors="replace").rstrip("\r\n")
+    except OSError:
+        return None
+    fields = first_line.split("\t")
+    if len(fields) >= 20 and CAMPAIGN_NUMBER.match(fields[1].strip()):
+        return "FLAT_RCL"
+    if len(fields) == len(BULLETIN_FIELDS) and fields[2].strip().isdigit():
+        return "FLAT_TSBS"
+    upper = path.name.upper()
+    if upper.startswith("FLAT_RCL") or upper.endswith(".RCL.TXT"):
+        return "FLAT_RCL"
+    if upper.startswith("FLAT_TSBS") or upper.endswith(".TSB.TXT"):
+        return "FLAT_TSBS"
+    return None
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, str]
+
+
+def _read_rows(
+    path: Path, context: LoadContext, names: tuple[str, ...], counts: tuple[int, ...], layout: str
+) -> tuple[list[_Row], list[InputError]]:
+    text = read_text(path, context.max_file_mb)
+    rows: list[_Row] = []
+    problems: list[InputError] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        values = line.split("\t")
+        if len(values) not in counts:
+            allowed = ", ".join(str(count) for count in counts)
+            problems.append(
+                InputError(
+                    context.source,
+                    f"row has {len(values)} tab-separated fields; {layout} rows have {allowed} "
+                    f"(see the {layout} layout); fix or remove this row",
+                    line=number,
+                )
+            )
+            continue
+        rows.append(_Row(number, {name: value.strip() for name, value in zip(names, values)}))
+    if not rows and problems:
+        raise InputError(
+            context.source,
+            f"no row has the {layout} layout ({len(problems)} rows rejected, first at line "
+            f"{problems[0].line}); check the file is a {layout} flat file",
+        )
+    return rows, problems
+
+
+def _yyyymmdd(value: str) -> date | None:
+    if re.fullmatch(r"\d{8}", value or ""):
+        try:
+            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            return None
+    return None
+
+
+def _display(name: str) -> str:
+    """NHTSA writes names in capitals; show them the way people write them."""
+    return name.title() if name.isupper() else name
+
+
+def _vehicle(make: str, model: str, years: list[int]) -> dict[str, Any]:
+    return {
+        "make": _display(make),
+        "model": _display(model) or None,
+        "year_first": min(years) if years else None,
+        "year_last": max(years) if years else None,
+        "market": "US",
+    }
+
+
+def _years(rows: list[_Row]) -> list[int]:
+    return sorted(
+        {
+            int(row.values["YEARTXT"])
+            for row in rows
+            if row.values.get("YEARTXT", "").isdigit() and row.values["YEARTXT"] != UNKNOWN_MODEL_YEAR
+        }
+    )
+
+
+def _years_label(years: list[int]) -> str:
+    return ", ".join(str(year) for year in years) or "model years not given"
+
+
+def _yes(value: str) -> bool:
+    return value.strip().upper() in {"Y", "YES", "TRUE"}
+
+
+def short_campaign_number(campaign: str) -> str:
+    """NHTSA's '24V210000' is written '24V210' or '24V-210' in letters and calls."""
+    return campaign[:6] if CAMPAIGN_NUMBER.match(campaign) else campaign
+
+
+class FlatRecallLoader:
+    """One recall-notice document per (campaign, make, model) covering its model years."""
+
+    def load(self, path: Path, context: LoadContext) -> LoadResult:
+        rows, problems = _read_rows(
+            path, context, RECALL_FIELDS, RECALL_FIELD_COUNTS, "FLAT_RCL"
+        )
+        groups: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
+        for row in rows:
+            values = row.values
+            if not CAMPAIGN_NUMBER.match(values["CAMPNO"]):
+                problems.append(
+                    InputError(
+                        context.source,
+                        f"field CAMPNO {values['CAMPNO']!r} is not an NHTSA campaign number "
+                        "(like 24V210000); fix or remove this row",
+                        line=row.line,
+                    )
+                )
+                continue
+            if not values["MAKETXT"]:
+                problems.append(
+                    InputError(context.source, "field MAKETXT is empty; add the make", line=row.line)
+                )
+                continue
+            groups[(values["CAMPNO"], values["MAKETXT"], values["MODELTXT"])].append(row)
+
+        documents = []
+        for (campaign, make, model), group in groups.items():
+            try:
+                documents.append(self._document(campaign, make, model, group, context))
+            except InputError as error:
+                problems.append(error)
+        return LoadResult(documents, problems)
+
+    def _document(
+        self, campaign: str, make: str, model: str, rows: list[_Row], context: LoadContext
+    ) -> ParsedDocument:
+        first = rows[0].values
+        years = _years(rows)
+        short = short_campaign_number(campaign)
+        vehicle = f"{_display(make)} {_display(model)}".strip()
+        component = first["COMPNAME"]
+        do_not_drive = _yes(first.get("DO_NOT_DRIVE", ""))
+        park_outside = _yes(first.get("PARK_OUTSIDE", ""))
+        lines = [
+            f"NHTSA recall campaign {short} ({campaign})"
+            + (f", manufacturer campaign {first['MFGCAMPNO']}" if first["MFGCAMPNO"] else "")
+            + ".",
+            f"Vehicles: {vehicle}, model years {_years_label(years)}.",
+            f"Component: {component}.",
+        ]
+        if do_not_drive:
+            lines.append("Consumer advisory: DO NOT DRIVE these vehicles until the remedy is done.")
+        if park_outside:
+            lines.append(
+                "Consumer advisory: PARK OUTSIDE and away from structures until the remedy is done."
+            )
+        for label, key in (
+            ("Defect", "DESC_DEFECT"),
+            ("Consequence", "CONEQUENCE_DEFECT"),
+            ("Remedy", "CORRECTIVE_ACTION"),
+            ("Notes", "NOTES"),
+        ):
+            if first.get(key):
+                lines.append(f"{label}: {first[key]}")
+        fields: dict[str, Any] = {
+            "id": f"recall-{campaign}-{slug(make)}-{slug(model)}".lower(),
+            "kind": "recall_notice",
+            "audience": "public",
+            "title": f"Recall {short}: {component} ({vehicle} {_years_label(years)})",
+            "vehicle": _vehicle(make, model, years),
+            "effective_date": _yyyymmdd(first["RCDATE"]) or _yyyymmdd(first["DATEA"]),
+            "version": first["DATEA"] or None,
+            **{key: value for key, value in (context.manifest_fields or {}).items()
+               if key in {"audience", "language"}},  # fmt: skip
+            "campaign_number": campaign,
+            "campaign_short": short,
+            "component": component,
+            "manufacturer": first["MFGNAME"],
+            "manufacturer_campaign": first["MFGCAMPNO"],
+            "model_years": [str(year) for year in years],
+            "do_not_drive": do_not_drive,
+            "park_outside": park_outside,
+            "nhtsa_record_ids": [row.values["RECORD_ID"] for row in rows],
+        }
+        if first.get("MFR_COMP_PTNO"):
+            fields["part_numbers"] = [first["MFR_COMP_PTNO"]]
+        document = build_document(fields, source=context.source, line=rows[0].line, anchor=campaign)
+        section = Section(heading_path=[f"Recall {short}"], text="\n".join(lines), anchor=campaign)
+        return ParsedDocument(document=document, sections=[section])
+
+
+class FlatServiceBulletinLoader:
+    """One service-bulletin document per (bulletin, make, model); agents-only unless a manifest says."""
+
+    def load(self, path: Path, context: LoadContext) -> LoadResult:
+        rows, problems = _read_rows(
+            path, context, BULLETIN_FIELDS, (len(BULLETIN_FIELDS),), "FLAT_TSBS"
+        )
+        groups: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
+        for row in rows:
+            values = row.values
+            key = values["ODINO"] or values["BULNO"]
+            if not key:
+                problems.append(
+                    InputError(
+                        context.source,
+                        "fields BULNO and ODINO are both empty; add the bulletin number",
+                        line=row.line,
+                    )
+                )
+                continue
+            groups[(key, values["MAKETXT"], values["MODELTXT"])].append(row)
+        documents = []
+        for (item, make, model), group in groups.items():
+            try:
+                documents.append(self._document(item, make, model, group, context))
+            except InputError as error:
+                problems.append(error)
+        return LoadResult(documents, problems)
+
+    def _document(
+        self, item: str, make: str, model: str, rows: list[_Row], context: LoadContext
+    ) -> ParsedDocument:
+        first = rows[0].values
+        years = _years(rows)
+        component = re.sub(r"^\d+\s+", "", first["COMPNAME"])
+        vehicle = f"{_display(make)} {_display(model)}".strip()
+        summary = re.sub(r"\s*\*\w+\s*$", "", first["SUMMARY"]).strip()
+        bulletin = first["BULNO"] or item
+        text = (
+            f"Service bulletin {bulletin} (NHTSA item {first['ODINO']}).\n"
+            f"Vehicles: {vehicle}, model years {_years_label(years)}.\n"
+            f"Component: {component}.\n"
+            + (f"Replaces bulletin {first['BULREP']}.\n" if first["BULREP"] else "")
+            + f"Summary: {summary or 'no summary given'}"
+        )
+        fields: dict[str, Any] = {
+            "id": f"tsb-{slug(item)}-{slug(make)}-{slug(model)}",
+            "kind": "service_bulletin",
+            "audience": (context.manifest_fields or {}).get("audience", "internal"),
+            "title": f"Service bulletin {bulletin}: {component} ({vehicle})",
+            "vehicle": _vehicle(make, model, years) if make else None,
+            "effective_date": _yyyymmdd(first["BULDTE"]),
+            "version": first["DATEA"] or None,
+            "bulletin_number": bulletin,
+            "nhtsa_item": first["ODINO"],
+            "component": component,
+            "model_years": [str(year) for year in years],
+        }
+        document = build_document(fields, source=context.source, line=rows[0].line, anchor=item)
+        return ParsedDocument(
+            document=document,
+            sections=[Section(heading_path=[f"Bulletin {bulletin}"], text=text, anchor=item)],
+        )

@@ -1,0 +1,146 @@
+"""Document metadata from front matter or a manifest, validated into a `SourceDocument`."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from knowledge.errors import InputError
+from knowledge.records import Provenance, SourceDocument
+
+MANIFEST_NAME = "manifest.yaml"
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.DOTALL)
+DOCUMENT_FIELDS = {
+    "id", "kind", "audience", "title", "vehicle", "language", "effective_date", "version",
+    "supersedes",
+}  # fmt: skip
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int]:
+    """(front matter, body, number of lines the front matter took)."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text, 0
+    try:
+        front_matter = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(
+            source,
+            f"the front matter is not valid YAML ({getattr(error, 'problem', error)}); fix it",
+            line=mark.line + 2 if mark is not None else None,
+        ) from error
+    if not isinstance(front_matter, dict):
+        raise InputError(source, "the front matter must be a YAML mapping of field: value", line=1)
+    return front_matter, text[match.end() :], match.group(0).count("\n")
+
+
+def build_document(
+    fields: dict[str, Any], *, source: str, line: int | None = None, anchor: str | None = None
+) -> SourceDocument:
+    """Validates metadata into a document; an error names the field and what to put there."""
+    known = {key: value for key, value in fields.items() if key in DOCUMENT_FIELDS}
+    attributes = {
+        key: _attribute_value(value)
+        for key, value in fields.items()
+        if key not in DOCUMENT_FIELDS and key != "path" and value is not None
+    }
+    for required in ("kind", "audience"):
+        if not known.get(required):
+            raise InputError(
+                source,
+                f"missing required metadata field '{required}'; add it to the front matter or to "
+                f"a {MANIFEST_NAME} entry for this file (see docs/knowledge-formats.md)",
+                line=line,
+            )
+    if isinstance(known.get("supersedes"), str):
+        known["supersedes"] = [known["supersedes"]]
+    if known.get("version") is not None:
+        known["version"] = str(known["version"])
+    try:
+        return SourceDocument(
+            **known,
+            attributes=attributes,
+            provenance=Provenance(source_file=source, line=line, anchor=anchor),
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"field '{'.'.join(str(part) for part in issue['loc'])}': {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise InputError(source, f"invalid metadata: {problems}", line=line) from error
+
+
+def _attribute_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "document"
+
+
+@dataclass
+class ManifestEntry:
+    pattern: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class Manifest:
+    """Metadata for files that cannot carry front matter (HTML, PDF), keyed by path glob."""
+
+    folder: Path
+    entries: list[ManifestEntry] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        source = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            raise InputError(
+                source,
+                f"the manifest is not valid YAML ({getattr(error, 'problem', error)}); fix it",
+                line=mark.line + 1 if mark is not None else None,
+            ) from error
+        if not isinstance(data, dict) or not isinstance(data.get("documents", []), list):
+            raise InputError(source, "a manifest is a mapping with a 'documents:' list")
+        entries = []
+        for index, entry in enumerate(data.get("documents", [])):
+            if not isinstance(entry, dict) or not entry.get("path"):
+                raise InputError(source, f"documents[{index}] needs a 'path:' (a file or glob)")
+            entries.append(ManifestEntry(str(entry["path"]), dict(entry)))
+        return cls(path.parent, entries, [str(item) for item in data.get("ignore", [])])
+
+    def _relative(self, path: Path) -> str | None:
+        try:
+            return path.resolve().relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    def fields_for(self, path: Path) -> dict[str, Any] | None:
+        relative = self._relative(path)
+        for entry in self.entries:
+            pattern_path = Path(entry.pattern)
+            if pattern_path.is_absolute():
+                if path.resolve() == pattern_path.resolve():
+                    return entry.fields
+            elif relative is not None and fnmatch.fnmatch(relative, entry.pattern):
+                return entry.fields
+        return None
+
+    def ignores(self, path: Path) -> bool:
+        relative = self._relative(path)
+        return relative is not None and any(fnmatch.fnmatch(relative, p) for p in self.ignore)

@@ -1,0 +1,498 @@
+"""The ingest job: load, chunk, compare with the store, embed only what changed, write, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ingest.chunking import Chunker
+from ingest.dedupe import NearDuplicate, find_near_duplicates
+from ingest.discovery import SourceFile, discover
+from ingest.loaders import LoadContext, loader_for
+from ingest.loaders import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
+from knowledge.embedder import Embedder
+from knowledge.errors import ConfigurationError, InputError
+from knowledge.records import Chunk, ParsedDocument, document_revision
+from knowledge.settings import GloveboxSettings
+from knowledge.store import ChunkWrite, KnowledgeStore, StoredChunk
+
+
+class IngestProgress(Protocol):
+    """What the job tells a progress display; the CLI draws a rich bar from it."""
+
+    def phase(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, steps: int) -> None: ...
+
+
+class SilentProgress:
+    def phase(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, steps: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SkippedInput:
+    """A file, or part of one, that was not ingested, and what to do about it."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    @classmethod
+    def from_error(cls, error: InputError) -> SkippedInput:
+        return cls(path=error.source, reason=error.problem, line=error.line)
+
+
+@dataclass
+class DocumentPlan:
+    """What syncing one document changes in the store."""
+
+    document_id: str
+    source_file: str
+    action: str  # add | update | unchanged | remove
+    to_embed: list[ChunkWrite] = field(default_factory=list)
+    to_relabel: list[ChunkWrite] = field(default_factory=list)
+    to_delete: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_updated: int = 0
+    chunks_unchanged: int = 0
+    embedding_texts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest; `to_json()` has the keys scripts rely on."""
+
+    knowledge_base: str
+    dry_run: bool = False
+    files_seen: int = 0
+    documents: int = 0
+    documents_added: int = 0
+    documents_updated: int = 0
+    documents_removed: int = 0
+    documents_superseded: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_updated: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    near_duplicates: list[NearDuplicate] = field(default_factory=list)
+    skipped: list[SkippedInput] = field(default_factory=list)
+    repaired_interrupted_run: bool = False
+    seconds: float = 0.0
+    embedding_seconds: float = 0.0
+    plan: list[DocumentPlan] = field(default_factory=list)
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "knowledge_base": self.knowledge_base,
+            "dry_run": self.dry_run,
+            "files_seen": self.files_seen,
+            "documents": self.documents,
+            "documents_added": self.documents_added,
+            "documents_updated": self.documents_updated,
+            "documents_removed": self.documents_removed,
+            "documents_superseded": self.documents_superseded,
+            "chunks_added": self.chunks_added,
+            "chunks_updated": self.chunks_updated,
+            "chunks_removed": self.chunks_removed,
+            "chunks_unchanged": self.chunks_unchanged,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "near_duplicates": [
+                {"chunk": d.chunk_id, "duplicate_of": d.duplicate_of} for d in self.near_duplicates
+            ],
+            "skipped": [
+                {"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped
+            ],
+            "repaired_interrupted_run": self.repaired_interrupted_run,
+            "seconds": round(self.seconds, 3),
+            "embedding_seconds": round(self.embedding_seconds, 3),
+            "chunks_per_second": round(self.chunks_per_second, 2),
+            "plan": [
+                {
+                    "document_id": p.document_id,
+                    "source_file": p.source_file,
+                    "action": p.action,
+                    "chunks_to_embed": len(p.to_embed),
+                    "chunks_to_remove": len(p.to_delete),
+                }
+                for p in self.plan
+                if p.action != "unchanged"
+            ],
+        }
+
+
+class RunMarker:
+    """A file that says an ingest into this knowledge base is running (or was cut off).
+
+    A crashed or killed run leaves it behind; the next run sees that, and its comparison of the
+    store with the sources repairs whatever the cut-off run left half done.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "ingest.running"
+
+    def previous_run_interrupted(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            pid = int(json.loads(self.path.read_text())["pid"])
+        except (ValueError, KeyError, OSError, json.JSONDecodeError):
+            return True
+        if pid != os.getpid() and _process_alive(pid):
+            raise ConfigurationError(
+                f"another ingest into this knowledge base is running (pid {pid}); wait for it, "
+                f"or if it is gone remove {self.path}"
+            )
+        return True
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.update(committed_documents=0)
+
+    def update(self, committed_documents: int) -> None:
+        payload = {"pid": os.getpid(), "committed_documents": committed_documents}
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(payload))
+        temporary.replace(self.path)
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class IngestJob:
+    """Syncs source paths into a knowledge base: afterwards the store holds exactly those sources.
+
+    Unchanged chunks are never re-embedded; changed ones are replaced; chunks of deleted or
+    superseded documents are removed. A file that cannot be read is reported and its previous
+    version, if any, is kept.
+
+        job = IngestJob(store, embedder, chunker, state_dir=settings.kb_state_dir("default"))
+        report = job.run([Path("knowledge/sample")])
+    """
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        state_dir: Path,
+        max_file_mb: float = 50.0,
+        batch_size: int = 32,
+        write_batch_chunks: int = 1024,
+        near_duplicate_max_distance: int = 3,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._chunker = chunker
+        self._marker = RunMarker(state_dir)
+        self._max_file_mb = max_file_mb
+        self._batch_size = batch_size
+        self._write_batch_chunks = write_batch_chunks
+        self._near_duplicate_max_distance = near_duplicate_max_distance
+
+    def run(
+        self,
+        paths: list[Path],
+        *,
+        dry_run: bool = False,
+        manifests: list[Path] | None = None,
+        progress: IngestProgress | None = None,
+    ) -> IngestReport:
+        progress = progress or SilentProgress()
+        started = time.perf_counter()
+        report = IngestReport(knowledge_base=self._store.kb, dry_run=dry_run)
+        report.repaired_interrupted_run = self._marker.previous_run_interrupted()
+
+        parsed, failed_paths = self._load(paths, manifests, report, progress)
+        chunks_by_document = {
+            item.document.id: self._chunker.run(item) for item in parsed.values()
+        }
+        report.near_duplicates = find_near_duplicates(
+            [chunk for chunks in chunks_by_document.values() for chunk in chunks],
+            self._near_duplicate_max_distance,
+        )
+        plans = self._plan(paths, parsed, chunks_by_document, failed_paths, report)
+        report.plan = plans
+        if not dry_run:
+            self._marker.start()
+            self._execute(plans, report, progress)
+            self._marker.finish()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _load(
+        self,
+        paths: list[Path],
+        manifests: list[Path] | None,
+        report: IngestReport,
+        progress: IngestProgress,
+    ) -> tuple[dict[str, ParsedDocument], set[str]]:
+        discovery = discover(paths, manifests)
+        report.skipped.extend(SkippedInput.from_error(error) for error in discovery.manifest_errors)
+        report.files_seen = len(discovery.files)
+        progress.phase("Reading sources", len(discovery.files))
+        parsed: dict[str, ParsedDocument] = {}
+        failed_paths: set[str] = set()
+        for source in discovery.files:
+            for item in self._load_file(source, report, failed_paths):
+                document_id = item.document.id
+                if document_id in parsed:
+                    first = parsed[document_id].document.provenance
+                    report.skipped.append(
+                        SkippedInput(
+                            item.document.provenance.source_file,
+                            f"document id {document_id!r} is already used by {first.source_file}"
+                            f"{f':{first.line}' if first.line else ''}; give one of them another id",
+                            item.document.provenance.line,
+                        )
+                    )
+                    continue
+                item.document.attributes["source_path"] = str(source.path.resolve())
+                parsed[document_id] = item
+            progress.advance(1)
+        self._drop_superseded(parsed, report)
+        report.documents = len(parsed)
+        return parsed, failed_paths
+
+    def _load_file(
+        self, source: SourceFile, report: IngestReport, failed_paths: set[str]
+    ) -> list[ParsedDocument]:
+        shown = str(source.path)
+        loader = loader_for(source.path)
+        if loader is None:
+            report.skipped.append(
+                SkippedInput(
+                    shown,
+                    f"unsupported file type {source.path.suffix or '(none)'}; supported: "
+                    f"{', '.join(sorted(SUPPORTED_SUFFIXES))}; convert it or move it out",
+                )
+            )
+            failed_paths.add(str(source.path.resolve()))
+            return []
+        context = LoadContext(shown, source.manifest_fields, self._max_file_mb)
+        try:
+            result = loader.load(source.path, context)
+        except InputError as error:
+            report.skipped.append(SkippedInput.from_error(error))
+            failed_paths.add(str(source.path.resolve()))
+            return []
+        except Exception as error:  # one broken document must never stop the ingest
+            report.skipped.append(
+                SkippedInput(
+                    shown,
+                    f"could not be read ({type(error).__name__}: {error}); check the file, and "
+                    "report it as a Glovebox bug if it looks valid",
+                )
+            )
+            failed_paths.add(str(source.path.resolve()))
+            return []
+        report.skipped.extend(SkippedInput.from_error(error) for error in result.skipped_parts)
+        if result.skipped_parts:
+            failed_paths.add(str(source.path.resolve()))
+        return result.documents
+
+    @staticmethod
+    def _drop_superseded(parsed: dict[str, ParsedDocument], report: IngestReport) -> None:
+        superseded_keys = {
+            key for item in parsed.values() for key in item.document.supersedes
+        }
+        if not superseded_keys:
+            return
+        for document_id, item in list(parsed.items()):
+            names = {document_id, str(item.document.attributes.get("bulletin_number", ""))}
+            if names & superseded_keys:
+                report.documents_superseded.append(document_id)
+                del parsed[document_id]
+
+    def _plan(
+        self,
+        roots: list[Path],
+        parsed: dict[str, ParsedDocument],
+        chunks_by_document: dict[str, list[Chunk]],
+        failed_paths: set[str],
+        report: IngestReport,
+    ) -> list[DocumentPlan]:
+        stored_by_document: dict[str, list[StoredChunk]] = defaultdict(list)
+        for stored in self._store.iter_chunks():
+            stored_by_document[stored.document_id].append(stored)
+        duplicate_of = {d.chunk_id: d.duplicate_of for d in report.near_duplicates}
+        plans: list[DocumentPlan] = []
+        for document_id, item in parsed.items():
+            plan = self._plan_document(
+                item, chunks_by_document[document_id], stored_by_document.get(document_id, []),
+                duplicate_of,
+            )  # fmt: skip
+            plans.append(plan)
+        resolved_roots = [root.resolve() for root in roots]
+        superseded = set(report.documents_superseded)
+        for document_id, stored_chunks in stored_by_document.items():
+            if document_id in parsed:
+                continue
+            source_path = str(stored_chunks[0].metadata.get("source_path", ""))
+            in_scope = any(_is_within(Path(source_path), root) for root in resolved_roots)
+            kept_because_unreadable = source_path in failed_paths
+            if document_id in superseded or (in_scope and not kept_because_unreadable):
+                plans.append(
+                    DocumentPlan(
+                        document_id,
+                        str(stored_chunks[0].metadata.get("source_file", "")),
+                        "remove",
+                        to_delete=[stored.id for stored in stored_chunks],
+                    )
+                )
+        for plan in plans:
+            report.chunks_added += plan.chunks_added
+            report.chunks_updated += plan.chunks_updated
+            report.chunks_unchanged += plan.chunks_unchanged
+            report.chunks_removed += len(plan.to_delete)
+            report.documents_added += plan.action == "add"
+            report.documents_updated += plan.action == "update"
+            report.documents_removed += plan.action == "remove"
+        report.chunks_total = sum(len(chunks) for chunks in chunks_by_document.values())
+        return plans
+
+    @staticmethod
+    def _plan_document(
+        item: ParsedDocument,
+        chunks: list[Chunk],
+        stored_chunks: list[StoredChunk],
+        duplicate_of: dict[str, str],
+    ) -> DocumentPlan:
+        document = item.document
+        revision = document_revision(document.flat_metadata(), [c.content_hash for c in chunks])
+        stored = {chunk.id: chunk for chunk in stored_chunks}
+        plan = DocumentPlan(
+            document.id,
+            document.provenance.source_file,
+            "update" if stored else "add",
+        )
+        for chunk in chunks:
+            metadata = chunk.chroma_metadata(revision, len(chunks))
+            if chunk.id in duplicate_of:
+                metadata["near_duplicate_of"] = duplicate_of[chunk.id]
+            previous = stored.get(chunk.id)
+            if previous is None:
+                plan.to_embed.append(ChunkWrite(chunk.id, chunk.text, metadata, None))
+                plan.chunks_added += 1
+            elif previous.content_hash != chunk.content_hash:
+                plan.to_embed.append(ChunkWrite(chunk.id, chunk.text, metadata, None))
+                plan.chunks_updated += 1
+            else:
+                plan.chunks_unchanged += 1
+                if previous.metadata != metadata:
+                    plan.to_relabel.append(ChunkWrite(chunk.id, chunk.text, metadata, None))
+        current_ids = {chunk.id for chunk in chunks}
+        plan.to_delete = [chunk_id for chunk_id in stored if chunk_id not in current_ids]
+        if stored and not (plan.to_embed or plan.to_relabel or plan.to_delete):
+            plan.action = "unchanged"
+        plan.embedding_texts = {chunk.id: chunk.embedding_text for chunk in chunks}
+        return plan
+
+    def _execute(
+        self, plans: list[DocumentPlan], report: IngestReport, progress: IngestProgress
+    ) -> None:
+        pending = [plan for plan in plans if plan.action != "unchanged"]
+        progress.phase("Embedding and writing", sum(len(plan.to_embed) for plan in pending))
+        committed = 0
+        for window in _windows(pending, self._write_batch_chunks):
+            embedded_started = time.perf_counter()
+            writes = self._embed_window(window, progress)
+            report.embedding_seconds += time.perf_counter() - embedded_started
+            report.chunks_embedded += sum(len(plan.to_embed) for plan in window)
+            # One upsert for the window: Chroma applies a batch as one log entry, so a crash
+            # leaves each document either as it was or with all its new chunks written.
+            self._store.write([*writes, *(w for plan in window for w in plan.to_relabel)])
+            self._store.delete([chunk_id for plan in window for chunk_id in plan.to_delete])
+            committed += len(window)
+            self._marker.update(committed)
+
+    def _embed_window(
+        self, window: list[DocumentPlan], progress: IngestProgress
+    ) -> list[ChunkWrite]:
+        items = [
+            (write, plan.embedding_texts[write.id])
+            for plan in window
+            for write in plan.to_embed
+        ]
+        # Similar lengths batched together waste less padding: the encoder's main cost here.
+        order = sorted(range(len(items)), key=lambda index: len(items[index][1]), reverse=True)
+        vectors: dict[int, list[float]] = {}
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            embedded = self._embedder.embed_documents([items[index][1] for index in batch])
+            vectors.update(zip(batch, embedded, strict=True))
+            progress.advance(len(batch))
+        return [
+            ChunkWrite(write.id, write.text, write.metadata, vectors[index])
+            for index, (write, _) in enumerate(items)
+        ]
+
+
+def _windows(plans: list[DocumentPlan], chunk_budget: int) -> Iterator[list[DocumentPlan]]:
+    window: list[DocumentPlan] = []
+    size = 0
+    for plan in plans:
+        window.append(plan)
+        size += len(plan.to_embed)
+        if size >= chunk_budget:
+            yield window
+            window, size = [], 0
+    if window:
+        yield window
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+
+def build_ingest_job(
+    settings: GloveboxSettings, kb: str, embedder: Embedder | None = None
+) -> IngestJob:
+    """The ingest job for a knowledge base, wired from settings."""
+    from knowledge.components import build_embedder, open_knowledge_base
+
+    embedder = embedder or build_embedder(settings)
+    store = open_knowledge_base(settings, kb, embedder)
+    chunker = Chunker(
+        embedder.count_tokens,
+        max_tokens=min(settings.chunk_max_tokens, embedder.max_tokens),
+        overlap_tokens=settings.chunk_overlap_tokens,
+    )
+    return IngestJob(
+        store,
+        embedder,
+        chunker,
+        state_dir=settings.kb_state_dir(kb),
+        max_file_mb=settings.ingest_max_file_mb,
+        batch_size=settings.embedding_batch_size,
+        write_batch_chunks=settings.ingest_write_batch_chunks,
+        near_duplicate_max_distance=settings.near_duplicate_max_distance,
+    )

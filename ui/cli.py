@@ -1,0 +1,203 @@
+"""The `glovebox` command. Heavy libraries are imported inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from knowledge.errors import ConfigurationError, GloveboxError, InputError
+from knowledge.settings import get_settings
+
+if TYPE_CHECKING:
+    from ingest.sync import IngestReport
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIGURATION = 2
+EXIT_INPUT_SKIPPED = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="glovebox",
+    help="Glovebox: cited answers from an automaker's service knowledge, with escalation to humans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+kb_app = typer.Typer(help="List, inspect and drop knowledge bases.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(kb_app, name="kb")
+
+KbOption = Annotated[str | None, typer.Option("--kb", help="Knowledge base name [default: default].")]
+
+
+def _fail(error: GloveboxError) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    code = EXIT_CONFIGURATION if isinstance(error, ConfigurationError | InputError) else EXIT_FAILED
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of service knowledge.")],
+    kb: KbOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    manifest: Annotated[
+        list[Path] | None,
+        typer.Option("--manifest", help="Extra manifest.yaml with metadata for files (repeatable)."),
+    ] = None,
+) -> None:
+    """Sync PATHS into a knowledge base: new and changed chunks embedded, deleted ones removed.
+
+    Exit codes: 0 all ingested; 3 some input was skipped (see the report); 2 a setup or path
+    error; 130 interrupted (run it again to finish).
+    """
+    from ui.progress import RichIngestProgress
+
+    settings = get_settings()
+    kb_name = kb or settings.default_kb
+    try:
+        from ingest.sync import build_ingest_job
+
+        job = build_ingest_job(settings, kb_name)
+        with RichIngestProgress() as progress:
+            report = job.run(paths, dry_run=dry_run, manifests=manifest, progress=progress)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: documents already written are complete; run the same command again "
+            "to finish",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_json()))
+    else:
+        _print_report(report)
+    raise typer.Exit(EXIT_INPUT_SKIPPED if report.skipped else EXIT_OK)
+
+
+def _print_report(report: IngestReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if report.dry_run:
+        console.print(f"[bold]Plan for knowledge base {report.knowledge_base!r} (dry run)[/]")
+        for plan in report.plan:
+            if plan.action != "unchanged":
+                console.print(
+                    f"  {plan.action:<7} {plan.document_id}  ({len(plan.to_embed)} to embed, "
+                    f"{len(plan.to_delete)} to remove)  {plan.source_file}"
+                )
+    if report.repaired_interrupted_run:
+        console.print("[yellow]A previous ingest was interrupted; this run repaired it.[/]")
+    table = Table(title=f"Ingest into {report.knowledge_base!r}", show_header=False)
+    rows = [
+        ("documents", report.documents),
+        ("documents added / updated / removed",
+         f"{report.documents_added} / {report.documents_updated} / {report.documents_removed}"),
+        ("documents superseded", len(report.documents_superseded)),
+        ("chunks added", report.chunks_added),
+        ("chunks updated", report.chunks_updated),
+        ("chunks removed", report.chunks_removed),
+        ("chunks unchanged", report.chunks_unchanged),
+        ("chunks embedded", report.chunks_embedded),
+        ("near-duplicate chunks", len(report.near_duplicates)),
+        ("skipped", len(report.skipped)),
+        ("seconds", f"{report.seconds:.1f}"),
+        ("chunks per second", f"{report.chunks_per_second:.1f}"),
+    ]  # fmt: skip
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    for skipped in report.skipped:
+        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
+        console.print(f"[red]skipped[/] {where}: {skipped.reason}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    kb: KbOption = None,
+) -> None:
+    """Serve the HTTP API (for now: readiness and knowledge-base status; console and widget follow)."""
+    import uvicorn
+
+    from ui.server import create_app
+
+    settings = get_settings()
+    try:
+        application = create_app(settings, kb or settings.default_kb)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"Glovebox API on http://{host}:{port}  (GET /healthz, GET /api/knowledge-base)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Sources to ingest [default: the sample KB].")
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Encoder timing repeats (best is kept).")] = 2,
+) -> None:
+    """Ingest chunks/s into a fresh knowledge base next to the raw encoder's chunks/s on the same chunks."""
+    from ingest.bench import run_ingest_benchmark, sample_knowledge_path
+
+    try:
+        result = run_ingest_benchmark(
+            paths or [sample_knowledge_path()], get_settings(), repeats=repeats
+        )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(result.describe())
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """Knowledge bases in the store, with chunk counts and embedding model."""
+    from knowledge.store import KnowledgeStore, list_knowledge_bases, make_chroma_client
+
+    settings = get_settings()
+    try:
+        client = make_chroma_client(settings)
+        for name in list_knowledge_bases(client):
+            collection = client.get_collection(f"glovebox-{name}", embedding_function=None)
+            store = KnowledgeStore(collection, name)
+            typer.echo(f"{name}\t{store.count()} chunks\t{store.embedding_model}")
+    except GloveboxError as error:
+        raise _fail(error) from error
+
+
+@kb_app.command("drop")
+def kb_drop(
+    name: Annotated[str, typer.Argument(help="Knowledge base to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a knowledge base and everything in it."""
+    from knowledge.store import drop_knowledge_base, make_chroma_client
+
+    if not yes and not typer.confirm(f"Delete knowledge base {name!r} and all its chunks?"):
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        drop_knowledge_base(make_chroma_client(get_settings()), name)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"dropped {name}")
+
+
+def main() -> None:  # pragma: no cover - `python -m ui.cli`
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
