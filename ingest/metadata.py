@@ -22,6 +22,12 @@ DOCUMENT_FIELDS = {
 }  # fmt: skip
 
 
+def yaml_error_line(error: Exception, first_line: int = 1) -> int | None:
+    """The line YAML blames; where it noticed late (end of input), the construct left open."""
+    mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+    return mark.line + first_line if mark is not None else None
+
+
 def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int]:
     """(front matter, body, number of lines the front matter took)."""
     match = FRONT_MATTER.match(text)
@@ -30,11 +36,10 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
     try:
         front_matter = yaml.safe_load(match.group(1) or "") or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
         raise InputError(
             source,
             f"the front matter is not valid YAML ({getattr(error, 'problem', error)}); fix it",
-            line=mark.line + 2 if mark is not None else None,
+            line=yaml_error_line(error, first_line=2),
         ) from error
     if not isinstance(front_matter, dict):
         raise InputError(source, "the front matter must be a YAML mapping of field: value", line=1)
@@ -109,11 +114,10 @@ class Manifest:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
             raise InputError(
                 source,
                 f"the manifest is not valid YAML ({getattr(error, 'problem', error)}); fix it",
-                line=mark.line + 1 if mark is not None else None,
+                line=yaml_error_line(error),
             ) from error
         if not isinstance(data, dict) or not isinstance(data.get("documents", []), list):
             raise InputError(source, "a manifest is a mapping with a 'documents:' list")

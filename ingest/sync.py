@@ -496,3 +496,19 @@ def build_ingest_job(
         write_batch_chunks=settings.ingest_write_batch_chunks,
         near_duplicate_max_distance=settings.near_duplicate_max_distance,
     )
+
+
+def find_inconsistencies(store: KnowledgeStore) -> list[str]:
+    """Documents whose stored chunks disagree: mixed revisions, or chunks missing or left over."""
+    by_document: dict[str, list[StoredChunk]] = defaultdict(list)
+    for chunk in store.iter_chunks():
+        by_document[chunk.document_id].append(chunk)
+    problems = []
+    for document_id, chunks in sorted(by_document.items()):
+        revisions = {str(chunk.metadata.get("document_revision")) for chunk in chunks}
+        expected = {int(chunk.metadata.get("document_chunk_count", -1)) for chunk in chunks}  # type: ignore[arg-type]
+        if len(revisions) > 1:
+            problems.append(f"{document_id}: chunks from {len(revisions)} revisions")
+        if expected != {len(chunks)}:
+            problems.append(f"{document_id}: {len(chunks)} chunks stored, expected {sorted(expected)}")
+    return problems

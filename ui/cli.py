@@ -178,6 +178,26 @@ def kb_list() -> None:
         raise _fail(error) from error
 
 
+@kb_app.command("check")
+def kb_check(kb: KbOption = None) -> None:
+    """Check every document's chunks are complete and of one revision (exit 1 if not)."""
+    from ingest.sync import find_inconsistencies
+    from knowledge.components import build_embedder, open_knowledge_base
+
+    settings = get_settings()
+    try:
+        store = open_knowledge_base(
+            settings, kb or settings.default_kb, build_embedder(settings), create=False
+        )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    problems = find_inconsistencies(store)
+    for problem in problems:
+        typer.echo(problem)
+    typer.echo(f"{store.count()} chunks checked, {len(problems)} problems")
+    raise typer.Exit(EXIT_FAILED if problems else EXIT_OK)
+
+
 @kb_app.command("drop")
 def kb_drop(
     name: Annotated[str, typer.Argument(help="Knowledge base to delete.")],

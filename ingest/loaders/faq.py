@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from ingest.loaders.base import LoadContext, LoadResult
-from ingest.metadata import build_document
+from ingest.metadata import build_document, yaml_error_line
 from ingest.reading import read_text
 from knowledge.errors import InputError
 from knowledge.records import ParsedDocument, Section
@@ -48,11 +48,10 @@ class FaqYamlLoader:
             data = yaml.compose(text)
             parsed = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
             raise InputError(
                 context.source,
                 f"not valid YAML ({getattr(error, 'problem', error)}); fix the file",
-                line=mark.line + 1 if mark is not None else None,
+                line=yaml_error_line(error),
             ) from error
         if not isinstance(parsed, dict) or not isinstance(parsed.get("faqs"), list):
             raise InputError(

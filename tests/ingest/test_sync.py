@@ -1,0 +1,181 @@
+"""The ingest job's sync logic on real Chroma with a deterministic embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.chunking import Chunker
+from ingest.sync import IngestJob, RunMarker
+from knowledge.errors import ConfigurationError
+from knowledge.settings import GloveboxSettings
+from knowledge.store import KnowledgeStore, make_chroma_client
+from tests.fakes import HashEmbedder
+from tests.ingest.corpus import BULLETIN_NEW, MANUAL, write_corpus
+
+
+def make_job(settings: GloveboxSettings, embedder: HashEmbedder, kb: str = "test") -> IngestJob:
+    store = KnowledgeStore.open(
+        make_chroma_client(settings), kb, model_name=embedder.model_name, dimension=embedder.dimension
+    )
+    chunker = Chunker(embedder.count_tokens, max_tokens=128, overlap_tokens=16)
+    return IngestJob(store, embedder, chunker, state_dir=settings.kb_state_dir(kb))
+
+
+def stored_documents(job: IngestJob) -> dict[str, set[str]]:
+    documents: dict[str, set[str]] = {}
+    for chunk in job._store.iter_chunks():
+        documents.setdefault(chunk.document_id, set()).add(chunk.id)
+    return documents
+
+
+def test_first_ingest_adds_every_document(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    embedder = HashEmbedder()
+    report = make_job(settings, embedder).run([corpus])
+    assert report.skipped == []
+    assert report.documents == 4
+    assert report.chunks_added == report.chunks_total == len(embedder.embedded_texts)
+    assert report.chunks_updated == report.chunks_removed == report.chunks_unchanged == 0
+    assert set(stored_documents(make_job(settings, embedder))) == {
+        "test-tessel-manual", "faq-roadside", "faq-warranty", "tsb-hv-22-003",
+    }  # fmt: skip
+
+
+def test_unchanged_corpus_embeds_nothing(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    first = make_job(settings, HashEmbedder()).run([corpus])
+    embedder = HashEmbedder()
+    second = make_job(settings, embedder).run([corpus])
+    assert embedder.embedded_texts == []
+    assert second.chunks_embedded == 0
+    assert second.chunks_unchanged == first.chunks_total
+    assert second.chunks_added == second.chunks_updated == second.chunks_removed == 0
+
+
+def test_editing_one_section_re_embeds_only_its_chunks(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    manual = corpus / "manuals" / "tessel.md"
+    manual.write_text(MANUAL.replace("Drive for 20 minutes", "Drive for 25 minutes"))
+    embedder = HashEmbedder()
+    report = make_job(settings, embedder).run([corpus])
+    assert report.chunks_updated == 1
+    assert report.chunks_added == report.chunks_removed == 0
+    assert len(embedder.embedded_texts) == 1
+    assert "Drive for 25 minutes" in embedder.embedded_texts[0]
+    texts = make_job(settings, HashEmbedder())._store.get_texts(
+        [c.id for c in make_job(settings, HashEmbedder())._store.iter_chunks()]
+    )
+    assert any("25 minutes" in text for text in texts.values())
+    assert not any("20 minutes" in text for text in texts.values())
+
+
+def test_deleting_a_file_removes_its_chunks(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    (corpus / "faq" / "care.faq.yaml").unlink()
+    report = make_job(settings, HashEmbedder()).run([corpus])
+    assert report.documents_removed == 2
+    assert report.chunks_removed == 2
+    assert "faq-roadside" not in stored_documents(make_job(settings, HashEmbedder()))
+
+
+def test_syncing_one_folder_leaves_other_folders_alone(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    report = make_job(settings, HashEmbedder()).run([corpus / "faq"])
+    assert report.chunks_removed == 0
+    assert "test-tessel-manual" in stored_documents(make_job(settings, HashEmbedder()))
+
+
+def test_superseded_bulletin_is_removed(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    (corpus / "bulletins" / "tsb-hv-23-011.md").write_text(BULLETIN_NEW)
+    report = make_job(settings, HashEmbedder()).run([corpus])
+    assert report.documents_superseded == ["tsb-hv-22-003"]
+    documents = stored_documents(make_job(settings, HashEmbedder()))
+    assert "tsb-hv-22-003" not in documents
+    assert "tsb-hv-23-011" in documents
+
+
+def test_a_file_that_breaks_keeps_its_previous_version(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    (corpus / "faq" / "care.faq.yaml").write_text("faqs: [unclosed\n")
+    report = make_job(settings, HashEmbedder()).run([corpus])
+    assert [s.path for s in report.skipped] == [str(corpus / "faq" / "care.faq.yaml")]
+    assert report.chunks_removed == 0
+    assert {"faq-roadside", "faq-warranty"} <= set(
+        stored_documents(make_job(settings, HashEmbedder()))
+    )
+
+
+def test_dry_run_plans_but_changes_nothing(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    embedder = HashEmbedder()
+    report = make_job(settings, embedder).run([corpus], dry_run=True)
+    assert report.chunks_added == report.chunks_total > 0
+    assert {plan.action for plan in report.plan} == {"add"}
+    assert embedder.embedded_texts == []
+    assert make_job(settings, embedder)._store.count() == 0
+
+
+def test_metadata_change_relabels_without_re_embedding(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    manual = corpus / "manuals" / "tessel.md"
+    manual.write_text(MANUAL.replace('version: "1.0"', 'version: "1.1"'))
+    embedder = HashEmbedder()
+    report = make_job(settings, embedder).run([corpus])
+    assert embedder.embedded_texts == []
+    versions = {
+        chunk.metadata["version"]
+        for chunk in make_job(settings, embedder)._store.iter_chunks(
+            where={"document_id": "test-tessel-manual"}
+        )
+    }
+    assert versions == {"1.1"}
+    assert report.documents_updated == 1
+
+
+def test_store_refuses_another_embedding_model(settings: GloveboxSettings, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    with pytest.raises(ConfigurationError, match="re-ingest into a new knowledge base"):
+        make_job(settings, HashEmbedder(dimension=32, name="other-model"))
+
+
+def test_a_live_ingest_blocks_a_second_one(settings: GloveboxSettings, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        marker = RunMarker(settings.kb_state_dir("test"))
+        marker.path.parent.mkdir(parents=True)
+        marker.path.write_text(f'{{"pid": {sleeper.pid}, "committed_documents": 0}}')
+        with pytest.raises(ConfigurationError, match="another ingest"):
+            make_job(settings, HashEmbedder()).run([write_corpus(tmp_path / "kb")])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_dead_run_marker_means_repair(settings: GloveboxSettings, tmp_path: Path) -> None:
+    marker = RunMarker(settings.kb_state_dir("test"))
+    marker.path.parent.mkdir(parents=True)
+    marker.path.write_text('{"pid": 999999, "committed_documents": 3}')
+    report = make_job(settings, HashEmbedder()).run([write_corpus(tmp_path / "kb")])
+    assert report.repaired_interrupted_run
+    assert not marker.path.exists()

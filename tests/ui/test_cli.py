@@ -1,0 +1,105 @@
+"""The `glovebox` command as a user runs it: help, exit codes, the JSON report, the server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import subprocess_env
+from tests.ingest.bad_corpus import EXPECTED_SKIPS, write_bad_corpus
+from tests.ingest.corpus import write_corpus
+
+REPORT_KEYS = {"documents", "chunks_added", "chunks_updated", "chunks_removed", "chunks_unchanged",
+               "skipped"}  # fmt: skip
+
+
+def glovebox(home: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ui.cli", *arguments],
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys, ui.cli; heavy = {'torch', 'chromadb', 'sentence_transformers', 'gradio', "
+        "'transformers', 'langchain'} & set(sys.modules); print(sorted(heavy))"
+    )
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert output.stdout.strip() == "[]", output.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["ingest"], ["serve"], ["bench", "ingest"], ["kb", "list"], ["kb", "check"],
+                ["kb", "drop"]],  # fmt: skip
+)
+def test_every_command_has_help(glovebox_home: Path, command: list[str]) -> None:
+    result = glovebox(glovebox_home, *command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_missing_path_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> None:
+    result = glovebox(glovebox_home, "ingest", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "nowhere" in result.stderr and "no such file" in result.stderr
+
+
+def test_bad_knowledge_base_name_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> None:
+    result = glovebox(glovebox_home, "ingest", str(write_corpus(tmp_path / "kb")), "--kb", "Bad Name")
+    assert result.returncode == 2
+    assert "knowledge base name" in result.stderr
+
+
+@pytest.mark.integration
+def test_ingest_json_report_and_exit_code(glovebox_home: Path, tmp_path: Path) -> None:
+    corpus = write_bad_corpus(tmp_path / "kb")
+    result = glovebox(glovebox_home, "ingest", str(corpus), "--json")
+    assert result.returncode == 3, result.stderr  # some input skipped
+    report = json.loads(result.stdout)
+    assert REPORT_KEYS <= set(report)
+    assert report["documents"] == 6
+    assert report["chunks_added"] > 0 and report["chunks_removed"] == 0
+    skipped_paths = {str(Path(item["path"]).relative_to(corpus)) for item in report["skipped"]}
+    assert skipped_paths == set(EXPECTED_SKIPS)
+
+    (corpus / "bad").rename(tmp_path / "bad-moved-away")
+    again = glovebox(glovebox_home, "ingest", str(corpus), "--json")
+    assert again.returncode == 0, again.stderr
+    repeat = json.loads(again.stdout)
+    assert repeat["chunks_added"] == 0 and repeat["skipped"] == []
+    assert repeat["chunks_removed"] == 2  # the good CSV row and flat-file row left with bad/
+
+    check = glovebox(glovebox_home, "kb", "check")
+    assert check.returncode == 0 and "0 problems" in check.stdout
+    listing = glovebox(glovebox_home, "kb", "list")
+    assert listing.stdout.startswith("default\t") and "all-MiniLM-L6-v2" in listing.stdout
+
+
+@pytest.mark.integration
+def test_dry_run_prints_the_plan_and_writes_nothing(glovebox_home: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    result = glovebox(glovebox_home, "ingest", str(corpus), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "add     test-tessel-manual" in result.stdout
+    check = glovebox(glovebox_home, "kb", "check")
+    assert "0 chunks checked" in check.stdout
+
+
+@pytest.mark.integration
+def test_bench_ingest_prints_both_figures(glovebox_home: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    result = glovebox(glovebox_home, "bench", "ingest", str(corpus), "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    ingest_line, encoder_line = (
+        line for line in result.stdout.splitlines() if line.endswith("chunks/s")
+    )
+    assert ingest_line.startswith("ingest") and encoder_line.startswith("raw encoder")
+    assert float(ingest_line.split()[-2]) > 0 and float(encoder_line.split()[-2]) > 0
