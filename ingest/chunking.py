@@ -40,10 +40,17 @@ class Chunker:
         metadata = document.flat_metadata()
         chunks: list[Chunk] = []
         occurrences: dict[str, int] = {}
-        for section in parsed.sections:
+        prefixes = [self._prefix(document.title, s.heading_path) for s in parsed.sections]
+        # One tokenizer call for every prefix and section text: most sections fit as they are.
+        sizes = self._count_tokens([*prefixes, *(section.text for section in parsed.sections)])
+        prefix_sizes, text_sizes = sizes[: len(prefixes)], sizes[len(prefixes) :]
+        for section, prefix, prefix_size, text_size in zip(
+            parsed.sections, prefixes, prefix_sizes, text_sizes, strict=True
+        ):
             section_key = self._section_key(section, occurrences)
-            prefix = self._prefix(document.title, section.heading_path)
-            for index, body in enumerate(self._split(section.text, prefix)):
+            budget = self._max_tokens - SPECIAL_TOKENS - prefix_size
+            bodies = [section.text] if text_size <= budget else self._split(section.text, budget)
+            for index, body in enumerate(bodies):
                 embedding_text = f"{prefix}{body}"
                 chunks.append(
                     Chunk(
@@ -71,15 +78,13 @@ class Chunker:
 
     def _prefix(self, title: str, heading_path: list[str]) -> str:
         prefix = f"{title}\n{' > '.join(heading_path)}\n" if heading_path else f"{title}\n"
-        budget = self._max_tokens - SPECIAL_TOKENS - MIN_BODY_TOKENS
-        if self._count_tokens([prefix])[0] > budget:
-            prefix = f"{' > '.join(heading_path[-1:]) or title[:80]}\n"
+        # ~4 characters a token: only a suspiciously long prefix is worth a tokenizer call.
+        limit = self._max_tokens - SPECIAL_TOKENS - MIN_BODY_TOKENS
+        if len(prefix) > limit * 2 and self._count_tokens([prefix])[0] > limit:
+            prefix = f"{' > '.join(heading_path[-1:])[:200] or title[:80]}\n"
         return prefix
 
-    def _split(self, text: str, prefix: str) -> list[str]:
-        budget = self._max_tokens - SPECIAL_TOKENS - self._count_tokens([prefix])[0]
-        if self._count_tokens([text])[0] <= budget:
-            return [text]
+    def _split(self, text: str, budget: int) -> list[str]:
         units = self._units(text, budget)
         sizes = self._count_tokens(units)
         chunks: list[str] = []

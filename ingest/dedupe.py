@@ -28,13 +28,17 @@ def simhash(text: str) -> int | None:
     words = re.findall(r"[a-z0-9]+", text.lower())
     if len(words) < MIN_WORDS:
         return None
-    weights = [0] * SIMHASH_BITS
-    for start in range(len(words) - SHINGLE_WORDS + 1):
-        shingle = " ".join(words[start : start + SHINGLE_WORDS]).encode()
-        value = int.from_bytes(hashlib.blake2b(shingle, digest_size=8).digest(), "big")
-        for bit in range(SIMHASH_BITS):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    return sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    import numpy as np
+
+    digests = b"".join(
+        hashlib.blake2b(
+            " ".join(words[start : start + SHINGLE_WORDS]).encode(), digest_size=8
+        ).digest()
+        for start in range(len(words) - SHINGLE_WORDS + 1)
+    )
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
+    votes = bits.sum(axis=0) * 2 - bits.shape[0]  # per bit: shingles with it set minus unset
+    return int("".join("1" if vote > 0 else "0" for vote in votes), 2)
 
 
 def find_near_duplicates(chunks: list[Chunk], max_distance: int) -> list[NearDuplicate]:

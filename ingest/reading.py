@@ -1,4 +1,4 @@
-"""Reading a source file safely: size, emptiness, binary content and text encoding are checked first."""
+"""Reading a source file safely: size, emptiness, binary content and encoding checked first."""
 
 from __future__ import annotations
 

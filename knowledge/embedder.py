@@ -68,8 +68,8 @@ def _load_model(path: str, device: str) -> SentenceTransformer:
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model, offline, batched, loaded lazily once per process.
 
-        embedder = SentenceTransformerEmbedder()          # the packaged all-MiniLM-L6-v2
-        vectors = embedder.embed_documents(["Reset the TPMS light"])
+    embedder = SentenceTransformerEmbedder()          # the packaged all-MiniLM-L6-v2
+    vectors = embedder.embed_documents(["Reset the TPMS light"])
     """
 
     def __init__(
@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 256)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:

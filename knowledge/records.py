@@ -89,7 +89,7 @@ class SourceDocument(BaseModel):
     supersedes: list[str] = Field(default_factory=list)
     attributes: dict[str, MetadataValue] = Field(
         default_factory=dict,
-        description="Kind-specific facts to filter on: campaign_number, do_not_drive, fault_codes...",
+        description="Kind-specific facts to filter on: campaign_number, fault_codes...",
     )
 
     def flat_metadata(self) -> dict[str, MetadataValue]:

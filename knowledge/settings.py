@@ -23,17 +23,22 @@ class GloveboxSettings(BaseSettings):
     default_kb: str = "default"
     embedding_model_path: Path | None = Field(
         default=None,
-        description="A local sentence-transformers folder; the packaged all-MiniLM-L6-v2 when unset.",
+        description="A sentence-transformers folder; the packaged all-MiniLM-L6-v2 when unset.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     chunk_max_tokens: int = Field(default=256, ge=32, description="Embedder window per chunk.")
     chunk_overlap_tokens: int = Field(default=32, ge=0)
     ingest_max_file_mb: float = Field(default=50.0, gt=0)
     ingest_write_batch_chunks: int = Field(
-        default=256, ge=1, description="Chunks embedded together before their documents are written."
+        default=1024,
+        ge=1,
+        description="Chunks embedded together before their documents are written.",
     )
     near_duplicate_max_distance: int = Field(
-        default=3, ge=0, le=16, description="SimHash bits two chunks may differ by and still be near-duplicates."
+        default=3,
+        ge=0,
+        le=16,
+        description="SimHash bits two chunks may differ by and still be near-duplicates.",
     )
 
     @field_validator("chroma_url")

@@ -73,7 +73,7 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class ChunkWrite:
-    """A chunk to (re)write: with an embedding when its text changed, without when only metadata did."""
+    """A chunk to write: with an embedding if its text changed, without if only metadata did."""
 
     id: str
     text: str
@@ -84,8 +84,8 @@ class ChunkWrite:
 class KnowledgeStore:
     """One knowledge base: a Chroma collection in cosine space that remembers its embedding model.
 
-        store = KnowledgeStore.open(client, "default", model_name="all-MiniLM-L6-v2", dimension=384)
-        store.count()
+    store = KnowledgeStore.open(client, "default", model_name="all-MiniLM-L6-v2", dimension=384)
+    store.count()
     """
 
     def __init__(self, collection: Collection, kb: str) -> None:
@@ -107,7 +107,8 @@ class KnowledgeStore:
         if name not in existing:
             if not create:
                 raise ConfigurationError(
-                    f"knowledge base {kb!r} does not exist yet; run `glovebox ingest PATH --kb {kb}`"
+                    f"knowledge base {kb!r} does not exist yet; "
+                    f"run `glovebox ingest PATH --kb {kb}`"
                 )
             collection = client.create_collection(
                 name,
@@ -178,7 +179,7 @@ class KnowledgeStore:
         if embedded:
             self._collection.upsert(
                 ids=[chunk.id for chunk in embedded],
-                embeddings=[chunk.embedding for chunk in embedded],  # type: ignore[misc]
+                embeddings=[chunk.embedding or [] for chunk in embedded],  # type: ignore[arg-type]
                 documents=[chunk.text for chunk in embedded],
                 metadatas=[chunk.metadata for chunk in embedded],  # type: ignore[misc]
             )
@@ -197,7 +198,7 @@ class KnowledgeStore:
     ) -> list[tuple[StoredChunk, str, float]]:
         """The k nearest chunks as (chunk, text, cosine distance), nearest first."""
         result = self._collection.query(
-            query_embeddings=[embedding],
+            query_embeddings=[embedding],  # type: ignore[arg-type]
             n_results=k,
             where=where,
             include=["metadatas", "documents", "distances"],
@@ -225,5 +226,7 @@ def list_knowledge_bases(client: ClientAPI) -> list[str]:
 def drop_knowledge_base(client: ClientAPI, kb: str) -> None:
     name = collection_name(kb)
     if name not in {collection.name for collection in client.list_collections()}:
-        raise ConfigurationError(f"knowledge base {kb!r} does not exist; `glovebox kb list` shows them")
+        raise ConfigurationError(
+            f"knowledge base {kb!r} does not exist; `glovebox kb list` shows them"
+        )
     client.delete_collection(name)

@@ -23,7 +23,7 @@ EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="glovebox",
-    help="Glovebox: cited answers from an automaker's service knowledge, with escalation to humans.",
+    help="Glovebox: cited answers from service knowledge, with escalation to humans.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,7 +33,9 @@ kb_app = typer.Typer(help="List, inspect and drop knowledge bases.", no_args_is_
 app.add_typer(bench_app, name="bench")
 app.add_typer(kb_app, name="kb")
 
-KbOption = Annotated[str | None, typer.Option("--kb", help="Knowledge base name [default: default].")]
+KbOption = Annotated[
+    str | None, typer.Option("--kb", help="Knowledge base name [default: default].")
+]
 
 
 def _fail(error: GloveboxError) -> typer.Exit:
@@ -46,11 +48,17 @@ def _fail(error: GloveboxError) -> typer.Exit:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of service knowledge.")],
     kb: KbOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON object.")
+    ] = False,
     manifest: Annotated[
         list[Path] | None,
-        typer.Option("--manifest", help="Extra manifest.yaml with metadata for files (repeatable)."),
+        typer.Option(
+            "--manifest", help="Extra manifest.yaml with metadata for files (repeatable)."
+        ),
     ] = None,
 ) -> None:
     """Sync PATHS into a knowledge base: new and changed chunks embedded, deleted ones removed.
@@ -129,7 +137,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     kb: KbOption = None,
 ) -> None:
-    """Serve the HTTP API (for now: readiness and knowledge-base status; console and widget follow)."""
+    """Serve the HTTP API (for now: health and knowledge-base status)."""
     import uvicorn
 
     from ui.server import create_app
@@ -150,7 +158,7 @@ def bench_ingest(
     ] = None,
     repeats: Annotated[int, typer.Option(help="Encoder timing repeats (best is kept).")] = 2,
 ) -> None:
-    """Ingest chunks/s into a fresh knowledge base next to the raw encoder's chunks/s on the same chunks."""
+    """Ingest chunks/s into a fresh knowledge base beside the raw encoder's on the same chunks."""
     from ingest.bench import run_ingest_benchmark, sample_knowledge_path
 
     try:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: GloveboxSettings, kb: str) -> FastAPI:
-    """Opens the knowledge base once (refusing a missing or mismatched one) and serves its status."""
+    """Opens the knowledge base once (refusing a missing or mismatched one); serves its status."""
     from fastapi import FastAPI
 
     from knowledge.components import build_embedder, open_knowledge_base

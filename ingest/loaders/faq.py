@@ -9,6 +9,11 @@ from typing import Any
 
 import yaml
 
+try:
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 from ingest.loaders.base import LoadContext, LoadResult
 from ingest.metadata import build_document, yaml_error_line
 from ingest.reading import read_text
@@ -45,8 +50,8 @@ class FaqYamlLoader:
     def load(self, path: Path, context: LoadContext) -> LoadResult:
         text = read_text(path, context.max_file_mb)
         try:
-            data = yaml.compose(text)
-            parsed = yaml.safe_load(text)
+            data = yaml.compose(text, Loader=SafeLoader)
+            parsed = yaml.load(text, Loader=SafeLoader)
         except yaml.YAMLError as error:
             raise InputError(
                 context.source,
@@ -115,7 +120,7 @@ class FaqCsvLoader:
                     result.skipped_parts.append(
                         InputError(
                             context.source,
-                            f"row has {len(header) + len(row[None])} fields but the header names "  # type: ignore[index]
+                            f"row has {len(header) + len(row[None])} fields but the header names "
                             f"{len(header)}; quote fields that contain commas",
                             line=line,
                         )

@@ -14,8 +14,10 @@ from knowledge.records import ParsedDocument, Section
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 TEXT_BLOCKS = {"p", "pre", "blockquote", "dt", "dd", "caption", "figcaption", "address"}
-CONTAINERS = {"body", "main", "article", "section", "div", "ul", "ol", "table", "thead", "tbody",
-              "tfoot", "dl", "aside", "header", "footer", "nav", "details", "figure", "html"}  # fmt: skip
+CONTAINERS = {
+    "body", "main", "article", "section", "div", "ul", "ol", "table", "thead", "tbody", "tfoot",
+    "dl", "aside", "header", "footer", "nav", "details", "figure", "html",
+}  # fmt: skip
 SKIPPED = {"script", "style", "noscript", "template", "head"}
 
 
@@ -90,7 +92,7 @@ class _SectionWalker:
                 self.blocks.append(" | ".join(cell for cell in cells if cell))
             elif name in TEXT_BLOCKS:
                 self.blocks.append(_squash(child.get_text(" ")))
-            elif name in CONTAINERS or child.find(list(HEADINGS) + ["p", "li", "tr"]):
+            elif name in CONTAINERS or child.find([*HEADINGS, "p", "li", "tr"]):
                 self.walk(child)
             else:
                 self.blocks.append(_squash(child.get_text(" ")))

@@ -79,7 +79,7 @@ def _read_rows(
                 )
             )
             continue
-        rows.append(_Row(number, {name: value.strip() for name, value in zip(names, values)}))
+        rows.append(_Row(number, {n: v.strip() for n, v in zip(names, values, strict=False)}))
     if not rows and problems:
         raise InputError(
             context.source,
@@ -118,7 +118,8 @@ def _years(rows: list[_Row]) -> list[int]:
         {
             int(row.values["YEARTXT"])
             for row in rows
-            if row.values.get("YEARTXT", "").isdigit() and row.values["YEARTXT"] != UNKNOWN_MODEL_YEAR
+            if row.values.get("YEARTXT", "").isdigit()
+            and row.values["YEARTXT"] != UNKNOWN_MODEL_YEAR
         }
     )
 
@@ -140,9 +141,7 @@ class FlatRecallLoader:
     """One recall-notice document per (campaign, make, model) covering its model years."""
 
     def load(self, path: Path, context: LoadContext) -> LoadResult:
-        rows, problems = _read_rows(
-            path, context, RECALL_FIELDS, RECALL_FIELD_COUNTS, "FLAT_RCL"
-        )
+        rows, problems = _read_rows(path, context, RECALL_FIELDS, RECALL_FIELD_COUNTS, "FLAT_RCL")
         groups: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
         for row in rows:
             values = row.values
@@ -158,7 +157,9 @@ class FlatRecallLoader:
                 continue
             if not values["MAKETXT"]:
                 problems.append(
-                    InputError(context.source, "field MAKETXT is empty; add the make", line=row.line)
+                    InputError(
+                        context.source, "field MAKETXT is empty; add the make", line=row.line
+                    )
                 )
                 continue
             groups[(values["CAMPNO"], values["MAKETXT"], values["MODELTXT"])].append(row)
@@ -210,8 +211,11 @@ class FlatRecallLoader:
             "vehicle": _vehicle(make, model, years),
             "effective_date": _yyyymmdd(first["RCDATE"]) or _yyyymmdd(first["DATEA"]),
             "version": first["DATEA"] or None,
-            **{key: value for key, value in (context.manifest_fields or {}).items()
-               if key in {"audience", "language"}},  # fmt: skip
+            **{
+                key: value
+                for key, value in (context.manifest_fields or {}).items()
+                if key in {"audience", "language"}
+            },
             "campaign_number": campaign,
             "campaign_short": short,
             "component": component,
@@ -230,7 +234,7 @@ class FlatRecallLoader:
 
 
 class FlatServiceBulletinLoader:
-    """One service-bulletin document per (bulletin, make, model); agents-only unless a manifest says."""
+    """One bulletin document per (bulletin, make, model); agents only unless a manifest says."""
 
     def load(self, path: Path, context: LoadContext) -> LoadResult:
         rows, problems = _read_rows(

@@ -62,7 +62,7 @@ class PdfLoader:
         if not sections:
             raise InputError(
                 context.source,
-                "the PDF has no extractable text (a scan?); run OCR on it first and ingest the result",
+                "the PDF has no extractable text (a scan?); run OCR on it and ingest the result",
             )
         fields: dict[str, Any] = dict(context.manifest_fields or {})
         fields.setdefault("title", pdf_title.strip() or path.stem)
@@ -106,5 +106,3 @@ def _outline_headings(reader: Any, page_count: int) -> list[list[str]]:
 
 def _tidy(text: str) -> str:
     return re.sub(r"[ \t]+\n", "\n", re.sub(r"\n{3,}", "\n\n", text)).strip()
-
-

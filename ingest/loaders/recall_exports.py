@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.base import LoadContext, LoadResult
-from ingest.loaders.nhtsa import CAMPAIGN_NUMBER, short_campaign_number
+from ingest.loaders.nhtsa import CAMPAIGN_NUMBER, _display, short_campaign_number
 from ingest.metadata import build_document, slug
 from ingest.reading import read_text
 from knowledge.errors import InputError
@@ -94,17 +94,24 @@ def _documents(
             {int(v["year"]) for _, v in rows if v.get("year", "").isdigit() and v["year"] != "9999"}
         )
         short = short_campaign_number(campaign) if CAMPAIGN_NUMBER.match(campaign) else campaign
-        shown = f"{make.title() if make.isupper() else make} {model.title() if model.isupper() else model}"
+        shown = f"{_display(make)} {_display(model)}"
         year_label = ", ".join(map(str, years)) or "model years not given"
         do_not_drive = first.get("do_not_drive", "").lower() in {"true", "yes", "y"}
         park_outside = first.get("park_outside", "").lower() in {"true", "yes", "y"}
-        text_lines = [f"NHTSA recall campaign {short}.", f"Vehicles: {shown}, model years {year_label}."]
+        text_lines = [
+            f"NHTSA recall campaign {short}.",
+            f"Vehicles: {shown}, model years {year_label}.",
+        ]
         if first.get("component"):
             text_lines.append(f"Component: {first['component']}.")
         if do_not_drive:
-            text_lines.append("Consumer advisory: DO NOT DRIVE these vehicles until the remedy is done.")
+            text_lines.append(
+                "Consumer advisory: DO NOT DRIVE these vehicles until the remedy is done."
+            )
         if park_outside:
-            text_lines.append("Consumer advisory: PARK OUTSIDE and away from structures until the remedy is done.")
+            text_lines.append(
+                "Consumer advisory: PARK OUTSIDE and away from structures until the remedy is done."
+            )
         for label, key in (("Summary", "summary"), ("Consequence", "consequence"),
                            ("Remedy", "remedy"), ("Notes", "notes")):  # fmt: skip
             if first.get(key):
@@ -115,8 +122,8 @@ def _documents(
             "audience": (context.manifest_fields or {}).get("audience", "public"),
             "title": f"Recall {short}: {first.get('component', 'recall')} ({shown} {year_label})",
             "vehicle": {
-                "make": make.title() if make.isupper() else make,
-                "model": model.title() if model.isupper() else model,
+                "make": _display(make),
+                "model": _display(model),
                 "year_first": years[0] if years else None,
                 "year_last": years[-1] if years else None,
             },
@@ -133,7 +140,9 @@ def _documents(
         except InputError as error:
             result.skipped_parts.append(error)
             continue
-        section = Section(heading_path=[f"Recall {short}"], text="\n".join(text_lines), anchor=campaign)
+        section = Section(
+            heading_path=[f"Recall {short}"], text="\n".join(text_lines), anchor=campaign
+        )
         result.documents.append(ParsedDocument(document=document, sections=[section]))
     if not result.documents:
         raise InputError(

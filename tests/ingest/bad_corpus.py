@@ -64,19 +64,18 @@ def write_bad_corpus(folder: Path) -> Path:
     good_pdf = _pdf_bytes("Brake fluid: DOT 4, replace every 2 years.")
     (bad / "truncated.pdf").write_bytes(good_pdf[: len(good_pdf) // 2])
     (bad / "encrypted.pdf").write_bytes(_encrypted_pdf("Secret dealer pricing."))
-    (bad / "latin1.md").write_bytes(
-        "---\nkind: faq\naudience: public\n---\nCaf\u00e9 ol\u00e9: the d\u00e9j\u00e0 vu warranty.\n".encode(
-            "cp1252"
-        )
-    )
+    latin1 = "---\nkind: faq\naudience: public\n---\nCaf\u00e9 ol\u00e9: d\u00e9j\u00e0 vu.\n"
+    (bad / "latin1.md").write_bytes(latin1.encode("cp1252"))
     (bad / "broken.faq.yaml").write_text("faqs:\n  - id: faq-x\n    question: [unclosed\n")
     (bad / "rows.faq.csv").write_text(
         "id,category,question,answer\n"
-        "faq-good-row,Warranty,Is rust covered?,\"Yes, 7 years against perforation.\"\n"
+        'faq-good-row,Warranty,Is rust covered?,"Yes, 7 years against perforation."\n'
         "faq-no-answer,Warranty,What about paint?,\n"
     )
     (bad / "rows.rcl.txt").write_text(RECALL_ROW + "\n" + "1\t25V001000\tHALVARD\ttoo few\n")
     with (bad / "huge.md").open("wb") as huge:
         huge.truncate(100 * 1024 * 1024)  # 100 MB; refused by size before it is read
-    (bad / "no-metadata.md").write_text("---\nkind: faq\n---\n# A page\nText without an audience.\n")
+    (bad / "no-metadata.md").write_text(
+        "---\nkind: faq\n---\n# A page\nText without an audience.\n"
+    )
     return folder

@@ -37,6 +37,17 @@ def test_bad_inputs_are_reported_and_the_rest_is_ingested(
 def test_every_reason_says_what_to_do(settings: GloveboxSettings, tmp_path: Path) -> None:
     corpus = write_bad_corpus(tmp_path / "kb")
     report = make_job(settings, HashEmbedder()).run([corpus])
-    remedies = ("add", "remove", "export", "save", "fix", "split", "re-save", "fill", "copy", "raise")
+    remedies = (
+        "add",
+        "remove",
+        "export",
+        "save",
+        "fix",
+        "split",
+        "re-save",
+        "fill",
+        "copy",
+        "raise",
+    )
     for skipped in report.skipped:
         assert any(word in skipped.reason.lower() for word in remedies), skipped.reason

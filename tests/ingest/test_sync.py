@@ -17,7 +17,10 @@ from tests.ingest.corpus import BULLETIN_NEW, MANUAL, write_corpus
 
 def make_job(settings: GloveboxSettings, embedder: HashEmbedder, kb: str = "test") -> IngestJob:
     store = KnowledgeStore.open(
-        make_chroma_client(settings), kb, model_name=embedder.model_name, dimension=embedder.dimension
+        make_chroma_client(settings),
+        kb,
+        model_name=embedder.model_name,
+        dimension=embedder.dimension,
     )
     chunker = Chunker(embedder.count_tokens, max_tokens=128, overlap_tokens=16)
     return IngestJob(store, embedder, chunker, state_dir=settings.kb_state_dir(kb))

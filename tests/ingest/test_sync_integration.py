@@ -1,4 +1,4 @@
-"""Incremental sync on the real embedder and real Chroma, including a killed and an interrupted run."""
+"""Incremental sync on the real embedder and real Chroma, including killed and interrupted runs."""
 
 from __future__ import annotations
 

@@ -37,8 +37,16 @@ def test_help_imports_no_heavy_library() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["ingest"], ["serve"], ["bench", "ingest"], ["kb", "list"], ["kb", "check"],
-                ["kb", "drop"]],  # fmt: skip
+    "command",
+    [
+        [],
+        ["ingest"],
+        ["serve"],
+        ["bench", "ingest"],
+        ["kb", "list"],
+        ["kb", "check"],
+        ["kb", "drop"],
+    ],
 )
 def test_every_command_has_help(glovebox_home: Path, command: list[str]) -> None:
     result = glovebox(glovebox_home, *command, "--help")
@@ -53,7 +61,9 @@ def test_missing_path_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> N
 
 
 def test_bad_knowledge_base_name_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> None:
-    result = glovebox(glovebox_home, "ingest", str(write_corpus(tmp_path / "kb")), "--kb", "Bad Name")
+    result = glovebox(
+        glovebox_home, "ingest", str(write_corpus(tmp_path / "kb")), "--kb", "Bad Name"
+    )
     assert result.returncode == 2
     assert "knowledge base name" in result.stderr
 
@@ -64,7 +74,7 @@ def test_ingest_json_report_and_exit_code(glovebox_home: Path, tmp_path: Path) -
     result = glovebox(glovebox_home, "ingest", str(corpus), "--json")
     assert result.returncode == 3, result.stderr  # some input skipped
     report = json.loads(result.stdout)
-    assert REPORT_KEYS <= set(report)
+    assert set(report) >= REPORT_KEYS
     assert report["documents"] == 6
     assert report["chunks_added"] > 0 and report["chunks_removed"] == 0
     skipped_paths = {str(Path(item["path"]).relative_to(corpus)) for item in report["skipped"]}

@@ -1,4 +1,4 @@
-"""The HTTP app: readiness and knowledge-base status, and a clear refusal when nothing is ingested."""
+"""The HTTP app: health and knowledge-base status, and a clear refusal when nothing is ingested."""
 
 from __future__ import annotations
 
