@@ -156,7 +156,7 @@ def bench_ingest(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Sources to ingest [default: the sample KB].")
     ] = None,
-    repeats: Annotated[int, typer.Option(help="Encoder timing repeats (best is kept).")] = 2,
+    repeats: Annotated[int, typer.Option(help="Rounds of ingest and encoder (median kept).")] = 3,
 ) -> None:
     """Ingest chunks/s into a fresh knowledge base beside the raw encoder's on the same chunks."""
     from ingest.bench import run_ingest_benchmark, sample_knowledge_path
