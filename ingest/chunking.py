@@ -139,8 +139,12 @@ class Chunker:
         current: list[str] = []
         current_size = 0
         for word, size in zip(words, sizes, strict=True):
-            if size > budget:  # one unbroken token run longer than the window: cut it
-                word, size = word[: budget * 2], budget
+            if size > budget:  # one unbroken token run longer than the window: cut it to fit
+                word = word[: budget * 2]
+                size = self._count_tokens([word])[0]
+                while size > budget and len(word) > 1:  # e.g. "....": one token a character
+                    word = word[: max(1, min(len(word) - 1, len(word) * budget // size))]
+                    size = self._count_tokens([word])[0]
             if current and current_size + size > budget:
                 pieces.append(" ".join(current))
                 current, current_size = [], 0

@@ -37,7 +37,8 @@ def simhash(text: str) -> int | None:
         for start in range(len(words) - SHINGLE_WORDS + 1)
     )
     bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
-    votes = bits.sum(axis=0) * 2 - bits.shape[0]  # per bit: shingles with it set minus unset
+    # Signed: unsigned sums would wrap below zero and set nearly every bit of every fingerprint.
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - bits.shape[0]  # per bit: set minus unset
     return int("".join("1" if vote > 0 else "0" for vote in votes), 2)
 
 

@@ -23,8 +23,16 @@ DOCUMENT_FIELDS = {
 
 
 def yaml_error_line(error: Exception, first_line: int = 1) -> int | None:
-    """The line YAML blames; where it noticed late (end of input), the construct left open."""
-    mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+    """The line YAML blames; for a quote, bracket or key left open, the line that opened it.
+
+    Inside a block mapping or list the context is only where that block starts (often line 1),
+    so there the line of the problem itself is the one to show.
+    """
+    context = str(getattr(error, "context", None) or "")
+    order = ("problem_mark", "context_mark")
+    if not context.startswith("while parsing a block"):
+        order = ("context_mark", "problem_mark")
+    mark = getattr(error, order[0], None) or getattr(error, order[1], None)
     return mark.line + first_line if mark is not None else None
 
 
