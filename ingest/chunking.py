@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
+from knowledge.errors import ConfigurationError
 from knowledge.records import Chunk, ParsedDocument, Section, content_hash
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -28,9 +29,15 @@ class Chunker:
 
     def __init__(self, count_tokens: TokenCounter, *, max_tokens: int, overlap_tokens: int) -> None:
         if max_tokens - SPECIAL_TOKENS < MIN_BODY_TOKENS:
-            raise ValueError(f"max_tokens must be at least {MIN_BODY_TOKENS + SPECIAL_TOKENS}")
+            raise ConfigurationError(
+                f"GLOVEBOX_CHUNK_MAX_TOKENS={max_tokens} is too small; use at least "
+                f"{MIN_BODY_TOKENS + SPECIAL_TOKENS}"
+            )
         if overlap_tokens >= (max_tokens - SPECIAL_TOKENS) // 2:
-            raise ValueError("overlap_tokens must be less than half of max_tokens")
+            raise ConfigurationError(
+                f"GLOVEBOX_CHUNK_OVERLAP_TOKENS={overlap_tokens} must be under half of "
+                f"GLOVEBOX_CHUNK_MAX_TOKENS={max_tokens}"
+            )
         self._count_tokens = count_tokens
         self._max_tokens = max_tokens
         self._overlap_tokens = overlap_tokens

@@ -1,4 +1,4 @@
-"""Near-duplicate chunks: the same passage copied into several documents, found by SimHash."""
+"""Near-duplicate chunks: the same passage copied into several documents, found with MinHash."""
 
 from __future__ import annotations
 
@@ -7,64 +7,73 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from knowledge.records import Chunk
 
-SIMHASH_BITS = 64
-BANDS = 4
-BAND_BITS = SIMHASH_BITS // BANDS
 SHINGLE_WORDS = 3
 MIN_WORDS = 8
+BANDS = 16
+ROWS_PER_BAND = 2
+MERSENNE_PRIME = (1 << 61) - 1
+_SEEDED = np.random.default_rng(20261124)
+_PERMUTATION_A = _SEEDED.integers(1, MERSENNE_PRIME, BANDS * ROWS_PER_BAND, dtype=np.uint64)
+_PERMUTATION_B = _SEEDED.integers(0, MERSENNE_PRIME, BANDS * ROWS_PER_BAND, dtype=np.uint64)
 
 
 @dataclass(frozen=True)
 class NearDuplicate:
     chunk_id: str
     duplicate_of: str
-    differing_bits: int
+    similarity: float
+    """Jaccard similarity of the two chunks' word 3-grams."""
 
 
-def simhash(text: str) -> int | None:
-    """A 64-bit fingerprint whose Hamming distance tracks textual difference; None if too short."""
+def shingles(text: str) -> set[int]:
     words = re.findall(r"[a-z0-9]+", text.lower())
     if len(words) < MIN_WORDS:
-        return None
-    import numpy as np
-
-    digests = b"".join(
-        hashlib.blake2b(
-            " ".join(words[start : start + SHINGLE_WORDS]).encode(), digest_size=8
-        ).digest()
-        for start in range(len(words) - SHINGLE_WORDS + 1)
-    )
-    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
-    # Signed: unsigned sums would wrap below zero and set nearly every bit of every fingerprint.
-    votes = bits.sum(axis=0, dtype=np.int64) * 2 - bits.shape[0]  # per bit: set minus unset
-    return int("".join("1" if vote > 0 else "0" for vote in votes), 2)
+        return set()
+    return {
+        int.from_bytes(
+            hashlib.blake2b(" ".join(words[i : i + SHINGLE_WORDS]).encode(), digest_size=7).digest()
+        )
+        for i in range(len(words) - SHINGLE_WORDS + 1)
+    }
 
 
-def find_near_duplicates(chunks: list[Chunk], max_distance: int) -> list[NearDuplicate]:
+def _signature(shingle_set: set[int]) -> np.ndarray:
+    values = np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set))
+    # (a*x + b) mod p with uint64 wrap-around is a fine hash family for banding purposes.
+    hashed = (values[:, None] * _PERMUTATION_A[None, :] + _PERMUTATION_B[None, :]) % MERSENNE_PRIME
+    return np.asarray(hashed.min(axis=0))
+
+
+def find_near_duplicates(chunks: list[Chunk], min_similarity: float) -> list[NearDuplicate]:
     """Each chunk that nearly repeats an earlier one (in id order), with the one it repeats.
 
-    Banding finds candidate pairs without comparing all of them: with at most `max_distance`
-    differing bits (< BANDS), two fingerprints agree exactly on at least one band.
+    MinHash banding proposes candidate pairs without comparing every pair; each candidate is
+    then confirmed on its exact Jaccard similarity.
     """
-    fingerprints = {chunk.id: simhash(chunk.text) for chunk in chunks}
-    buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
+    sets = {chunk.id: shingles(chunk.text) for chunk in chunks}
+    buckets: dict[tuple[int, bytes], list[str]] = defaultdict(list)
     found: dict[str, NearDuplicate] = {}
-    for chunk_id in sorted(fingerprints):
-        fingerprint = fingerprints[chunk_id]
-        if fingerprint is None:
+    for chunk_id in sorted(sets):
+        shingle_set = sets[chunk_id]
+        if not shingle_set:
             continue
-        best: NearDuplicate | None = None
+        signature = _signature(shingle_set)
+        candidates: set[str] = set()
         for band in range(BANDS):
-            key = (band, fingerprint >> (band * BAND_BITS) & ((1 << BAND_BITS) - 1))
-            for other_id in buckets[key]:
-                other = fingerprints[other_id]
-                distance = bin(fingerprint ^ other).count("1") if other is not None else 99
-                if distance <= max_distance and (best is None or distance < best.differing_bits):
-                    original = found[other_id].duplicate_of if other_id in found else other_id
-                    best = NearDuplicate(chunk_id, original, distance)
+            key = (band, signature[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND].tobytes())
+            candidates.update(buckets[key])
             buckets[key].append(chunk_id)
+        best: NearDuplicate | None = None
+        for other_id in sorted(candidates):
+            other = sets[other_id]
+            similarity = len(shingle_set & other) / len(shingle_set | other)
+            if similarity >= min_similarity and (best is None or similarity > best.similarity):
+                original = found[other_id].duplicate_of if other_id in found else other_id
+                best = NearDuplicate(chunk_id, original, round(similarity, 3))
         if best is not None:
             found[chunk_id] = best
     return sorted(found.values(), key=lambda duplicate: duplicate.chunk_id)

@@ -15,7 +15,7 @@ from knowledge.errors import InputError
 from knowledge.records import Provenance, SourceDocument
 
 MANIFEST_NAME = "manifest.yaml"
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
 DOCUMENT_FIELDS = {
     "id", "kind", "audience", "title", "vehicle", "language", "effective_date", "version",
     "supersedes",

@@ -116,7 +116,8 @@ class IngestReport:
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "near_duplicates": [
-                {"chunk": d.chunk_id, "duplicate_of": d.duplicate_of} for d in self.near_duplicates
+                {"chunk": d.chunk_id, "duplicate_of": d.duplicate_of, "similarity": d.similarity}
+                for d in self.near_duplicates
             ],
             "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
             "repaired_interrupted_run": self.repaired_interrupted_run,
@@ -207,7 +208,7 @@ class IngestJob:
         max_file_mb: float = 50.0,
         batch_size: int = 32,
         write_batch_chunks: int = 1024,
-        near_duplicate_max_distance: int = 3,
+        near_duplicate_min_similarity: float = 0.8,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -216,7 +217,7 @@ class IngestJob:
         self._max_file_mb = max_file_mb
         self._batch_size = batch_size
         self._write_batch_chunks = write_batch_chunks
-        self._near_duplicate_max_distance = near_duplicate_max_distance
+        self._near_duplicate_min_similarity = near_duplicate_min_similarity
 
     def run(
         self,
@@ -241,7 +242,7 @@ class IngestJob:
         with clock("near_duplicates"):
             report.near_duplicates = find_near_duplicates(
                 [chunk for chunks in chunks_by_document.values() for chunk in chunks],
-                self._near_duplicate_max_distance,
+                self._near_duplicate_min_similarity,
             )
         with clock("plan"):
             plans = self._plan(paths, parsed, chunks_by_document, failed_paths, report)
@@ -438,6 +439,8 @@ class IngestJob:
             self._store.delete([chunk_id for plan in window for chunk_id in plan.to_delete])
             committed += len(window)
             self._marker.update(committed)
+        if pending:
+            self._store.mark_changed()
 
     def _embed_window(
         self, window: list[DocumentPlan], progress: IngestProgress
@@ -512,7 +515,7 @@ def build_ingest_job(
         max_file_mb=settings.ingest_max_file_mb,
         batch_size=settings.embedding_batch_size,
         write_batch_chunks=settings.ingest_write_batch_chunks,
-        near_duplicate_max_distance=settings.near_duplicate_max_distance,
+        near_duplicate_min_similarity=settings.near_duplicate_min_similarity,
     )
 
 

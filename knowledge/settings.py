@@ -34,11 +34,11 @@ class GloveboxSettings(BaseSettings):
         ge=1,
         description="Chunks embedded together before their documents are written.",
     )
-    near_duplicate_max_distance: int = Field(
-        default=3,
-        ge=0,
-        le=16,
-        description="SimHash bits two chunks may differ by and still be near-duplicates.",
+    near_duplicate_min_similarity: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Word 3-gram Jaccard at which chunks are near-duplicates.",
     )
 
     @field_validator("chroma_url")

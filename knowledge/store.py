@@ -88,7 +88,8 @@ class KnowledgeStore:
     store.count()
     """
 
-    def __init__(self, collection: Collection, kb: str) -> None:
+    def __init__(self, client: ClientAPI, collection: Collection, kb: str) -> None:
+        self._client = client
         self._collection = collection
         self.kb = kb
 
@@ -120,10 +121,10 @@ class KnowledgeStore:
                 },
                 embedding_function=None,
             )
-            return cls(collection, kb)
+            return cls(client, collection, kb)
         collection = client.get_collection(name, embedding_function=None)
         cls._check_embedding_model(collection, kb, model_name, dimension)
-        return cls(collection, kb)
+        return cls(client, collection, kb)
 
     @staticmethod
     def _check_embedding_model(
@@ -165,6 +166,35 @@ class KnowledgeStore:
             if len(ids) < READ_PAGE_SIZE:
                 return
             offset += READ_PAGE_SIZE
+
+    def iter_chunks_with_text(self) -> Iterator[tuple[StoredChunk, str]]:
+        offset = 0
+        while True:
+            page = self._collection.get(
+                include=["metadatas", "documents"], limit=READ_PAGE_SIZE, offset=offset
+            )
+            ids = page["ids"]
+            for chunk_id, metadata, text in zip(
+                ids, page["metadatas"] or [], page["documents"] or [], strict=True
+            ):
+                yield StoredChunk(chunk_id, dict(metadata or {})), text or ""  # type: ignore[arg-type]
+            if len(ids) < READ_PAGE_SIZE:
+                return
+            offset += READ_PAGE_SIZE
+
+    @property
+    def content_revision(self) -> str:
+        """Changes whenever an ingest changed the knowledge base; in-process indexes key on it."""
+        # A fresh handle: another process (the ingest job) may have changed the metadata.
+        collection = self._client.get_collection(self._collection.name)
+        return str((collection.metadata or {}).get("content_revision", "0"))
+
+    def mark_changed(self) -> None:
+        import uuid
+
+        metadata = dict(self._collection.metadata or {})
+        metadata["content_revision"] = uuid.uuid4().hex
+        self._collection.modify(metadata=metadata)
 
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:

@@ -180,7 +180,7 @@ def kb_list() -> None:
         client = make_chroma_client(settings)
         for name in list_knowledge_bases(client):
             collection = client.get_collection(f"glovebox-{name}", embedding_function=None)
-            store = KnowledgeStore(collection, name)
+            store = KnowledgeStore(client, collection, name)
             typer.echo(f"{name}\t{store.count()} chunks\t{store.embedding_model}")
     except GloveboxError as error:
         raise _fail(error) from error

@@ -18,6 +18,7 @@ CONTAINERS = {
     "body", "main", "article", "section", "div", "ul", "ol", "table", "thead", "tbody", "tfoot",
     "dl", "aside", "header", "footer", "nav", "details", "figure", "html",
 }  # fmt: skip
+BLOCKS = [*HEADINGS, *TEXT_BLOCKS, *CONTAINERS, "li", "tr"]
 SKIPPED = {"script", "style", "noscript", "template", "head"}
 
 
@@ -92,7 +93,11 @@ class _SectionWalker:
                 self.blocks.append(" | ".join(cell for cell in cells if cell))
             elif name in TEXT_BLOCKS:
                 self.blocks.append(_squash(child.get_text(" ")))
-            elif name in CONTAINERS or child.find([*HEADINGS, "p", "li", "tr"]):
+            elif child.find(BLOCKS):
+                self.walk(child)
+            elif name in CONTAINERS and name not in {"ul", "ol", "table", "dl"}:
+                self.blocks.append(_squash(child.get_text(" ")))  # a div of inline text
+            elif name in CONTAINERS:
                 self.walk(child)
             else:
                 self.blocks.append(_squash(child.get_text(" ")))
@@ -117,7 +122,8 @@ class _SectionWalker:
         marker = "-"
         if parent is not None and parent.name == "ol":
             siblings = [li for li in parent.find_all("li", recursive=False)]
-            start = int(parent.get("start", 1) or 1)
+            start_attribute = str(parent.get("start", "1") or "1")
+            start = int(start_attribute) if start_attribute.isdigit() else 1
             marker = f"{start + siblings.index(item)}."
         self.blocks.append(f"{marker} {_squash(item.get_text(' '))}")
         for sublist in nested:

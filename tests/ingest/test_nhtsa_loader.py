@@ -245,9 +245,7 @@ def test_do_not_drive_and_park_outside_become_flags_and_a_consumer_advisory(
     tmp_path: Path, do_not_drive: str, park_outside: str
 ) -> None:
     path = tmp_path / "halvard.rcl.txt"
-    path.write_text(
-        recall_row("901", DO_NOT_DRIVE=do_not_drive, PARK_OUTSIDE=park_outside) + "\n"
-    )
+    path.write_text(recall_row("901", DO_NOT_DRIVE=do_not_drive, PARK_OUTSIDE=park_outside) + "\n")
     [parsed] = load_recalls(path)
     attributes = parsed.document.attributes
     text = parsed.sections[0].text

@@ -81,7 +81,9 @@ def test_a_real_csv_recall_keeps_its_summary_consequence_and_date() -> None:
 
 
 def test_an_nhtsa_api_response_becomes_a_recall_notice(tmp_path: Path) -> None:
-    path = write_json(tmp_path, {"Count": 1, "Message": "Results returned", "results": [API_RECALL]})
+    path = write_json(
+        tmp_path, {"Count": 1, "Message": "Results returned", "results": [API_RECALL]}
+    )
     result = RecallJsonLoader().load(path, LoadContext(source="recalls.json"))
 
     assert result.skipped_parts == []
