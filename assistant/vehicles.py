@@ -1,0 +1,426 @@
+"""Which vehicle the asker means: VIN decoding and spotting a model or model year in a message.
+
+catalog = VehicleCatalog([("Halvard", "Tessel", 2021, 2025)])
+catalog.find_in_text("My 2022 Tessel shows a yellow light")  # Halvard Tessel 2022
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from assistant.records import Vehicle
+from knowledge.errors import InputError
+from knowledge.records import UNKNOWN_YEAR_FIRST, UNKNOWN_YEAR_LAST, normalise_vehicle_name
+
+VIN_LENGTH = 17
+VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
+"""Digits and capital letters without I, O and Q (too easy to mistake for 1 and 0)."""
+
+_TRANSLITERATION = {
+    **{digit: int(digit) for digit in "0123456789"},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_CHECK_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+_CHECK_DIGIT_INDEX = 8
+_MODEL_YEAR_INDEX = 9
+_MODEL_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
+"""Position 10 codes in order from 1980; the sequence repeats every 30 years."""
+_FIRST_CODED_YEAR = 1980
+
+HALVARD_WMI = "7HV"
+HALVARD_MAKE = "Halvard"
+HALVARD_MODEL_LETTERS = {"T": "Tessel", "B": "Brisa", "K": "Karst"}
+"""VIN position 4 of a Halvard (see docs/sample-carmaker.md)."""
+
+EARLIEST_MENTIONED_YEAR = 1980
+LATEST_MENTIONED_YEAR = 2035
+
+CatalogEntry = tuple[str, str | None, int | None, int | None]
+"""(make, model, year_first, year_last); model None means every model of the make."""
+
+
+def vin_check_digit(vin: str) -> str:
+    """The North-American check digit (VIN position 9) for a 17-character VIN."""
+    total = sum(
+        _TRANSLITERATION[character] * weight
+        for character, weight in zip(vin.upper(), _CHECK_WEIGHTS, strict=True)
+    )
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def decode_vin(vin: str, *, current_year: int | None = None) -> Vehicle:
+    """Validate a VIN and read its make, model and model year.
+
+    The model year code repeats every 30 years; the most recent year not later than next
+    year is chosen (a car can be sold as next year's model). Raises `InputError` naming
+    what is wrong with the VIN and where to find the right one.
+    """
+    normalised = vin.strip().upper()
+    _validate_vin(normalised)
+    this_year = date.today().year if current_year is None else current_year
+    year = _model_year(normalised[_MODEL_YEAR_INDEX], this_year)
+    if normalised.startswith(HALVARD_WMI):
+        return Vehicle(
+            make=HALVARD_MAKE,
+            model=HALVARD_MODEL_LETTERS.get(normalised[3]),
+            year=year,
+            vin=normalised,
+        )
+    return Vehicle(year=year, vin=normalised)
+
+
+def make_vin(
+    model_letter: str, year: int, serial: str = "123456", *, wmi: str = HALVARD_WMI
+) -> str:
+    """A valid VIN (correct check digit) for a model letter and model year.
+
+    Years more than 30 years back share a code with a later year, so `decode_vin` reads
+    them as the later one. `wmi` builds another maker's VIN for tests.
+    """
+    if year < _FIRST_CODED_YEAR:
+        raise ValueError(f"model year {year} has no VIN year code: codes start at 1980")
+    year_code = _MODEL_YEAR_CODES[(year - _FIRST_CODED_YEAR) % len(_MODEL_YEAR_CODES)]
+    without_check = f"{wmi}{model_letter}1A2E0{year_code}A{serial}".upper()
+    if len(without_check) != VIN_LENGTH or not set(without_check) <= VIN_ALPHABET:
+        raise ValueError(
+            f"cannot build a VIN from wmi {wmi!r}, model letter {model_letter!r} and serial "
+            f"{serial!r}: use a 3-character WMI, 1 letter and 6 characters, none of them I, O, Q"
+        )
+    check = vin_check_digit(without_check)
+    return without_check[:_CHECK_DIGIT_INDEX] + check + without_check[_CHECK_DIGIT_INDEX + 1 :]
+
+
+def describe_vehicle(vehicle: Vehicle | None) -> str:
+    """A short label for replies and tickets: '2022 Halvard Tessel', 'Halvard Karst'."""
+    if vehicle is None:
+        return "unknown vehicle"
+    name = " ".join(part for part in (vehicle.make, vehicle.model) if part)
+    if vehicle.year and name:
+        return f"{vehicle.year} {name}"
+    if vehicle.year:
+        return f"{vehicle.year} vehicle (make and model unknown)"
+    return name or "unknown vehicle"
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    make: str
+    model: str | None
+    year_first: int | None
+    year_last: int | None
+
+    def applies_to(self, make: str | None, model: str | None, year: int | None) -> bool:
+        """Names are normalised; None means the asker's vehicle does not say."""
+        if make and make != self.make:
+            return False
+        make_wide = self.model is None and make is not None
+        if model and model != self.model and not make_wide:
+            return False
+        after_first = not year or self.year_first is None or year >= self.year_first
+        before_last = not year or self.year_last is None or year <= self.year_last
+        return after_first and before_last
+
+
+@dataclass(frozen=True)
+class _Mention:
+    key: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _YearMention:
+    year: int
+    start: int
+    end: int
+    marked: bool
+    """Said to be a model year ('MY2023', '2024 model'), so it beats other years."""
+
+
+class VehicleCatalog:
+    """The vehicles the knowledge base has documents for, and spotting them in a message.
+
+    catalog = VehicleCatalog.from_metadata(store_metadata_rows)
+    catalog.find_in_text("it's a karst, 2024 model")  # Vehicle("Halvard", "Karst", 2024)
+    """
+
+    def __init__(self, vehicles: Iterable[CatalogEntry]) -> None:
+        self._coverage: list[_Coverage] = []
+        self._make_names: dict[str, str] = {}
+        self._model_names: dict[str, str] = {}
+        self._makes_of_model: dict[str, set[str]] = {}
+        for make, model, year_first, year_last in vehicles:
+            make_key = normalise_vehicle_name(make)
+            if not make_key:
+                raise ValueError(
+                    f"catalog entry {(make, model)!r} has no make: every entry needs one"
+                )
+            model_key = normalise_vehicle_name(model or "") or None
+            self._make_names.setdefault(make_key, " ".join(make.split()))
+            if model_key and model:
+                self._model_names.setdefault(model_key, " ".join(model.split()))
+                self._makes_of_model.setdefault(model_key, set()).add(make_key)
+            coverage = _Coverage(
+                make_key, model_key, _known_year(year_first), _known_year(year_last)
+            )
+            if coverage not in self._coverage:
+                self._coverage.append(coverage)
+        self._model_pattern = _names_pattern(self._model_names)
+        self._make_pattern = _names_pattern(self._make_names)
+
+    @classmethod
+    def from_metadata(cls, rows: Iterable[Mapping[str, Any]]) -> VehicleCatalog:
+        """Build from stored chunk metadata; general (vehicle-less) chunks add nothing."""
+        names: dict[tuple[str, str], tuple[str, str | None]] = {}
+        spans: dict[tuple[str, str], set[tuple[int | None, int | None]]] = {}
+        for row in rows:
+            make = str(row.get("make") or "")
+            if row.get("vehicle_scope") == "general" or not normalise_vehicle_name(make):
+                continue
+            model = str(row.get("model") or "")
+            make_name, model_name = _display_names(make, model, str(row.get("vehicle") or ""))
+            key = (normalise_vehicle_name(make), normalise_vehicle_name(model))
+            years = (_optional_int(row.get("year_first")), _optional_int(row.get("year_last")))
+            names.setdefault(key, (make_name, model_name or None))
+            spans.setdefault(key, set()).add(years)
+        return cls(
+            (*names[key], first, last)
+            for key in names
+            for first, last in sorted(spans[key], key=lambda span: (span[0] or 0, span[1] or 0))
+        )
+
+    def models(self) -> list[str]:
+        """Display names of the models the knowledge base has documents for, sorted."""
+        return sorted(self._model_names.values(), key=str.lower)
+
+    def covers(self, vehicle: Vehicle | None) -> bool:
+        """Whether any document applies to this vehicle, judged on the fields it knows.
+
+        A make-wide document covers every model of that make only when the make is known,
+        so a model from another maker is never 'covered' by it. Nothing known: False.
+        """
+        if vehicle is None or not (vehicle.make or vehicle.model or vehicle.year):
+            return False
+        make_key = normalise_vehicle_name(vehicle.make) if vehicle.make else None
+        model_key = normalise_vehicle_name(vehicle.model) if vehicle.model else None
+        return any(
+            coverage.applies_to(make_key, model_key, vehicle.year) for coverage in self._coverage
+        )
+
+    def find_in_text(self, text: str) -> Vehicle | None:
+        """The vehicle a message mentions (model, model year, VIN), or None if it names none.
+
+        A valid VIN wins over words; an invalid one is ignored here (`decode_vin` is the
+        place to tell the user what is wrong with it). Two different models in one message
+        leave the model unknown rather than guessing which one the question is about.
+        """
+        vin_vehicle: Vehicle | None = None
+        for match in _VIN_TOKEN.finditer(text):
+            try:
+                vin_vehicle = decode_vin(match.group())
+            except InputError:
+                continue
+            break
+        words = _VIN_TOKEN.sub(lambda match: " " * len(match.group()), text)
+
+        model_mentions = _mentions(self._model_pattern, words)
+        make_mentions = _mentions(self._make_pattern, words)
+        model_keys = {mention.key for mention in model_mentions}
+        model_key = model_keys.pop() if len(model_keys) == 1 else None
+        model_mention = next((m for m in model_mentions if m.key == model_key), None)
+        year = _pick_year(_year_mentions(words), model_mention)
+        make = self._make_for(model_key, {mention.key for mention in make_mentions})
+
+        from_words = Vehicle(
+            make=make,
+            model=self._model_names[model_key] if model_key else None,
+            year=year,
+        )
+        found = from_words.merged_with(vin_vehicle)
+        if not (found.make or found.model or found.year or found.vin):
+            return None
+        return found
+
+    def _make_for(self, model_key: str | None, mentioned_makes: set[str]) -> str | None:
+        if model_key:
+            candidates = self._makes_of_model.get(model_key, set())
+            if len(candidates) > 1:
+                candidates = candidates & mentioned_makes
+        else:
+            candidates = mentioned_makes
+        if len(candidates) != 1:
+            return None
+        return self._make_names[next(iter(candidates))]
+
+
+_WHERE_TO_FIND_THE_VIN = (
+    "the lower left corner of the windshield, the driver's door jamb label "
+    "or the registration document"
+)
+
+
+def _validate_vin(vin: str) -> None:
+    if not vin:
+        raise InputError(
+            source="vin", problem=f"no VIN was given: copy it from {_WHERE_TO_FIND_THE_VIN}"
+        )
+    if len(vin) != VIN_LENGTH:
+        raise InputError(
+            source="vin",
+            problem=f"a VIN has {VIN_LENGTH} characters; this one has {len(vin)}: "
+            f"check {_WHERE_TO_FIND_THE_VIN}",
+        )
+    for position, character in enumerate(vin, start=1):
+        if character in VIN_ALPHABET:
+            continue
+        if character in "IOQ":
+            looks_like = "1" if character == "I" else "0"
+            problem = (
+                f"position {position} is the letter {character}, which VINs never use: "
+                f"it is probably the digit {looks_like}; check the VIN and type it again"
+            )
+        else:
+            problem = (
+                f"position {position} is {character!r}, which a VIN never contains: a VIN "
+                "has only digits and capital letters (no I, O or Q); type it again"
+            )
+        raise InputError(source="vin", problem=problem)
+    expected = vin_check_digit(vin)
+    if vin[_CHECK_DIGIT_INDEX] != expected:
+        raise InputError(
+            source="vin",
+            problem=f"the check digit (position 9) is {vin[_CHECK_DIGIT_INDEX]} but the other "
+            f"characters need {expected}, so a character was misread or mistyped: compare "
+            f"it with {_WHERE_TO_FIND_THE_VIN} and type it again",
+        )
+    if vin[_MODEL_YEAR_INDEX] not in _MODEL_YEAR_CODES:
+        raise InputError(
+            source="vin",
+            problem=f"position 10 is {vin[_MODEL_YEAR_INDEX]}, which is not a model-year code "
+            "(U, Z and 0 are never used): check the VIN and type it again",
+        )
+
+
+def _model_year(code: str, current_year: int) -> int:
+    first_year = _FIRST_CODED_YEAR + _MODEL_YEAR_CODES.index(code)
+    cycles = max(0, (current_year + 1 - first_year) // len(_MODEL_YEAR_CODES))
+    return first_year + cycles * len(_MODEL_YEAR_CODES)
+
+
+def _known_year(year: int | None) -> int | None:
+    """The store writes 0 and 9999 for open-ended ranges; here they mean 'no limit'."""
+    if year is None or year in (UNKNOWN_YEAR_FIRST, UNKNOWN_YEAR_LAST):
+        return None
+    return year
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _display_names(make: str, model: str, label: str) -> tuple[str, str]:
+    """Take 'Halvard' and 'Tessel' from the label 'Halvard Tessel 2021–2022' when it agrees."""
+    label_words = label.split()
+    make_words = len(make.split())
+    model_words = len(model.split())
+    display_make = " ".join(label_words[:make_words])
+    display_model = " ".join(label_words[make_words : make_words + model_words])
+    if normalise_vehicle_name(display_make) != normalise_vehicle_name(make):
+        display_make = _capitalised(make)
+    if normalise_vehicle_name(display_model) != normalise_vehicle_name(model):
+        display_model = _capitalised(model)
+    return display_make, display_model
+
+
+def _capitalised(name: str) -> str:
+    """The stored names are lowercase; without a label this is the best display guess."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split())
+
+
+def _names_pattern(names: Mapping[str, str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    # Longest first, so 'Karst Sport' is found before 'Karst' when both are models.
+    alternatives = sorted(names, key=len, reverse=True)
+    spelled = "|".join(r"\s+".join(map(re.escape, name.split())) for name in alternatives)
+    return re.compile(rf"(?<!\w)(?:{spelled})(?!\w)", re.IGNORECASE)
+
+
+def _mentions(pattern: re.Pattern[str] | None, text: str) -> list[_Mention]:
+    if pattern is None:
+        return []
+    return [
+        _Mention(normalise_vehicle_name(match.group()), match.start(), match.end())
+        for match in pattern.finditer(text)
+    ]
+
+
+_VIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)[A-Za-z0-9]{17}(?![A-Za-z0-9])")
+"""17 letters and digits standing alone, at least one of them a digit (no word is a VIN)."""
+
+_UNITS = (
+    r"lbs?|pounds?|kgs?|tons?|rpm|km/h|kmh|kph|mph|kms?|mi|miles?|psi|bar|kpa|nm|n·m|n-m|n\.m"
+    r"|ft|feet|ft-lbs?|lb-ft|kwh?|hp|cc|ml|qt|gal|volts?|amps?|watts?|hrs?|hours?|mins?"
+    r"|minutes?|dollars?|usd|%|°"
+)
+_NOT_A_UNIT_AFTER = rf"(?!\s*(?:{_UNITS})(?!\w))"
+_NOT_PART_OF_A_NUMBER_AFTER = r"(?!\w)(?![.,]\d)"
+_YEAR_PATTERN = re.compile(
+    rf"""
+    (?:
+        (?<![\w$#/.,'’-])(?P<full>\d{{4}})
+      | (?<!\w)MY(?P<marked>\d{{4}}|\d{{2}})
+      | (?<!\w)['’‘](?P<short>\d{{2}})
+    )
+    {_NOT_PART_OF_A_NUMBER_AFTER}{_NOT_A_UNIT_AFTER}
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_MODEL_WORD_AFTER = re.compile(r"\s*model\b", re.IGNORECASE)
+_MODEL_YEAR_WORDS_BEFORE = re.compile(r"model[\s-]+year\s*$", re.IGNORECASE)
+
+
+def _year_mentions(text: str) -> list[_YearMention]:
+    found: list[_YearMention] = []
+    for match in _YEAR_PATTERN.finditer(text):
+        digits = match.group("full") or match.group("marked") or match.group("short")
+        year = int(digits) if len(digits) == 4 else _two_digit_year(int(digits))
+        if not EARLIEST_MENTIONED_YEAR <= year <= LATEST_MENTIONED_YEAR:
+            continue
+        marked = (
+            match.group("marked") is not None
+            or _MODEL_WORD_AFTER.match(text, match.end()) is not None
+            or _MODEL_YEAR_WORDS_BEFORE.search(text[: match.start()]) is not None
+        )
+        found.append(_YearMention(year, match.start(), match.end(), marked))
+    return found
+
+
+def _two_digit_year(digits: int) -> int:
+    year = 2000 + digits
+    return year if year <= LATEST_MENTIONED_YEAR else 1900 + digits
+
+
+def _pick_year(years: list[_YearMention], model: _Mention | None) -> int | None:
+    """A year called a model year first, then the one nearest the model's name, then the first."""
+    if not years:
+        return None
+    candidates = [mention for mention in years if mention.marked] or years
+    if model is None:
+        return candidates[0].year
+
+    def distance(mention: _YearMention) -> int:
+        return max(model.start - mention.end, mention.start - model.end, 0)
+
+    return min(candidates, key=distance).year
