@@ -1,0 +1,809 @@
+"""Conversation sessions, escalation tickets and answer feedback, kept in a SQL database.
+
+The console and the HTTP API run as separate processes and share one database: a SQLite file
+by default (WAL journal, busy timeout, writes take the lock up front) or any SQLAlchemy URL.
+
+    store = SqlTicketStore("sqlite:///.glovebox/glovebox.sqlite3")
+    session_id = store.create_session(Channel.DRIVER)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    case,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
+from knowledge.errors import ConfigurationError, InputError, StageError
+
+TurnRole = Literal["user", "assistant", "agent"]
+TURN_ROLES: tuple[str, ...] = get_args(TurnRole)
+
+TICKET_PREFIX = "GBX-"
+TICKET_REFERENCE = re.compile(r"^\s*(?:GBX-)?0*(\d+)\s*$", re.IGNORECASE)
+
+TICKET_TRANSITIONS: dict[EscalationState, frozenset[EscalationState]] = {
+    EscalationState.WAITING_FOR_HUMAN: frozenset({EscalationState.HUMAN}),
+    # human -> human is a hand-over from one agent to another.
+    EscalationState.HUMAN: frozenset({EscalationState.HUMAN, EscalationState.RESOLVED}),
+    EscalationState.RESOLVED: frozenset(),
+}
+
+SEVERITY_RANK = {
+    Severity.CRITICAL: 0,
+    Severity.HIGH: 1,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 3,
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another process's write to finish before failing."""
+
+_BEGIN_OPTION = "glovebox_begin"
+
+
+# --- What callers get back: plain values, never ORM rows ------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message in a conversation; `index` is its 0-based position in the session."""
+
+    index: int
+    role: TurnRole
+    text: str
+    created_at: datetime
+    payload: dict[str, Any] | None = None
+    """For assistant turns: citations, confidence, abstained."""
+
+    def transcript_entry(self) -> dict[str, str]:
+        return {"role": self.role, "text": self.text, "created_at": self.created_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class ConversationSession:
+    """A conversation with one asker, as the assistant and the agent console see it."""
+
+    id: str
+    channel: Channel
+    created_at: datetime
+    updated_at: datetime
+    vehicle: Vehicle | None
+    state: EscalationState
+    failed_answers: int
+    """Consecutive turns the assistant could not answer (or abstained on)."""
+    turns: list[Turn]
+    open_ticket_id: int | None = None
+    """The ticket a human has not resolved yet, if the session has one."""
+
+    def transcript(self) -> list[dict[str, str]]:
+        """The turns as `TicketDraft.transcript` expects them."""
+        return [turn.transcript_entry() for turn in self.turns]
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What the assistant hands a human when it escalates.
+
+    `reason` is a short code: safety, do_not_drive_recall, human_requested, legal_threat,
+    frustration, repeated_failures, low_confidence, unsupported.
+    """
+
+    session_id: str
+    channel: Channel
+    reason: str
+    severity: Severity
+    summary: str
+    assistant_said: str
+    """What the asker has already been told, so the agent does not contradict it."""
+    vehicle: Vehicle | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    """{role, text, created_at} per turn; see `ConversationSession.transcript()`."""
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    """{chunk_id, document_id, title, section, quote, score}; see `passage_evidence()`."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An escalation waiting for, or handled by, a human agent."""
+
+    id: int
+    session_id: str
+    channel: Channel
+    reason: str
+    severity: Severity
+    summary: str
+    assistant_said: str
+    vehicle: Vehicle | None
+    transcript: list[dict[str, Any]]
+    passages: list[dict[str, Any]]
+    state: EscalationState
+    assignee: str | None
+    resolution_note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def reference(self) -> str:
+        return ticket_reference(self.id)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """An asker's thumbs up or down on one reply."""
+
+    id: int
+    session_id: str
+    turn_index: int
+    helpful: bool
+    comment: str | None
+    reply_text: str
+    created_at: datetime
+
+
+def ticket_reference(ticket_id: int) -> str:
+    """`GBX-000123`: how people name a ticket."""
+    return f"{TICKET_PREFIX}{ticket_id:06d}"
+
+
+def ticket_id_from_reference(reference: str) -> int:
+    """The ticket id in `GBX-000123` (or in plain `123`)."""
+    match = TICKET_REFERENCE.match(reference)
+    if not match:
+        raise InputError(
+            source="ticket",
+            problem=f"{reference!r} is not a ticket reference; write it like GBX-000123",
+        )
+    return int(match.group(1))
+
+
+def passage_evidence(passage: Passage, quote: str | None = None) -> dict[str, Any]:
+    """A passage as `TicketDraft.passages` stores it; `quote` defaults to the passage text."""
+    return {
+        "chunk_id": passage.chunk_id,
+        "document_id": passage.document_id,
+        "title": passage.title,
+        "section": passage.section,
+        "quote": passage.text if quote is None else quote,
+        "score": passage.score,
+    }
+
+
+@runtime_checkable
+class TicketStore(Protocol):
+    """Where conversations, escalation tickets and feedback live between requests."""
+
+    def create_session(self, channel: Channel) -> str: ...
+
+    def get_session(self, session_id: str) -> ConversationSession | None: ...
+
+    def add_turn(
+        self, session_id: str, role: TurnRole, text: str, payload: dict[str, Any] | None = None
+    ) -> Turn: ...
+
+    def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None: ...
+
+    def record_outcome(self, session_id: str, answered: bool) -> int:
+        """Reset (answered) or count (not answered) failed turns; returns the new count."""
+        ...
+
+    def set_state(self, session_id: str, state: EscalationState) -> None: ...
+
+    def open_ticket(self, draft: TicketDraft) -> Ticket:
+        """Store the escalation and move the session to waiting_for_human."""
+        ...
+
+    def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+
+    def list_tickets(self, state: EscalationState | None = None, limit: int = 100) -> list[Ticket]:
+        """Most severe first; within a severity, longest waiting first."""
+        ...
+
+    def assign(self, ticket_id: int, agent_name: str) -> Ticket: ...
+
+    def resolve(self, ticket_id: int, resolution_note: str) -> Ticket: ...
+
+    def add_agent_message(self, ticket_id: int, text: str) -> Turn: ...
+
+    def add_feedback(
+        self, session_id: str, turn_index: int, helpful: bool, comment: str | None = None
+    ) -> Feedback: ...
+
+    def list_feedback(self, limit: int = 100) -> list[Feedback]:
+        """Newest first."""
+        ...
+
+
+# --- Tables ------------------------------------------------------------------------------------
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite keeps no offsets) and hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _string_enum(enum_class: type[Any]) -> Enum:
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _SessionRow(_Base):
+    __tablename__ = "conversation_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState))
+    failed_answers: Mapped[int] = mapped_column(Integer, default=0)
+    vehicle_make: Mapped[str | None] = mapped_column(String(80))
+    vehicle_model: Mapped[str | None] = mapped_column(String(80))
+    vehicle_year: Mapped[int | None] = mapped_column(Integer)
+    vehicle_vin: Mapped[str | None] = mapped_column(String(32))
+
+
+class _TurnRow(_Base):
+    __tablename__ = "conversation_turns"
+
+    # The autoincrement id orders a session's turns: timestamps can tie.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(_SessionRow.id), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+
+
+class _TicketRow(_Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(_SessionRow.id), index=True)
+    channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
+    reason: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[Severity] = mapped_column(_string_enum(Severity))
+    summary: Mapped[str] = mapped_column(Text)
+    assistant_said: Mapped[str] = mapped_column(Text)
+    vehicle_make: Mapped[str | None] = mapped_column(String(80))
+    vehicle_model: Mapped[str | None] = mapped_column(String(80))
+    vehicle_year: Mapped[int | None] = mapped_column(Integer)
+    vehicle_vin: Mapped[str | None] = mapped_column(String(32), index=True)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    passages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+
+
+class _FeedbackRow(_Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(_SessionRow.id), index=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey(_TurnRow.id))
+    turn_index: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+
+
+# --- The store ---------------------------------------------------------------------------------
+
+
+class SqlTicketStore:
+    """`TicketStore` on SQLAlchemy. Tables are created on first use.
+
+    store = SqlTicketStore(f"sqlite:///{settings.home}/glovebox.sqlite3")
+    ticket = store.open_ticket(draft)  # the session is now waiting_for_human
+    """
+
+    def __init__(self, database_url: str) -> None:
+        try:
+            url = make_url(database_url)
+        except ArgumentError as error:
+            raise ConfigurationError(
+                f"database URL {database_url!r} is not a SQLAlchemy URL ({error}); "
+                "set GLOVEBOX_DATABASE_URL like sqlite:///path/to/glovebox.sqlite3"
+            ) from error
+        self._display_url = url.render_as_string(hide_password=True)
+        try:
+            self._engine = _make_engine(url)
+        except NoSuchModuleError as error:
+            raise ConfigurationError(
+                f"database URL {self._display_url} names a database Glovebox has no driver "
+                f"for ({error}); install its driver or use a sqlite:/// URL"
+            ) from error
+        self._reads = sessionmaker(self._engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            self._engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}),
+            expire_on_commit=False,
+        )
+        self._tables_ready = False
+        self._tables_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the connections; the store can still be used (it reconnects)."""
+        self._engine.dispose()
+
+    # Sessions
+
+    def create_session(self, channel: Channel) -> str:
+        now = _now()
+        session_id = uuid.uuid4().hex
+        with self._transaction(write=True) as db:
+            db.add(
+                _SessionRow(
+                    id=session_id,
+                    channel=Channel(channel),
+                    created_at=now,
+                    updated_at=now,
+                    state=EscalationState.AI,
+                    failed_answers=0,
+                )
+            )
+        return session_id
+
+    def get_session(self, session_id: str) -> ConversationSession | None:
+        with self._transaction(write=False) as db:
+            row = db.get(_SessionRow, session_id)
+            if row is None:
+                return None
+            turn_rows = db.scalars(
+                select(_TurnRow).where(_TurnRow.session_id == session_id).order_by(_TurnRow.id)
+            ).all()
+            open_ticket_id = db.scalar(
+                select(func.max(_TicketRow.id)).where(
+                    _TicketRow.session_id == session_id,
+                    _TicketRow.state != EscalationState.RESOLVED,
+                )
+            )
+            return ConversationSession(
+                id=row.id,
+                channel=row.channel,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                vehicle=_vehicle(
+                    row.vehicle_make, row.vehicle_model, row.vehicle_year, row.vehicle_vin
+                ),
+                state=row.state,
+                failed_answers=row.failed_answers,
+                turns=[_turn(index, turn_row) for index, turn_row in enumerate(turn_rows)],
+                open_ticket_id=open_ticket_id,
+            )
+
+    def add_turn(
+        self, session_id: str, role: TurnRole, text: str, payload: dict[str, Any] | None = None
+    ) -> Turn:
+        if role not in TURN_ROLES:
+            raise InputError(
+                source="turn", problem=f"role must be one of {', '.join(TURN_ROLES)}, not {role!r}"
+            )
+        stored_payload = None if payload is None else _as_json(payload, "turn payload")
+        with self._transaction(write=True) as db:
+            session_row = self._session_row(db, session_id)
+            return self._append_turn(db, session_row, role, text, stored_payload)
+
+    def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None:
+        with self._transaction(write=True) as db:
+            row = self._session_row(db, session_id)
+            row.vehicle_make = vehicle.make
+            row.vehicle_model = vehicle.model
+            row.vehicle_year = vehicle.year
+            row.vehicle_vin = vehicle.vin
+            row.updated_at = _now()
+
+    def record_outcome(self, session_id: str, answered: bool) -> int:
+        with self._transaction(write=True) as db:
+            row = self._session_row(db, session_id)
+            row.failed_answers = 0 if answered else row.failed_answers + 1
+            row.updated_at = _now()
+            return row.failed_answers
+
+    def set_state(self, session_id: str, state: EscalationState) -> None:
+        with self._transaction(write=True) as db:
+            row = self._session_row(db, session_id)
+            row.state = EscalationState(state)
+            row.updated_at = _now()
+
+    # Tickets
+
+    def open_ticket(self, draft: TicketDraft) -> Ticket:
+        transcript = _as_json(list(draft.transcript), "ticket transcript")
+        passages = _as_json(list(draft.passages), "ticket passages")
+        if not draft.reason.strip():
+            raise InputError(source="ticket reason", problem="is empty; give a code like 'safety'")
+        now = _now()
+        with self._transaction(write=True) as db:
+            session_row = self._session_row(db, draft.session_id)
+            already_open = db.scalar(
+                select(func.max(_TicketRow.id)).where(
+                    _TicketRow.session_id == draft.session_id,
+                    _TicketRow.state != EscalationState.RESOLVED,
+                )
+            )
+            if already_open is not None:
+                raise InputError(
+                    source="ticket",
+                    problem=(
+                        f"session {draft.session_id} already has open ticket "
+                        f"{ticket_reference(already_open)}; the asker's new turns reach it "
+                        "through the session, or resolve it before opening another"
+                    ),
+                )
+            vehicle = draft.vehicle
+            row = _TicketRow(
+                session_id=draft.session_id,
+                channel=Channel(draft.channel),
+                reason=draft.reason.strip(),
+                severity=Severity(draft.severity),
+                summary=draft.summary,
+                assistant_said=draft.assistant_said,
+                vehicle_make=vehicle.make if vehicle else None,
+                vehicle_model=vehicle.model if vehicle else None,
+                vehicle_year=vehicle.year if vehicle else None,
+                vehicle_vin=vehicle.vin if vehicle else None,
+                transcript=transcript,
+                passages=passages,
+                state=EscalationState.WAITING_FOR_HUMAN,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(row)
+            session_row.state = EscalationState.WAITING_FOR_HUMAN
+            # The failures that led here have been escalated; count afresh from now on.
+            session_row.failed_answers = 0
+            session_row.updated_at = now
+            db.flush()
+            return _ticket(row)
+
+    def get_ticket(self, ticket_id: int) -> Ticket | None:
+        with self._transaction(write=False) as db:
+            row = db.get(_TicketRow, ticket_id)
+            return None if row is None else _ticket(row)
+
+    def list_tickets(self, state: EscalationState | None = None, limit: int = 100) -> list[Ticket]:
+        if limit < 1:
+            raise InputError(source="limit", problem=f"must be at least 1, not {limit}")
+        severity_rank = case(
+            *((_TicketRow.severity == severity, rank) for severity, rank in SEVERITY_RANK.items()),
+            else_=len(SEVERITY_RANK),
+        )
+        query = select(_TicketRow).order_by(severity_rank, _TicketRow.created_at, _TicketRow.id)
+        if state is not None:
+            query = query.where(_TicketRow.state == EscalationState(state))
+        with self._transaction(write=False) as db:
+            return [_ticket(row) for row in db.scalars(query.limit(limit))]
+
+    def assign(self, ticket_id: int, agent_name: str) -> Ticket:
+        if not agent_name.strip():
+            raise InputError(source="agent_name", problem="is empty; say who takes the ticket")
+        with self._transaction(write=True) as db:
+            row = self._ticket_row(db, ticket_id)
+            _check_transition(row, EscalationState.HUMAN)
+            now = _now()
+            row.state = EscalationState.HUMAN
+            row.assignee = agent_name.strip()
+            row.updated_at = now
+            session_row = self._session_row(db, row.session_id)
+            session_row.state = EscalationState.HUMAN
+            session_row.updated_at = now
+            return _ticket(row)
+
+    def resolve(self, ticket_id: int, resolution_note: str) -> Ticket:
+        if not resolution_note.strip():
+            raise InputError(
+                source="resolution_note", problem="is empty; say how the ticket was resolved"
+            )
+        with self._transaction(write=True) as db:
+            row = self._ticket_row(db, ticket_id)
+            _check_transition(row, EscalationState.RESOLVED)
+            now = _now()
+            row.state = EscalationState.RESOLVED
+            row.resolution_note = resolution_note.strip()
+            row.updated_at = now
+            session_row = self._session_row(db, row.session_id)
+            session_row.state = EscalationState.RESOLVED
+            session_row.updated_at = now
+            return _ticket(row)
+
+    def add_agent_message(self, ticket_id: int, text: str) -> Turn:
+        with self._transaction(write=True) as db:
+            row = self._ticket_row(db, ticket_id)
+            if row.state is EscalationState.RESOLVED:
+                raise InputError(
+                    source="ticket",
+                    problem=f"{ticket_reference(row.id)} is resolved; the asker has moved on",
+                )
+            row.updated_at = _now()
+            session_row = self._session_row(db, row.session_id)
+            return self._append_turn(db, session_row, "agent", text, None)
+
+    # Feedback
+
+    def add_feedback(
+        self, session_id: str, turn_index: int, helpful: bool, comment: str | None = None
+    ) -> Feedback:
+        with self._transaction(write=True) as db:
+            self._session_row(db, session_id)
+            turn_row = (
+                db.scalars(
+                    select(_TurnRow)
+                    .where(_TurnRow.session_id == session_id)
+                    .order_by(_TurnRow.id)
+                    .offset(turn_index)
+                    .limit(1)
+                ).first()
+                if turn_index >= 0
+                else None
+            )
+            if turn_row is None:
+                raise InputError(
+                    source="feedback",
+                    problem=f"session {session_id} has no turn {turn_index} (turns count from 0)",
+                )
+            if turn_row.role == "user":
+                raise InputError(
+                    source="feedback",
+                    problem=f"turn {turn_index} is the asker's own message; rate a reply",
+                )
+            row = _FeedbackRow(
+                session_id=session_id,
+                turn_id=turn_row.id,
+                turn_index=turn_index,
+                helpful=helpful,
+                comment=(comment or "").strip() or None,
+                created_at=_now(),
+            )
+            db.add(row)
+            db.flush()
+            return _feedback(row, turn_row.text)
+
+    def list_feedback(self, limit: int = 100) -> list[Feedback]:
+        if limit < 1:
+            raise InputError(source="limit", problem=f"must be at least 1, not {limit}")
+        query = (
+            select(_FeedbackRow, _TurnRow.text)
+            .join(_TurnRow, _TurnRow.id == _FeedbackRow.turn_id)
+            .order_by(_FeedbackRow.created_at.desc(), _FeedbackRow.id.desc())
+            .limit(limit)
+        )
+        with self._transaction(write=False) as db:
+            return [_feedback(row, reply_text) for row, reply_text in db.execute(query)]
+
+    # Plumbing
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
+        self._create_tables_once()
+        factory = self._writes if write else self._reads
+        try:
+            with factory.begin() as db:
+                yield db
+        except OperationalError as error:
+            raise StageError(
+                "tickets", f"database {self._display_url} failed: {error.orig}"
+            ) from error
+
+    def _create_tables_once(self) -> None:
+        if self._tables_ready:
+            return
+        with self._tables_lock:
+            if self._tables_ready:
+                return
+            try:
+                with self._engine.execution_options(
+                    **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
+                ).begin() as connection:
+                    _Base.metadata.create_all(connection)
+            except OperationalError as error:
+                raise StageError(
+                    "tickets", f"cannot create tables in {self._display_url}: {error.orig}"
+                ) from error
+            self._tables_ready = True
+
+    @staticmethod
+    def _session_row(db: Session, session_id: str) -> _SessionRow:
+        row = db.get(_SessionRow, session_id, with_for_update=True)
+        if row is None:
+            raise InputError(
+                source="session",
+                problem=f"no session {session_id}; start a new one without --session",
+            )
+        return row
+
+    @staticmethod
+    def _ticket_row(db: Session, ticket_id: int) -> _TicketRow:
+        row = db.get(_TicketRow, ticket_id, with_for_update=True)
+        if row is None:
+            raise InputError(source="ticket", problem=f"no ticket {ticket_reference(ticket_id)}")
+        return row
+
+    @staticmethod
+    def _append_turn(
+        db: Session,
+        session_row: _SessionRow,
+        role: TurnRole,
+        text: str,
+        payload: dict[str, Any] | None,
+    ) -> Turn:
+        index = db.scalar(
+            select(func.count()).select_from(_TurnRow).where(_TurnRow.session_id == session_row.id)
+        )
+        now = _now()
+        row = _TurnRow(
+            session_id=session_row.id, role=role, text=text, payload=payload, created_at=now
+        )
+        db.add(row)
+        session_row.updated_at = now
+        db.flush()
+        return _turn(index or 0, row)
+
+
+def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    if in_memory:
+        # One shared connection, or every checkout would see its own empty database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            # Readers (the console) and a writer (the API) then work at the same time.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # Writers take the write lock at BEGIN IMMEDIATE, where busy_timeout can wait for it;
+        # a deferred transaction that reads and then writes fails at once if another process
+        # wrote in between.
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+    return engine
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _as_json(value: Any, source: str) -> Any:
+    """A JSON-only copy: later changes to the caller's lists cannot reach the stored record."""
+    try:
+        return json.loads(json.dumps(value, default=_json_default, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise InputError(source=source, problem=f"cannot be stored as JSON: {error}") from error
+
+
+def _check_transition(row: _TicketRow, target: EscalationState) -> None:
+    if target in TICKET_TRANSITIONS[row.state]:
+        return
+    allowed = ", ".join(
+        f"{source} -> {destination}"
+        for source, destinations in TICKET_TRANSITIONS.items()
+        for destination in sorted(destinations)
+    )
+    raise InputError(
+        source="ticket",
+        problem=(
+            f"{ticket_reference(row.id)} is {row.state} and cannot move to {target}; "
+            f"allowed transitions: {allowed}"
+        ),
+    )
+
+
+def _vehicle(
+    make: str | None, model: str | None, year: int | None, vin: str | None
+) -> Vehicle | None:
+    if make is None and model is None and year is None and vin is None:
+        return None
+    return Vehicle(make=make, model=model, year=year, vin=vin)
+
+
+def _turn(index: int, row: _TurnRow) -> Turn:
+    return Turn(
+        index=index,
+        role=cast(TurnRole, row.role),
+        text=row.text,
+        created_at=row.created_at,
+        payload=row.payload,
+    )
+
+
+def _ticket(row: _TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        session_id=row.session_id,
+        channel=row.channel,
+        reason=row.reason,
+        severity=row.severity,
+        summary=row.summary,
+        assistant_said=row.assistant_said,
+        vehicle=_vehicle(row.vehicle_make, row.vehicle_model, row.vehicle_year, row.vehicle_vin),
+        transcript=list(row.transcript),
+        passages=list(row.passages),
+        state=row.state,
+        assignee=row.assignee,
+        resolution_note=row.resolution_note,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _feedback(row: _FeedbackRow, reply_text: str) -> Feedback:
+    return Feedback(
+        id=row.id,
+        session_id=row.session_id,
+        turn_index=row.turn_index,
+        helpful=row.helpful,
+        comment=row.comment,
+        reply_text=reply_text,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,496 @@
+"""The ticket store on a real SQLite file: what the assistant, the console and the API rely on."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
+from assistant.tickets import (
+    ConversationSession,
+    SqlTicketStore,
+    Ticket,
+    TicketDraft,
+    TicketStore,
+    passage_evidence,
+    ticket_id_from_reference,
+)
+from knowledge.errors import ConfigurationError, InputError
+
+UNKNOWN_SESSION = "0" * 32
+UNKNOWN_SESSION_MESSAGE = (
+    f"session: no session {UNKNOWN_SESSION}; start a new one without --session"
+)
+
+BRAKE_PASSAGE = Passage(
+    chunk_id="recall-24v123#2",
+    text="Stop driving the vehicle. The brake hose may leak fluid and reduce braking.",
+    metadata={
+        "document_id": "recall-24v123",
+        "title": "Recall 24V-123: front brake hose",
+        "section": "Remedy",
+    },
+    score=0.91,
+)
+
+
+def draft_for(
+    store: TicketStore,
+    session_id: str,
+    *,
+    severity: Severity = Severity.HIGH,
+    reason: str = "safety",
+) -> TicketDraft:
+    session = stored_session(store, session_id)
+    return TicketDraft(
+        session_id=session_id,
+        channel=session.channel,
+        reason=reason,
+        severity=severity,
+        summary="Brake pedal sinks; asker smells fluid.",
+        assistant_said="Please stop driving; a service agent will contact you.",
+        vehicle=session.vehicle,
+        transcript=session.transcript(),
+        passages=[passage_evidence(BRAKE_PASSAGE, quote="Stop driving the vehicle.")],
+    )
+
+
+def stored_session(store: TicketStore, session_id: str) -> ConversationSession:
+    session = store.get_session(session_id)
+    assert session is not None, f"session {session_id} was not stored"
+    return session
+
+
+def stored_ticket(store: TicketStore, ticket_id: int) -> Ticket:
+    ticket = store.get_ticket(ticket_id)
+    assert ticket is not None, f"ticket {ticket_id} was not stored"
+    return ticket
+
+
+def session_with_question(store: TicketStore, question: str = "My brake pedal sinks") -> str:
+    session_id = store.create_session(Channel.DRIVER)
+    store.add_turn(session_id, "user", question)
+    return session_id
+
+
+class TicketStoreContract:
+    """What every `TicketStore` does; an implementation's test class provides `store`."""
+
+    @pytest.fixture
+    def store(self) -> TicketStore:
+        raise NotImplementedError
+
+    def test_a_session_keeps_its_turns_in_order(self, store: TicketStore) -> None:
+        session_id = store.create_session(Channel.AGENT)
+        store.add_turn(session_id, "user", "How often should I rotate the tyres?")
+        answer = store.add_turn(
+            session_id,
+            "assistant",
+            "Every 10,000 km [1].",
+            payload={"citations": ["manual#tyres"], "confidence": 0.82, "abstained": False},
+        )
+        store.add_turn(session_id, "user", "And the spare?")
+
+        session = store.get_session(session_id)
+
+        assert session is not None
+        assert session.id == session_id
+        assert session.channel is Channel.AGENT
+        assert session.state is EscalationState.AI
+        assert [(turn.index, turn.role, turn.text) for turn in session.turns] == [
+            (0, "user", "How often should I rotate the tyres?"),
+            (1, "assistant", "Every 10,000 km [1]."),
+            (2, "user", "And the spare?"),
+        ]
+        assert answer.index == 1
+        assert session.turns[1].payload == {
+            "citations": ["manual#tyres"],
+            "confidence": 0.82,
+            "abstained": False,
+        }
+        assert session.turns[0].payload is None
+        created = [turn.created_at for turn in session.turns]
+        assert created == sorted(created)
+        assert session.updated_at >= created[-1] >= session.created_at
+        assert session.created_at.tzinfo is not None
+
+    def test_an_unknown_session_reads_as_none(self, store: TicketStore) -> None:
+        assert store.get_session(UNKNOWN_SESSION) is None
+
+    def test_session_ids_are_distinct_uuid_hex(self, store: TicketStore) -> None:
+        first, second = store.create_session(Channel.DRIVER), store.create_session(Channel.DRIVER)
+        assert first != second
+        assert len(first) == 32
+        int(first, 16)
+
+    def test_the_vehicle_is_saved_and_read_back(self, store: TicketStore) -> None:
+        session_id = store.create_session(Channel.DRIVER)
+        assert stored_session(store, session_id).vehicle is None
+
+        store.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2022))
+        store.set_vehicle(
+            session_id, Vehicle(make="Volta", model="Kestrel", year=2023, vin="1VK00000000000042")
+        )
+
+        session = store.get_session(session_id)
+        assert session is not None
+        assert session.vehicle == Vehicle(
+            make="Volta", model="Kestrel", year=2023, vin="1VK00000000000042"
+        )
+
+    def test_failed_answers_count_consecutive_misses(self, store: TicketStore) -> None:
+        session_id = store.create_session(Channel.DRIVER)
+
+        assert store.record_outcome(session_id, answered=False) == 1
+        assert store.record_outcome(session_id, answered=False) == 2
+        assert stored_session(store, session_id).failed_answers == 2
+        assert store.record_outcome(session_id, answered=True) == 0
+        assert store.record_outcome(session_id, answered=False) == 1
+        assert stored_session(store, session_id).failed_answers == 1
+
+    def test_set_state_is_stored(self, store: TicketStore) -> None:
+        session_id = store.create_session(Channel.DRIVER)
+        store.set_state(session_id, EscalationState.HUMAN)
+        assert stored_session(store, session_id).state is EscalationState.HUMAN
+
+    def test_opening_a_ticket_keeps_the_evidence_and_waits_for_a_human(
+        self, store: TicketStore
+    ) -> None:
+        session_id = session_with_question(store)
+        store.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2021))
+        store.add_turn(
+            session_id, "assistant", "Please stop driving.", payload={"abstained": False}
+        )
+        store.record_outcome(session_id, answered=False)
+
+        ticket = store.open_ticket(draft_for(store, session_id, severity=Severity.CRITICAL))
+
+        assert ticket.reference == f"GBX-{ticket.id:06d}"
+        assert ticket.state is EscalationState.WAITING_FOR_HUMAN
+        assert ticket.assignee is None
+        stored = store.get_ticket(ticket.id)
+        assert stored == ticket
+        assert stored.session_id == session_id
+        assert stored.reason == "safety"
+        assert stored.severity is Severity.CRITICAL
+        assert stored.vehicle == Vehicle(make="Volta", model="Kestrel", year=2021)
+        assert stored.assistant_said == "Please stop driving; a service agent will contact you."
+        assert [(entry["role"], entry["text"]) for entry in stored.transcript] == [
+            ("user", "My brake pedal sinks"),
+            ("assistant", "Please stop driving."),
+        ]
+        assert all(entry["created_at"] for entry in stored.transcript)
+        assert stored.passages == [
+            {
+                "chunk_id": "recall-24v123#2",
+                "document_id": "recall-24v123",
+                "title": "Recall 24V-123: front brake hose",
+                "section": "Remedy",
+                "quote": "Stop driving the vehicle.",
+                "score": 0.91,
+            }
+        ]
+        session = store.get_session(session_id)
+        assert session is not None
+        assert session.state is EscalationState.WAITING_FOR_HUMAN
+        assert session.open_ticket_id == ticket.id
+        assert session.failed_answers == 0
+
+    def test_a_session_has_one_open_ticket_at_a_time(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        first = store.open_ticket(draft_for(store, session_id))
+
+        with pytest.raises(InputError, match=f"already has open ticket {first.reference}"):
+            store.open_ticket(draft_for(store, session_id, reason="frustration"))
+
+        store.assign(first.id, "Dana")
+        store.resolve(first.id, "Towed to the dealer.")
+        second = store.open_ticket(draft_for(store, session_id, reason="frustration"))
+        assert second.id != first.id
+        assert len(store.list_tickets()) == 2
+
+    def test_a_ticket_moves_from_waiting_to_human_to_resolved(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+
+        taken = store.assign(ticket.id, "Dana")
+        assert (taken.state, taken.assignee) == (EscalationState.HUMAN, "Dana")
+        assert stored_session(store, session_id).state is EscalationState.HUMAN
+
+        handed_over = store.assign(ticket.id, "Sam")
+        assert (handed_over.state, handed_over.assignee) == (EscalationState.HUMAN, "Sam")
+
+        resolved = store.resolve(ticket.id, "Booked a brake inspection for Monday.")
+        assert resolved.state is EscalationState.RESOLVED
+        assert resolved.resolution_note == "Booked a brake inspection for Monday."
+        assert resolved.updated_at >= resolved.created_at
+        assert store.get_ticket(ticket.id) == resolved
+        session = store.get_session(session_id)
+        assert session is not None
+        assert session.state is EscalationState.RESOLVED
+        assert session.open_ticket_id is None
+
+    def test_invalid_ticket_transitions_are_refused(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+
+        with pytest.raises(InputError) as unassigned:
+            store.resolve(ticket.id, "Closing without anyone looking.")
+        message = str(unassigned.value)
+        assert "waiting_for_human and cannot move to resolved" in message
+        assert "allowed transitions: waiting_for_human -> human" in message
+        assert "human -> resolved" in message
+        assert stored_ticket(store, ticket.id).state is EscalationState.WAITING_FOR_HUMAN
+
+        store.assign(ticket.id, "Dana")
+        store.resolve(ticket.id, "Done.")
+        with pytest.raises(InputError, match="is resolved and cannot move to human"):
+            store.assign(ticket.id, "Sam")
+        with pytest.raises(InputError, match="is resolved and cannot move to resolved"):
+            store.resolve(ticket.id, "Again.")
+        after = store.get_ticket(ticket.id)
+        assert after is not None
+        assert (after.state, after.assignee, after.resolution_note) == (
+            EscalationState.RESOLVED,
+            "Dana",
+            "Done.",
+        )
+
+    def test_tickets_list_by_state_most_severe_then_longest_waiting(
+        self, store: TicketStore
+    ) -> None:
+        low = store.open_ticket(
+            draft_for(store, session_with_question(store), severity=Severity.LOW)
+        )
+        old_high = store.open_ticket(
+            draft_for(store, session_with_question(store), severity=Severity.HIGH)
+        )
+        critical = store.open_ticket(
+            draft_for(store, session_with_question(store), severity=Severity.CRITICAL)
+        )
+        new_high = store.open_ticket(
+            draft_for(store, session_with_question(store), severity=Severity.HIGH)
+        )
+        store.assign(old_high.id, "Dana")
+
+        waiting = store.list_tickets(EscalationState.WAITING_FOR_HUMAN)
+        assert [ticket.id for ticket in waiting] == [critical.id, new_high.id, low.id]
+        assert [ticket.id for ticket in store.list_tickets(EscalationState.HUMAN)] == [old_high.id]
+        assert store.list_tickets(EscalationState.RESOLVED) == []
+        everything = store.list_tickets()
+        assert [ticket.id for ticket in everything] == [
+            critical.id,
+            old_high.id,
+            new_high.id,
+            low.id,
+        ]
+        assert [ticket.id for ticket in store.list_tickets(limit=2)] == [critical.id, old_high.id]
+
+    def test_an_agent_message_joins_the_session_transcript(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+        store.assign(ticket.id, "Dana")
+
+        reply = store.add_agent_message(ticket.id, "Hi, this is Dana. Where is the car now?")
+
+        session = store.get_session(session_id)
+        assert session is not None
+        assert reply.index == 1
+        assert [(turn.role, turn.text) for turn in session.turns] == [
+            ("user", "My brake pedal sinks"),
+            ("agent", "Hi, this is Dana. Where is the car now?"),
+        ]
+        store.resolve(ticket.id, "Towed.")
+        with pytest.raises(InputError, match="is resolved"):
+            store.add_agent_message(ticket.id, "One more thing")
+
+    def test_feedback_round_trip(self, store: TicketStore) -> None:
+        session_id = session_with_question(store, "How do I pair my phone?")
+        store.add_turn(session_id, "assistant", "Open Settings > Bluetooth [1].")
+        store.add_turn(session_id, "user", "Thanks. And Android Auto?")
+        store.add_turn(session_id, "assistant", "I could not find that in the manual.")
+
+        first = store.add_feedback(session_id, 1, helpful=True, comment=None)
+        second = store.add_feedback(session_id, 3, helpful=False, comment=" Wanted Android Auto ")
+
+        assert [
+            (item.id, item.turn_index, item.helpful, item.comment, item.reply_text)
+            for item in store.list_feedback()
+        ] == [
+            (second.id, 3, False, "Wanted Android Auto", "I could not find that in the manual."),
+            (first.id, 1, True, None, "Open Settings > Bluetooth [1]."),
+        ]
+        assert [item.id for item in store.list_feedback(limit=1)] == [second.id]
+        assert all(item.session_id == session_id for item in store.list_feedback())
+
+    def test_feedback_must_rate_an_existing_reply(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        store.add_turn(session_id, "assistant", "Please stop driving.")
+
+        with pytest.raises(InputError, match="has no turn 5"):
+            store.add_feedback(session_id, 5, helpful=True, comment=None)
+        with pytest.raises(InputError, match="has no turn -1"):
+            store.add_feedback(session_id, -1, helpful=True, comment=None)
+        with pytest.raises(InputError, match="asker's own message"):
+            store.add_feedback(session_id, 0, helpful=True, comment=None)
+        assert store.list_feedback() == []
+
+    @pytest.mark.parametrize(
+        "touch_unknown_session",
+        [
+            lambda store: store.add_turn(UNKNOWN_SESSION, "user", "hello"),
+            lambda store: store.set_vehicle(UNKNOWN_SESSION, Vehicle(model="Kestrel")),
+            lambda store: store.record_outcome(UNKNOWN_SESSION, answered=False),
+            lambda store: store.set_state(UNKNOWN_SESSION, EscalationState.HUMAN),
+            lambda store: store.add_feedback(UNKNOWN_SESSION, 0, helpful=True, comment=None),
+            lambda store: store.open_ticket(
+                TicketDraft(
+                    session_id=UNKNOWN_SESSION,
+                    channel=Channel.DRIVER,
+                    reason="human_requested",
+                    severity=Severity.LOW,
+                    summary="Wants a person.",
+                    assistant_said="Connecting you to an agent.",
+                )
+            ),
+        ],
+        ids=["add_turn", "set_vehicle", "record_outcome", "set_state", "feedback", "open_ticket"],
+    )
+    def test_an_unknown_session_id_says_to_start_a_new_one(
+        self, store: TicketStore, touch_unknown_session: Callable[[TicketStore], object]
+    ) -> None:
+        with pytest.raises(InputError) as raised:
+            touch_unknown_session(store)
+        assert str(raised.value) == UNKNOWN_SESSION_MESSAGE
+        assert raised.value.source == "session"
+        assert store.list_tickets() == []
+
+    def test_an_unknown_ticket_is_named(self, store: TicketStore) -> None:
+        assert store.get_ticket(999) is None
+        with pytest.raises(InputError, match="no ticket GBX-000999"):
+            store.assign(999, "Dana")
+        with pytest.raises(InputError, match="no ticket GBX-000999"):
+            store.add_agent_message(999, "hello?")
+
+    def test_bad_turns_are_refused(self, store: TicketStore) -> None:
+        session_id = store.create_session(Channel.DRIVER)
+        with pytest.raises(InputError, match="role must be one of user, assistant, agent"):
+            store.add_turn(session_id, "system", "You are a bot")  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="turn payload: cannot be stored as JSON"):
+            store.add_turn(session_id, "assistant", "Hi", payload={"passage": BRAKE_PASSAGE})
+        assert stored_session(store, session_id).turns == []
+
+
+class TestSqlTicketStore(TicketStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SqlTicketStore]:
+        store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+        yield store
+        store.close()
+
+
+def test_ticket_references_parse_back_to_ids() -> None:
+    assert ticket_id_from_reference("GBX-000123") == 123
+    assert ticket_id_from_reference("gbx-42") == 42
+    assert ticket_id_from_reference("7") == 7
+    with pytest.raises(InputError, match="write it like GBX-000123"):
+        ticket_id_from_reference("TICKET-9")
+
+
+def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    """What the console and the API processes do: separate engines on the same file."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    api, console = SqlTicketStore(url), SqlTicketStore(url)
+    try:
+        session_id = session_with_question(api, "The airbag light is on")
+        ticket = api.open_ticket(draft_for(api, session_id))
+
+        waiting = console.list_tickets(EscalationState.WAITING_FOR_HUMAN)
+        assert [item.id for item in waiting] == [ticket.id]
+        assert waiting[0].transcript[0]["text"] == "The airbag light is on"
+        console.assign(ticket.id, "Dana")
+        console.add_agent_message(ticket.id, "Please do not drive until we have checked it.")
+
+        session = api.get_session(session_id)
+        assert session is not None
+        assert session.state is EscalationState.HUMAN
+        assert session.turns[-1].role == "agent"
+        assert stored_ticket(api, ticket.id).assignee == "Dana"
+    finally:
+        api.close()
+        console.close()
+
+
+def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
+    stores = [SqlTicketStore(url), SqlTicketStore(url)]
+    session_id = stores[0].create_session(Channel.DRIVER)
+    writes_each = 15
+    failures: list[BaseException] = []
+
+    def write(store: SqlTicketStore, name: str) -> None:
+        try:
+            for number in range(writes_each):
+                store.add_turn(session_id, "user", f"{name} {number}")
+                store.record_outcome(session_id, answered=False)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=write, args=(store, name))
+        for store, name in zip(stores, ["api", "console"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == []
+        session = stores[1].get_session(session_id)
+        assert session is not None
+        assert session.failed_answers == 2 * writes_each
+        assert [turn.index for turn in session.turns] == list(range(2 * writes_each))
+        for name in ("api", "console"):
+            mine = [turn.text for turn in session.turns if turn.text.startswith(name)]
+            assert mine == [f"{name} {number}" for number in range(writes_each)]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_sqlite_file_is_created_with_tables_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "not-yet" / "there" / "glovebox.sqlite3"
+    store = SqlTicketStore(f"sqlite:///{path}")
+    assert not path.exists()  # nothing happens until the store is used
+    store.create_session(Channel.DRIVER)
+    store.close()
+
+    with sqlite3.connect(path) as connection:
+        journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = {
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    connection.close()
+    assert journal_mode == "wal"
+    assert {"conversation_sessions", "conversation_turns", "tickets", "feedback"} <= tables
+
+
+def test_in_memory_sqlite_works_for_one_process() -> None:
+    store: TicketStore = SqlTicketStore("sqlite://")  # mypy checks it meets the protocol
+    assert isinstance(store, TicketStore)
+    session_id = session_with_question(store)
+    assert stored_session(store, session_id).turns[0].text == "My brake pedal sinks"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "expected"),
+    [("not a url", "is not a SQLAlchemy URL"), ("nosuchdb://host/x", "no driver")],
+)
+def test_a_bad_database_url_is_a_configuration_error(database_url: str, expected: str) -> None:
+    with pytest.raises(ConfigurationError, match=expected):
+        SqlTicketStore(database_url)
