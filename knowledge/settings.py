@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,7 +41,42 @@ class GloveboxSettings(BaseSettings):
         description="Word 3-gram Jaccard at which chunks are near-duplicates.",
     )
 
-    @field_validator("chroma_url")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL for tickets, sessions, feedback; SQLite under home if unset.",
+    )
+    retrieval_fusion: str = Field(
+        default="weighted", description="weighted or rrf; see `glovebox bench retrieval`."
+    )
+    retrieval_k: int = Field(default=6, ge=1, le=50, description="Passages given to the generator.")
+    retrieval_fetch_k: int = Field(default=30, ge=1, le=500)
+    retrieval_dense_weight: float = Field(default=0.7, ge=0, le=1)
+    reranker_model_path: Path | None = Field(
+        default=None, description="A local cross-encoder folder; no reranking when unset."
+    )
+    support_min_similarity: float = Field(default=0.5, ge=0, le=1)
+    confidence_answer_threshold: float = Field(
+        default=0.45, ge=0, le=1, description="Below it the assistant abstains and escalates."
+    )
+    max_failed_answers: int = Field(default=2, ge=1, description="Failed turns before escalating.")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; the extractive generator if unset."
+    )
+    llm_model: str = "local"
+    llm_api_key: SecretStr | None = None
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_tokens: int = Field(default=400, ge=16)
+    handoff_message: str = Field(
+        default="A member of our Customer Care team will pick this up here shortly.",
+        description="What the asker is told happens next when a case goes to a human.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'glovebox.sqlite3').resolve()}"
+
+    @field_validator("chroma_url", "llm_base_url")
     @classmethod
     def _blank_url_is_unset(cls, value: str | None) -> str | None:
         return value or None

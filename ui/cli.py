@@ -13,12 +13,15 @@ from knowledge.errors import ConfigurationError, GloveboxError, InputError
 from knowledge.settings import get_settings
 
 if TYPE_CHECKING:
+    from assistant.chain import Assistant, AssistantReply
+    from assistant.records import Channel
     from ingest.sync import IngestReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIGURATION = 2
 EXIT_INPUT_SKIPPED = 3
+EXIT_NOT_ANSWERED = 4
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -132,6 +135,112 @@ def _print_report(report: IngestReport) -> None:
 
 
 @app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; omit it with --file to ask many.")
+    ] = None,
+    kb: KbOption = None,
+    audience: Annotated[
+        str, typer.Option(help="driver (public documents only) or agent (internal too).")
+    ] = "driver",
+    vehicle: Annotated[
+        str | None, typer.Option(help='The asker\'s vehicle, e.g. "Halvard Tessel 2022".')
+    ] = None,
+    vin: Annotated[str | None, typer.Option(help="The asker's 17-character VIN.")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Continue this conversation (printed by earlier answers).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    questions_file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Questions one per line ('-' for stdin); JSON lines out."),
+    ] = None,
+) -> None:
+    """Answer a question from the knowledge base, with citations, or escalate it to a person.
+
+    Exit codes: 0 answered; 4 abstained or escalated; 2 a setup or input error.
+    """
+    from assistant.records import Channel
+    from assistant.wiring import build_assistant
+
+    if audience not in {"driver", "agent"}:
+        raise _fail(InputError("--audience", f"{audience!r} is not driver or agent"))
+    if question is None and questions_file is None:
+        raise _fail(InputError("question", "give a QUESTION or --file PATH ('-' for stdin)"))
+    settings = get_settings()
+    channel = Channel(audience)
+    try:
+        assistant = build_assistant(settings, kb or settings.default_kb)
+        if questions_file is not None:
+            _ask_batch(assistant, questions_file, channel, vehicle, vin)
+            return
+        assert question is not None
+        reply = assistant.ask(
+            question, channel=channel, session_id=session, vehicle_text=vehicle, vin=vin
+        )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    if as_json:
+        typer.echo(json.dumps(reply.to_json()))
+    else:
+        _print_reply(reply)
+    raise typer.Exit(EXIT_NOT_ANSWERED if reply.abstained or reply.escalation else EXIT_OK)
+
+
+def _ask_batch(
+    assistant: Assistant, source: Path, channel: Channel, vehicle: str | None, vin: str | None
+) -> None:
+    """One JSON line per question line; a line may itself be JSON with question/vehicle/vin."""
+    from assistant.records import Channel
+
+    lines = sys.stdin.read().splitlines() if str(source) == "-" else source.read_text().splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = {"question": line}
+        if line.lstrip().startswith("{"):
+            try:
+                fields = json.loads(line)
+            except json.JSONDecodeError as error:
+                typer.echo(json.dumps({"line": number, "error": f"not valid JSON: {error.msg}"}))
+                continue
+        try:
+            reply = assistant.ask(
+                str(fields.get("question", "")),
+                channel=Channel(fields.get("audience", channel.value)),
+                vehicle_text=fields.get("vehicle", vehicle),
+                vin=fields.get("vin", vin),
+            )
+            typer.echo(json.dumps({"line": number, **reply.to_json()}))
+        except (GloveboxError, ValueError) as error:
+            typer.echo(json.dumps({"line": number, "error": str(error)}))
+
+
+def _print_reply(reply: AssistantReply) -> None:
+    from rich.console import Console
+
+    console = Console()
+    console.print(reply.answer, highlight=False)
+    if reply.citations:
+        console.print("\n[bold]Sources[/]")
+        for citation in reply.citations:
+            where = citation.section + (f", page {citation.page}" if citation.page else "")
+            console.print(
+                f'  [{citation.n}] {citation.title} — {where}\n      "{citation.quote}"',
+                highlight=False,
+            )
+    if reply.escalation:
+        console.print(
+            f"\n[yellow]Escalated ({reply.escalation.reason}, {reply.escalation.severity}): "
+            f"ticket {reply.escalation.ticket_id}[/]"
+        )
+    console.print(
+        f"\n[dim]confidence {reply.confidence:.2f} · session {reply.session_id} · "
+        f"{reply.timings_ms.get('total', 0):.0f} ms[/]"
+    )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -168,6 +277,78 @@ def bench_ingest(
     except GloveboxError as error:
         raise _fail(error) from error
     typer.echo(result.describe())
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    cases: Annotated[
+        Path | None, typer.Option(help="JSONL of labelled questions [default: the sample set].")
+    ] = None,
+    kb: KbOption = None,
+) -> None:
+    """Recall@k and MRR of dense, BM25, RRF and weighted retrieval on labelled questions."""
+    from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex
+    from assistant.vehicles import VehicleCatalog
+    from evals.retrieval import SAMPLE_RETRIEVAL_SET, load_cases, score_retriever
+    from knowledge.components import build_embedder, open_knowledge_base
+
+    settings = get_settings()
+    try:
+        embedder = build_embedder(settings)
+        store = open_knowledge_base(settings, kb or settings.default_kb, embedder, create=False)
+        labelled = load_cases(cases or SAMPLE_RETRIEVAL_SET)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    catalog = VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks())
+    dense, keyword = DenseRetriever(store, embedder), KeywordIndex(store)
+    variants = {
+        "dense": HybridRetriever(dense, None),
+        "bm25": HybridRetriever(None, keyword),
+        "rrf": HybridRetriever(dense, keyword, fusion="rrf"),
+        "weighted": HybridRetriever(
+            dense, keyword, fusion="weighted", dense_weight=settings.retrieval_dense_weight
+        ),
+    }
+    typer.echo(f"{len(labelled)} questions; first expected document within k")
+    typer.echo(f"{'retriever':<10} R@1   R@3   R@5   R@10  MRR")
+    for name, retriever in variants.items():
+        typer.echo(score_retriever(name, retriever, labelled, catalog).row())
+
+
+@bench_app.command("ask")
+def bench_ask(
+    questions: Annotated[
+        Path | None, typer.Option(help="JSONL of questions [default: the sample set].")
+    ] = None,
+    kb: KbOption = None,
+) -> None:
+    """p50 and p95 per stage of answering, warm process, extractive unless an LLM is set."""
+    import statistics
+
+    from assistant.records import Channel
+    from assistant.wiring import build_assistant
+    from evals.retrieval import SAMPLE_RETRIEVAL_SET, load_cases
+
+    settings = get_settings()
+    try:
+        assistant = build_assistant(settings, kb or settings.default_kb)
+        cases = load_cases(questions or SAMPLE_RETRIEVAL_SET)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    assistant.ask("warm up: how do I pair my phone?", channel=Channel.DRIVER)
+    stages: dict[str, list[float]] = {}
+    for case in cases:
+        reply = assistant.ask(
+            case.question, channel=Channel(case.audience), vehicle_text=case.vehicle
+        )
+        for stage, milliseconds in reply.timings_ms.items():
+            stages.setdefault(stage, []).append(milliseconds)
+    typer.echo(f"{len(cases)} questions, warm process; milliseconds")
+    typer.echo(f"{'stage':<14}{'n':>4}{'p50':>9}{'p95':>9}")
+    for stage, values in stages.items():
+        values.sort()
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        typer.echo(f"{stage:<14}{len(values):>4}{statistics.median(values):>9.1f}{p95:>9.1f}")
 
 
 @kb_app.command("list")

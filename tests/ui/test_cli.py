@@ -113,3 +113,49 @@ def test_bench_ingest_prints_both_figures(glovebox_home: Path, tmp_path: Path) -
     )
     assert ingest_line.startswith("ingest") and encoder_line.startswith("raw encoder")
     assert float(ingest_line.split()[-2]) > 0 and float(encoder_line.split()[-2]) > 0
+
+
+ANSWER_KEYS = {"answer", "citations", "confidence", "escalation", "abstained", "timings_ms"}
+CITATION_KEYS = {"n", "source_id", "title", "kind", "audience", "section", "quote"}
+
+
+@pytest.mark.integration
+def test_ask_json_and_batch(glovebox_home: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    assert glovebox(glovebox_home, "ingest", str(corpus)).returncode == 0
+
+    result = glovebox(glovebox_home, "ask", "How long is the powertrain warranty?", "--json")
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert set(reply) >= ANSWER_KEYS
+    assert "5 years or 60,000 miles" in reply["answer"]
+    assert set(reply["citations"][0]) >= CITATION_KEYS
+    assert reply["citations"][0]["source_id"].startswith("faq-warranty::")
+    assert reply["escalation"] is None and reply["abstained"] is False
+    assert {"retrieve", "generate", "support", "total"} <= set(reply["timings_ms"])
+
+    human = glovebox(glovebox_home, "ask", "Let me talk to a real person", "--json")
+    assert human.returncode == 4
+    escalation = json.loads(human.stdout)["escalation"]
+    assert escalation["state"] == "waiting_for_human" and escalation["ticket_id"]
+
+    batch = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", "--file", "-"],
+        input='How do I reach Roadside Assistance?\n{"question": "", "vehicle": null}\n',
+        env=subprocess_env(glovebox_home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert [line["line"] for line in lines] == [1, 2]
+    assert "1-800-555-0199" in lines[0]["answer"]
+    assert "question is empty" in lines[1]["error"]
+
+
+def test_ask_with_a_bad_vin_says_what_is_wrong(glovebox_home: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    glovebox(glovebox_home, "ingest", str(corpus))
+    result = glovebox(glovebox_home, "ask", "Any recalls?", "--vin", "7HVT1A2E")
+    assert result.returncode == 2
+    assert "17 characters" in result.stderr

@@ -1,0 +1,487 @@
+"""The answering chain: a question in, a cited answer or an escalation to a human out."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.escalation import ConfidenceInputs, Trigger, confidence_score, message_triggers
+from assistant.extractive import content_terms
+from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
+from assistant.recalls import RecallLookup, is_recall_lookup
+from assistant.records import (
+    AnswerSentence,
+    Channel,
+    DraftAnswer,
+    EscalationState,
+    Passage,
+    RetrievalQuery,
+    RetrievalResult,
+    Severity,
+    Vehicle,
+)
+from assistant.retrieval import HybridRetriever
+from assistant.support import enforce_support
+from assistant.tickets import TicketDraft, TicketStore, passage_evidence
+from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
+from knowledge.errors import InputError
+
+PERSON_NEEDED = frozenset({"human_requested", "legal_threat"})
+"""Reasons that are no question to answer: the asker wants, or needs, a person."""
+
+
+@dataclass
+class Citation:
+    n: int
+    source_id: str
+    document_id: str
+    title: str
+    kind: str
+    audience: str
+    section: str
+    page: int | None
+    anchor: str | None
+    vehicle: str | None
+    effective_date: str | None
+    quote: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Escalation:
+    state: EscalationState
+    reason: str
+    severity: Severity
+    ticket_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "reason": self.reason,
+            "severity": self.severity.value,
+            "ticket_id": self.ticket_id,
+        }
+
+
+@dataclass
+class AssistantReply:
+    """What the asker sees, with what a script or the console needs to show where it came from."""
+
+    answer: str
+    session_id: str
+    citations: list[Citation] = field(default_factory=list)
+    confidence: float = 0.0
+    escalation: Escalation | None = None
+    abstained: bool = False
+    asked_for_vehicle: bool = False
+    vehicle: Vehicle | None = None
+    standalone_question: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "citations": [citation.to_json() for citation in self.citations],
+            "confidence": self.confidence,
+            "escalation": self.escalation.to_json() if self.escalation else None,
+            "abstained": self.abstained,
+            "asked_for_vehicle": self.asked_for_vehicle,
+            "session_id": self.session_id,
+            "vehicle": self.vehicle.__dict__ if self.vehicle else None,
+            "standalone_question": self.standalone_question,
+            "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings_ms.items()},
+        }
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.timings[stage] = self.timings.get(stage, 0.0) + elapsed
+
+
+@dataclass(frozen=True)
+class ChainPolicy:
+    """The thresholds the chain decides with; from settings."""
+
+    k: int = 6
+    answer_threshold: float = 0.45
+    max_failed_answers: int = 2
+    handoff_message: str = "A member of our Customer Care team will pick this up here shortly."
+
+
+class Assistant:
+    """Answers one message of a conversation.
+
+    reply = assistant.ask("How do I reset the TPMS light?", channel=Channel.DRIVER,
+                          vehicle_text="Halvard Tessel 2022")
+    reply.answer, reply.citations, reply.escalation
+    """
+
+    def __init__(
+        self,
+        *,
+        retriever: HybridRetriever,
+        generator: AnswerGenerator,
+        support_checker: SupportChecker,
+        rewriter: QueryRewriter,
+        tickets: TicketStore,
+        catalog: VehicleCatalog,
+        recalls: RecallLookup,
+        policy: ChainPolicy,
+    ) -> None:
+        self._retriever = retriever
+        self._generator = generator
+        self._support = support_checker
+        self._rewriter = rewriter
+        self._tickets = tickets
+        self._catalog = catalog
+        self._recalls = recalls
+        self._policy = policy
+
+    def ask(
+        self,
+        question: str,
+        *,
+        channel: Channel,
+        session_id: str | None = None,
+        vehicle_text: str | None = None,
+        vin: str | None = None,
+    ) -> AssistantReply:
+        question = question.strip()
+        if not question:
+            raise InputError("question", "the question is empty; type what you want to know")
+        clock = _Stopwatch()
+        with clock("session"):
+            session_id = self._session(session_id, channel)
+            session = self._tickets.get_session(session_id)
+            assert session is not None
+            history = [(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")]
+            vehicle = self._vehicle(session.vehicle, question, vehicle_text, vin)
+            if vehicle != session.vehicle and vehicle is not None:
+                self._tickets.set_vehicle(session_id, vehicle)
+            self._tickets.add_turn(session_id, "user", question)
+        triggers = message_triggers(
+            question,
+            failed_answers=session.failed_answers,
+            max_failed_answers=self._policy.max_failed_answers,
+        )
+        with clock("rewrite"):
+            standalone = self._rewriter.run(question, history[-6:])
+        urgent: list[Passage] = []
+        if vehicle is not None and vehicle.is_known and session.open_ticket_id is None:
+            with clock("recall_check"):
+                urgent = self._recalls.urgent_for(vehicle, channel)
+            if urgent:
+                severe = any(p.metadata.get("do_not_drive") for p in urgent)
+                triggers.insert(
+                    0,
+                    Trigger(
+                        "do_not_drive_recall",
+                        Severity.CRITICAL if severe else Severity.HIGH,
+                        ", ".join(str(p.metadata.get("campaign_short")) for p in urgent),
+                    ),
+                )
+        reply = AssistantReply("", session_id, vehicle=vehicle, standalone_question=standalone)
+
+        if is_recall_lookup(standalone) and not (vehicle and (vehicle.model or vehicle.vin)):
+            return self._finish_asking_vehicle(reply, clock, "recall")
+        with clock("retrieve"):
+            if is_recall_lookup(standalone) and vehicle is not None:
+                draft = self._recalls.run(vehicle, channel)
+                retrieval = RetrievalResult(draft.passages, 1.0, 0.0, 1.0)
+            else:
+                retrieval = self._retriever.run(
+                    RetrievalQuery(standalone, channel, _filterable(vehicle), self._policy.k)
+                )
+                draft = DraftAnswer([], retrieval.passages)
+        safety = any(t.reason == "safety" for t in triggers)
+        topic = self._without_vehicle(standalone)
+        if triggers and triggers[0].reason in PERSON_NEEDED:
+            reply.answer = "I'm passing this conversation to a person."
+            with clock("escalate"):
+                reply.escalation = self._escalate(
+                    reply, triggers[0], session_id, retrieval, vehicle
+                )
+            return self._finish(reply, clock)
+        states_only_a_vehicle = (
+            self._catalog.find_in_text(question) is not None
+            and len(content_terms(self._without_vehicle(question))) <= 1
+            and not is_recall_lookup(question)
+        )
+        if vehicle is not None and states_only_a_vehicle:
+            reply.answer = (
+                f"Noted: {describe_vehicle(vehicle)}. What would you like to know about it?"
+            )
+            return self._finish(reply, clock)
+        if not triggers and self._needs_vehicle(vehicle, topic, retrieval.passages):
+            return self._finish_asking_vehicle(reply, clock, "answer")
+        if is_recall_lookup(standalone) and vehicle is not None and not draft.passages:
+            reply.answer = (
+                f"I found no recall notice for the {describe_vehicle(vehicle)} in the service "
+                "information I have. Recalls are also listed by VIN on the NHTSA recall site."
+            )
+            reply.confidence = 1.0
+            self._tickets.record_outcome(session_id, answered=True)
+            return self._finish(reply, clock)
+        with clock("generate"):
+            if not draft.sentences:
+                asked = f"What should I do? {topic}" if safety else topic
+                draft = self._generator.run(asked, retrieval.passages, history[-6:])
+            if urgent:
+                draft = _with_urgent_recalls(draft, urgent)
+        with clock("support"):
+            checked = enforce_support(draft, self._support)
+        supported = checked.draft
+        cited = [supported.passages[n - 1] for s in supported.sentences for n in s.citations]
+        coverage = _coverage(topic, cited)
+        support_ratio = checked.supported / checked.checked if checked.checked else 0.0
+        reply.confidence = confidence_score(
+            ConfidenceInputs(
+                retrieval.dense_top_similarity, retrieval.retriever_agreement, support_ratio,
+                coverage,
+            )
+        )  # fmt: skip
+        answered = bool(supported.sentences) and reply.confidence >= self._policy.answer_threshold
+        if not answered and not triggers:
+            reason = "unsupported" if checked.dropped else "low_confidence"
+            triggers.append(Trigger(reason, Severity.LOW, "no supported answer in the knowledge"))
+        reply.answer, reply.citations = (
+            _render(supported) if answered or safety or urgent else ("", [])
+        )
+        reply.abstained = not answered and not (safety or urgent)
+        if reply.abstained:
+            reply.answer = "I can't answer that from the service information I have."
+        if triggers:
+            with clock("escalate"):
+                reply.escalation = self._escalate(
+                    reply, triggers[0], session_id, retrieval, vehicle
+                )
+        self._tickets.record_outcome(session_id, answered=answered)
+        return self._finish(reply, clock)
+
+    def _session(self, session_id: str | None, channel: Channel) -> str:
+        if session_id is None:
+            return self._tickets.create_session(channel)
+        if self._tickets.get_session(session_id) is None:
+            raise InputError(
+                "session", f"no session {session_id}; start a new one without --session"
+            )
+        return session_id
+
+    def _vehicle(
+        self,
+        known: Vehicle | None,
+        question: str,
+        vehicle_text: str | None,
+        vin: str | None,
+    ) -> Vehicle | None:
+        vehicle = known or Vehicle()
+        if vin:
+            vehicle = vehicle.merged_with(decode_vin(vin))
+        if vehicle_text:
+            stated = self._catalog.find_in_text(vehicle_text)
+            if stated is None:
+                raise InputError(
+                    "vehicle",
+                    f"{vehicle_text!r} names no model this knowledge base knows; give make, "
+                    f"model and year like 'Halvard Tessel 2022' (models: "
+                    f"{', '.join(self._catalog.models())})",
+                )
+            vehicle = vehicle.merged_with(stated)
+        mentioned = self._catalog.find_in_text(question)
+        if mentioned is not None:
+            if mentioned.model and vehicle.model and mentioned.model != vehicle.model:
+                vehicle = Vehicle(make=mentioned.make or vehicle.make)  # another car: start over
+            vehicle = vehicle.merged_with(mentioned)
+        return vehicle if (vehicle.make or vehicle.model or vehicle.year) else known
+
+    def _without_vehicle(self, text: str) -> str:
+        """The question's topic: vehicle words only steer the filter, not the wording."""
+        names = [re.escape(name) for name in self._catalog.models()]
+        patterns = [r"\b[A-HJ-NPR-Z0-9]{17}\b", r"\b(19|20)\d{2}\b", r"'\d{2}\b"]
+        if names:
+            patterns.append(r"\b(" + "|".join(names) + r")\b")
+        topic = re.sub("|".join(patterns), " ", text, flags=re.IGNORECASE)
+        return re.sub(r"\s+", " ", topic).strip() or text
+
+    @staticmethod
+    def _needs_vehicle(vehicle: Vehicle | None, topic: str, passages: list[Passage]) -> bool:
+        """Relevant top passages say the same thing differently for different vehicles."""
+        if vehicle is not None and vehicle.is_known:
+            return False
+        top = passages[:3]
+        if not top or top[0].metadata.get("vehicle_scope") == "general":
+            return False
+        if _coverage(topic, top[:1]) < 0.5:
+            return False  # not about this at all: let the confidence check decide
+        by_section: dict[str, set[str]] = {}
+        for passage in top:
+            if passage.metadata.get("vehicle"):
+                section = passage.section.split(" > ")[-1] or passage.title
+                by_section.setdefault(section, set()).add(str(passage.metadata["vehicle"]))
+        return any(len(vehicles) >= 2 for vehicles in by_section.values())
+
+    def _finish_asking_vehicle(
+        self, reply: AssistantReply, clock: _Stopwatch, purpose: str
+    ) -> AssistantReply:
+        models = ", ".join(self._catalog.models())
+        known = f" (so far I have: {describe_vehicle(reply.vehicle)})" if reply.vehicle else ""
+        reply.answer = (
+            f"Which vehicle is it{known}? The answer differs by model and model year: "
+            f"tell me the model ({models}) and year, or the 17-character VIN."
+        )
+        if purpose == "recall":
+            reply.answer = (
+                f"Which vehicle should I check for recalls{known}? Tell me the model ({models}) "
+                "and year, or the 17-character VIN."
+            )
+        reply.asked_for_vehicle = True
+        return self._finish(reply, clock)
+
+    def _escalate(
+        self,
+        reply: AssistantReply,
+        trigger: Trigger,
+        session_id: str,
+        retrieval: RetrievalResult,
+        vehicle: Vehicle | None,
+    ) -> Escalation:
+        session = self._tickets.get_session(session_id)
+        assert session is not None
+        if session.open_ticket_id is not None:
+            ticket = self._tickets.get_ticket(session.open_ticket_id)
+            assert ticket is not None
+        else:
+            lead = (
+                "If anyone is hurt or in danger, call 911 now. "
+                if trigger.reason == "safety"
+                else ""
+            )
+            said = " ".join(
+                part for part in (reply.answer, lead, self._policy.handoff_message) if part
+            )
+            quotes = {c.source_id: c.quote for c in reply.citations}
+            ticket = self._tickets.open_ticket(
+                TicketDraft(
+                    session_id=session_id,
+                    channel=session.channel,
+                    reason=trigger.reason,
+                    severity=trigger.severity,
+                    summary=f"{trigger.reason.replace('_', ' ')} ({trigger.detail}): "
+                    f"{reply.standalone_question[:160]}",
+                    assistant_said=said,
+                    vehicle=vehicle,
+                    transcript=session.transcript(),
+                    passages=[
+                        passage_evidence(p, quotes.get(p.chunk_id)) for p in retrieval.passages
+                    ],
+                )
+            )
+        lead = (
+            "If anyone is hurt or in danger, call 911 now. " if trigger.reason == "safety" else ""
+        )
+        reply.answer = " ".join(
+            part
+            for part in (
+                reply.answer,
+                lead.strip(),
+                f"{self._policy.handoff_message} Your reference is {ticket.reference}.",
+            )
+            if part
+        )
+        return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+
+    def _finish(self, reply: AssistantReply, clock: _Stopwatch) -> AssistantReply:
+        self._tickets.add_turn(
+            reply.session_id,
+            "assistant",
+            reply.answer,
+            {
+                "citations": [c.to_json() for c in reply.citations],
+                "confidence": reply.confidence,
+                "abstained": reply.abstained,
+            },
+        )
+        reply.timings_ms = clock.timings
+        reply.timings_ms["total"] = sum(clock.timings.values())
+        return reply
+
+
+def _filterable(vehicle: Vehicle | None) -> Vehicle | None:
+    if vehicle is None or not (vehicle.model or vehicle.year):
+        return None
+    return vehicle
+
+
+def _coverage(question: str, cited: list[Passage]) -> float:
+    terms = content_terms(question)
+    if not terms or not cited:
+        return 0.0
+    found = content_terms(" ".join(p.text + " " + p.title + " " + p.section for p in cited))
+    return len(terms & found) / len(terms)
+
+
+def _with_urgent_recalls(draft: DraftAnswer, urgent: list[Passage]) -> DraftAnswer:
+    """The asker's vehicle has a do-not-drive or park-outside recall: that comes first, cited."""
+    passages = list(draft.passages)
+    sentences: list[AnswerSentence] = []
+    for recall in urgent:
+        if recall.chunk_id not in {p.chunk_id for p in passages}:
+            passages.append(recall)
+        number = next(i for i, p in enumerate(passages, 1) if p.chunk_id == recall.chunk_id)
+        for line in recall.text.split("\n"):
+            if line.startswith(("NHTSA recall campaign", "Consumer advisory:", "Remedy:")):
+                sentences.append(AnswerSentence(line.strip(), [number]))
+    return DraftAnswer(sentences + draft.sentences, passages)
+
+
+def _render(draft: DraftAnswer) -> tuple[str, list[Citation]]:
+    """The answer text with citations renumbered 1..n in order of first use."""
+    numbering: dict[int, int] = {}
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for sentence in draft.sentences:
+        marks = []
+        for old in sentence.citations:
+            if old not in numbering:
+                numbering[old] = len(numbering) + 1
+                citations.append(_citation(numbering[old], draft.passages[old - 1], sentence.text))
+            marks.append(f"[{numbering[old]}]")
+        lines.append(f"{sentence.text} {''.join(marks)}".strip())
+    steps = any(re.match(r"^\d+\.\s", line) for line in lines)
+    return ("\n".join(lines) if steps else " ".join(lines)), citations
+
+
+def _citation(number: int, passage: Passage, sentence: str) -> Citation:
+    metadata = passage.metadata
+    body = re.sub(r"^\d+\.\s+", "", sentence)
+    quote = body if body.lower() in passage.text.lower() else passage.text[:300]
+    page = metadata.get("page")
+    return Citation(
+        n=number,
+        source_id=passage.chunk_id,
+        document_id=passage.document_id,
+        title=passage.title,
+        kind=passage.kind,
+        audience=str(metadata.get("audience", "")),
+        section=passage.section,
+        page=int(page) if isinstance(page, int) else None,
+        anchor=str(metadata["anchor"]) if metadata.get("anchor") else None,
+        vehicle=str(metadata["vehicle"]) if metadata.get("vehicle") else None,
+        effective_date=str(metadata["effective_date"]) if metadata.get("effective_date") else None,
+        quote=quote,
+    )

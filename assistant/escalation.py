@@ -1,0 +1,126 @@
+"""When a human must take over: triggers that bypass the confidence score, and the score itself."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.records import Severity
+
+SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in [
+        (
+            "fire or smoke",
+            r"\b(fire|flames?|smok(e|ing)|burning smell|smells? (of )?burning)\b",
+        ),
+        (
+            "fuel smell or leak",
+            r"\b(smell(s|ing)? (of )?(fuel|gas|gasoline|petrol)|(fuel|gas|petrol) (smell|leak)"
+            r"|leaking (fuel|gas))",
+        ),
+        (
+            "brakes",
+            r"\b(brakes? (failed|fail(ing)?|not working|don'?t work|went to the floor|gone"
+            r"|feels? (soft|spongy)|stopped working)|no brakes"
+            r"|(can'?t|cannot|couldn'?t) (stop|brake)"
+            r"|brake pedal (sank|went|goes) to the floor)",
+        ),
+        (
+            "steering",
+            r"\b(steering (failed|locked|locks|lock(ed)? up|stiff|heavy|went|gone|not working)"
+            r"|lost (the )?steering|can'?t steer|cannot steer)",
+        ),
+        (
+            "airbags",
+            r"\b(air ?bags? (deployed|went off|exploded|didn'?t deploy|did not deploy)"
+            r"|air ?bag (warning )?light (is )?(on|flashing|stays on))",
+        ),
+        (
+            "crash or injury",
+            # Not the names of features and ratings ("forward collision warning", "crash test
+            # rating") nor "will fast charging hurt the battery": those are questions, not
+            # emergencies.
+            r"\b(crash(ed)?(?![- ](test|rating))"
+            r"|(?<!pre-)collision(?![- ](warning|alert|avoidance|mitigation))"
+            r"|accident|hit (a|another|the) (car|tree|wall|pedestrian)"
+            r"|injur(y|ed|ies)"
+            r"|hurt(?! (the |my |its |your )?(battery|engine|motor|car|vehicle|paint|tires?|range))"
+            r"|bleeding|ambulance|unconscious)\b",
+        ),
+    ]
+]
+HUMAN_REQUEST = re.compile(
+    r"\b((speak|talk|chat) (to|with) (a |an |the )?(human|person|agent|representative|someone"
+    r"|somebody|manager|supervisor|real person)|real person|human (agent|being)"
+    r"|customer (service|care) (rep|representative|agent)|transfer me|operator)\b",
+    re.IGNORECASE,
+)
+LEGAL_THREAT = re.compile(
+    r"\b(lawyer|attorney|solicitor|sue|suing|lawsuit|legal action|take you to court"
+    r"|small claims|lemon law|class action)\b",
+    re.IGNORECASE,
+)
+FRUSTRATION = re.compile(
+    r"\b(useless|ridiculous|unacceptable|furious|fed up|sick of|worst|pathetic"
+    r"|waste of (my )?time|angry|disgusted|scam|joke)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Why a case goes to a human regardless of how good the answer looks."""
+
+    reason: str
+    severity: Severity
+    detail: str
+
+
+def message_triggers(
+    message: str, *, failed_answers: int, max_failed_answers: int
+) -> list[Trigger]:
+    """The triggers one user message sets off, most severe first."""
+    triggers: list[Trigger] = []
+    for name, pattern in SAFETY_PATTERNS:
+        if pattern.search(message):
+            triggers.append(Trigger("safety", Severity.CRITICAL, name))
+    if LEGAL_THREAT.search(message):
+        triggers.append(Trigger("legal_threat", Severity.HIGH, "mentions legal action"))
+    if HUMAN_REQUEST.search(message):
+        triggers.append(Trigger("human_requested", Severity.MEDIUM, "asked for a person"))
+    letters = [c for c in message if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+    if FRUSTRATION.search(message) or shouting or "!!!" in message:
+        triggers.append(Trigger("frustration", Severity.MEDIUM, "strong frustration"))
+    if failed_answers >= max_failed_answers:
+        triggers.append(
+            Trigger(
+                "repeated_failures", Severity.MEDIUM, f"{failed_answers} answers in a row failed"
+            )
+        )
+    order = list(Severity)
+    return sorted(triggers, key=lambda t: -order.index(t.severity))
+
+
+@dataclass(frozen=True)
+class ConfidenceInputs:
+    dense_top_similarity: float
+    retriever_agreement: float
+    support_ratio: float
+    coverage: float
+
+
+def confidence_score(
+    inputs: ConfidenceInputs, *, similarity_floor: float = 0.25, similarity_ceiling: float = 0.65
+) -> float:
+    """0..1 from retrieval strength, retriever agreement, support-check results and coverage."""
+    span = similarity_ceiling - similarity_floor
+    retrieval = min(1.0, max(0.0, (inputs.dense_top_similarity - similarity_floor) / span))
+    score = (
+        0.35 * retrieval
+        + 0.15 * inputs.retriever_agreement
+        + 0.25 * inputs.support_ratio
+        + 0.25 * inputs.coverage
+    )
+    return round(min(1.0, max(0.0, score)), 3)

@@ -1,0 +1,301 @@
+"""Hybrid retrieval: dense search in Chroma and BM25 keyword search, filtered, fused, reranked."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult, Vehicle
+from knowledge.embedder import Embedder
+from knowledge.errors import ConfigurationError
+from knowledge.records import normalise_vehicle_name
+from knowledge.store import KnowledgeStore, StoredChunk
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
+
+TOKEN = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i if in is it its me my of on or our "
+    "should so that the their there this to was what when where which who why will with you "
+    "your".split()
+)
+FUSION_METHODS = ("rrf", "weighted")
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Lowercase words and codes. '24V-210', 'P0420' and 'HV-45022-KR2-A00' stay whole too."""
+    tokens: list[str] = []
+    for token in TOKEN.findall(text.lower()):
+        if token in STOPWORDS:
+            continue
+        tokens.append(token)
+        if "-" in token or "." in token or "/" in token:
+            tokens.extend(part for part in re.split(r"[-./]", token) if part)
+            tokens.append(re.sub(r"[-./]", "", token))
+    return tokens
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    """Who may see what, for which vehicle: one definition for Chroma and for the keyword index."""
+
+    channel: Channel
+    vehicle: Vehicle | None = None
+
+    def chroma_where(self) -> dict[str, Any]:
+        clauses: list[dict[str, Any]] = [{"audience": {"$in": self.channel.audiences}}]
+        vehicle_clause = self._vehicle_clause()
+        if vehicle_clause is not None:
+            clauses.append({"$or": [{"vehicle_scope": "general"}, vehicle_clause]})
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _vehicle_clause(self) -> dict[str, Any] | None:
+        vehicle = self.vehicle
+        if vehicle is None or not (vehicle.make or vehicle.model or vehicle.year):
+            return None
+        parts: list[dict[str, Any]] = []
+        if vehicle.make:
+            parts.append({"make": normalise_vehicle_name(vehicle.make)})
+        if vehicle.model:
+            parts.append({"model": {"$in": [normalise_vehicle_name(vehicle.model), ""]}})
+        if vehicle.year:
+            parts.append({"year_first": {"$lte": vehicle.year}})
+            parts.append({"year_last": {"$gte": vehicle.year}})
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+    def admits(self, metadata: dict[str, Any]) -> bool:
+        if metadata.get("audience") not in self.channel.audiences:
+            return False
+        vehicle = self.vehicle
+        if vehicle is None or metadata.get("vehicle_scope") == "general":
+            return True
+        if vehicle.make and metadata.get("make") != normalise_vehicle_name(vehicle.make):
+            return False
+        if vehicle.model and metadata.get("model") not in (
+            normalise_vehicle_name(vehicle.model),
+            "",
+        ):
+            return False
+        if vehicle.year:
+            first = int(metadata.get("year_first", 0))
+            last = int(metadata.get("year_last", 9999))
+            if not first <= vehicle.year <= last:
+                return False
+        return True
+
+
+class DenseRetriever:
+    """Nearest chunks by embedding in Chroma, with the access filter inside the query."""
+
+    def __init__(self, store: KnowledgeStore, embedder: Embedder) -> None:
+        self._store = store
+        self._embedder = embedder
+
+    def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
+        embedding = self._embedder.embed_query(query.text)
+        where = AccessFilter(query.channel, query.vehicle).chroma_where()
+        passages = []
+        for rank, (chunk, text, distance) in enumerate(
+            self._store.query(embedding, k=k, where=where), start=1
+        ):
+            similarity = 1.0 - distance
+            passages.append(
+                Passage(chunk.id, text, chunk.metadata, similarity, rank, None, similarity)
+            )
+        return passages
+
+
+class KeywordIndex:
+    """BM25 over every chunk of the knowledge base, rebuilt when an ingest changed it."""
+
+    def __init__(self, store: KnowledgeStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._revision: str | None = None
+        self._chunks: list[tuple[StoredChunk, str]] = []
+        self._bm25: Any = None
+
+    def _fresh(self) -> None:
+        revision = self._store.content_revision
+        if revision == self._revision and self._bm25 is not None:
+            return
+        from rank_bm25 import BM25Okapi
+
+        with self._lock:
+            chunks = list(self._store.iter_chunks_with_text())
+            corpus = [keyword_tokens(self._indexed_text(chunk, text)) for chunk, text in chunks]
+            self._bm25 = BM25Okapi(corpus) if corpus else None
+            self._chunks = chunks
+            self._revision = revision
+
+    @staticmethod
+    def _indexed_text(chunk: StoredChunk, text: str) -> str:
+        metadata = chunk.metadata
+        extras = [
+            str(metadata.get(key, ""))
+            for key in ("title", "section", "campaign_number", "campaign_short", "bulletin_number")
+        ]
+        for key in ("fault_codes", "part_numbers"):
+            value = metadata.get(key)
+            if isinstance(value, list):
+                extras.extend(str(item) for item in value)
+        return " ".join([*extras, text])
+
+    def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
+        self._fresh()
+        if self._bm25 is None:
+            return []
+        tokens = keyword_tokens(query.text)
+        if not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        access = AccessFilter(query.channel, query.vehicle)
+        ranked = sorted(
+            (
+                (float(score), index)
+                for index, score in enumerate(scores)
+                if score > 0 and access.admits(self._chunks[index][0].metadata)
+            ),
+            reverse=True,
+        )[:k]
+        return [
+            Passage(
+                self._chunks[index][0].id,
+                self._chunks[index][1],
+                self._chunks[index][0].metadata,
+                score,
+                None,
+                rank,
+            )
+            for rank, (score, index) in enumerate(ranked, start=1)
+        ]
+
+
+class CrossEncoderReranker:
+    """Reorders passages with a local cross-encoder (none ships offline; off by default)."""
+
+    def __init__(self, model_path: str) -> None:
+        from pathlib import Path
+
+        if not Path(model_path).is_dir():
+            raise ConfigurationError(
+                f"reranker model folder {model_path} does not exist; fix "
+                "GLOVEBOX_RERANKER_MODEL_PATH or unset it to run without reranking"
+            )
+        from sentence_transformers import CrossEncoder
+
+        self._model = CrossEncoder(model_path, device="cpu", local_files_only=True)
+
+    def run(self, question: str, passages: list[Passage]) -> list[Passage]:
+        if not passages:
+            return passages
+        scores = self._model.predict([(question, passage.text) for passage in passages])
+        order = sorted(range(len(passages)), key=lambda i: float(scores[i]), reverse=True)
+        return [passages[i] for i in order]
+
+
+class HybridRetriever:
+    """Dense and keyword results fused into one ranking (RRF or a weighted mix), then reranked.
+
+    retriever = HybridRetriever(dense, keyword, fusion="rrf")
+    result = retriever.run(RetrievalQuery("reset TPMS", Channel.DRIVER, Vehicle(...)))
+    """
+
+    def __init__(
+        self,
+        dense: DenseRetriever | None,
+        keyword: KeywordIndex | None,
+        *,
+        fusion: str = "weighted",
+        fetch_k: int = 30,
+        rrf_k: int = 60,
+        dense_weight: float = 0.7,
+        reranker: CrossEncoderReranker | None = None,
+    ) -> None:
+        if fusion not in FUSION_METHODS:
+            raise ConfigurationError(
+                f"GLOVEBOX_RETRIEVAL_FUSION={fusion!r} is not one of {', '.join(FUSION_METHODS)}"
+            )
+        if dense is None and keyword is None:
+            raise ConfigurationError("retrieval needs dense search, keyword search or both")
+        self._dense = dense
+        self._keyword = keyword
+        self._fusion = fusion
+        self._fetch_k = fetch_k
+        self._rrf_k = rrf_k
+        self._dense_weight = dense_weight
+        self._reranker = reranker
+
+    def run(self, query: RetrievalQuery) -> RetrievalResult:
+        dense = self._dense.run(query, self._fetch_k) if self._dense else []
+        keyword = self._keyword.run(query, self._fetch_k) if self._keyword else []
+        fused = self._fuse(dense, keyword)
+        if self._reranker is not None:
+            fused = self._reranker.run(query.text, fused[: self._fetch_k])
+        top_dense = {p.chunk_id for p in dense[:5]}
+        top_keyword = {p.chunk_id for p in keyword[:10]}
+        return RetrievalResult(
+            passages=fused[: query.k],
+            dense_top_similarity=dense[0].dense_similarity or 0.0 if dense else 0.0,
+            keyword_top_score=keyword[0].score if keyword else 0.0,
+            retriever_agreement=(
+                len(top_dense & top_keyword) / len(top_dense) if top_dense and keyword else 0.0
+            ),
+        )
+
+    def _fuse(self, dense: list[Passage], keyword: list[Passage]) -> list[Passage]:
+        merged: dict[str, Passage] = {}
+        for passage in dense:
+            merged[passage.chunk_id] = passage
+        for passage in keyword:
+            if passage.chunk_id in merged:
+                merged[passage.chunk_id].keyword_rank = passage.keyword_rank
+            else:
+                merged[passage.chunk_id] = passage
+        score: Callable[[Passage], float]
+        if self._fusion == "rrf":
+            k = self._rrf_k
+
+            def score(p: Passage) -> float:
+                return sum(1.0 / (k + rank) for rank in (p.dense_rank, p.keyword_rank) if rank)
+        else:
+            top_keyword = max((p.score for p in keyword), default=0.0) or 1.0
+            keyword_scores = {p.chunk_id: p.score / top_keyword for p in keyword}
+
+            def score(p: Passage) -> float:
+                dense_part = max(0.0, p.dense_similarity or 0.0)
+                keyword_part = keyword_scores.get(p.chunk_id, 0.0)
+                return self._dense_weight * dense_part + (1 - self._dense_weight) * keyword_part
+
+        for passage in merged.values():
+            passage.score = score(passage)
+        return sorted(merged.values(), key=lambda p: (-p.score, p.chunk_id))
+
+
+def as_langchain_retriever(
+    retriever: HybridRetriever, channel: Channel, vehicle: Vehicle | None = None, k: int = 8
+) -> BaseRetriever:
+    """The hybrid retriever behind LangChain's `BaseRetriever` seam (for chains and tools)."""
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    class GloveboxRetriever(BaseRetriever):
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        ) -> list[Document]:
+            result = retriever.run(RetrievalQuery(query, channel, vehicle, k))
+            return [
+                Document(
+                    page_content=p.text,
+                    id=p.chunk_id,
+                    metadata={**p.metadata, "score": p.score},
+                )
+                for p in result.passages
+            ]
+
+    return GloveboxRetriever()

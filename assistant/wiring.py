@@ -1,0 +1,82 @@
+"""Building the assistant from settings: the one place its parts are created and connected."""
+
+from __future__ import annotations
+
+from assistant.chain import Assistant, ChainPolicy
+from assistant.conversation import RuleQueryRewriter
+from assistant.extractive import ExtractiveGenerator
+from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
+from assistant.recalls import RecallLookup
+from assistant.retrieval import CrossEncoderReranker, DenseRetriever, HybridRetriever, KeywordIndex
+from assistant.support import DeterministicSupportChecker
+from assistant.tickets import SqlTicketStore
+from assistant.vehicles import VehicleCatalog
+from knowledge.components import build_embedder, open_knowledge_base
+from knowledge.embedder import Embedder
+from knowledge.settings import GloveboxSettings
+from knowledge.store import KnowledgeStore
+
+
+def build_retriever(
+    settings: GloveboxSettings, store: KnowledgeStore, embedder: Embedder
+) -> HybridRetriever:
+    reranker = (
+        CrossEncoderReranker(str(settings.reranker_model_path))
+        if settings.reranker_model_path
+        else None
+    )
+    return HybridRetriever(
+        DenseRetriever(store, embedder),
+        KeywordIndex(store),
+        fusion=settings.retrieval_fusion,
+        fetch_k=settings.retrieval_fetch_k,
+        dense_weight=settings.retrieval_dense_weight,
+        reranker=reranker,
+    )
+
+
+def build_assistant(
+    settings: GloveboxSettings, kb: str, *, embedder: Embedder | None = None
+) -> Assistant:
+    """The assistant for one knowledge base: extractive by default, an LLM when one is set."""
+    embedder = embedder or build_embedder(settings)
+    store = open_knowledge_base(settings, kb, embedder, create=False)
+    generator: AnswerGenerator = ExtractiveGenerator()
+    support: SupportChecker = DeterministicSupportChecker(
+        embedder, min_similarity=settings.support_min_similarity
+    )
+    rewriter: QueryRewriter = RuleQueryRewriter()
+    if settings.llm_base_url:
+        from assistant.llm import (
+            LlmAnswerGenerator,
+            LlmQueryRewriter,
+            LlmSupportJudge,
+            build_chat_model,
+        )
+
+        chat_model = build_chat_model(
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key,
+            settings.llm_temperature,
+            settings.llm_timeout_seconds,
+            settings.llm_max_tokens,
+        )
+        generator = LlmAnswerGenerator(chat_model)
+        support = LlmSupportJudge(chat_model)
+        rewriter = LlmQueryRewriter(chat_model)
+    return Assistant(
+        retriever=build_retriever(settings, store, embedder),
+        generator=generator,
+        support_checker=support,
+        rewriter=rewriter,
+        tickets=SqlTicketStore(settings.resolved_database_url),
+        catalog=VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
+        recalls=RecallLookup(store),
+        policy=ChainPolicy(
+            k=settings.retrieval_k,
+            answer_threshold=settings.confidence_answer_threshold,
+            max_failed_answers=settings.max_failed_answers,
+            handoff_message=settings.handoff_message,
+        ),
+    )
