@@ -37,10 +37,12 @@ class _Unit:
 
 
 def _stem(token: str) -> str:
+    """Crude, but 'tires'/'tire' and 'pairing'/'pair' meet: enough for term overlap."""
     for suffix in ("ing", "ed", "es", "s"):
         if len(token) > len(suffix) + 2 and token.endswith(suffix):
-            return token[: -len(suffix)]
-    return token
+            token = token[: -len(suffix)]
+            break
+    return token[:-1] if len(token) > 3 and token.endswith("e") else token
 
 
 def content_terms(text: str) -> set[str]:

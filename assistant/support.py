@@ -15,8 +15,12 @@ FACT = re.compile(
 )
 
 
+CAMPAIGN_WITH_DASH = re.compile(r"\b(\d{2}[VETC])-(\d{3})\b", re.IGNORECASE)
+
+
 def facts(text: str) -> set[str]:
     """Every number, code and part number in the text, normalised for comparison."""
+    text = CAMPAIGN_WITH_DASH.sub(r"\1\2", text)  # 24V-210 and 24V210 are one campaign
     return {match.replace(",", "").upper() for match in FACT.findall(text)}
 
 

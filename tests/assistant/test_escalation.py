@@ -1,0 +1,105 @@
+"""When a message must reach a human at once, and how confident an answer is allowed to look."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.escalation import ConfidenceInputs, confidence_score, message_triggers
+from assistant.records import Severity
+
+
+def reasons(message: str, *, failed_answers: int = 0, max_failed_answers: int = 3) -> list[str]:
+    return [
+        trigger.reason
+        for trigger in message_triggers(
+            message, failed_answers=failed_answers, max_failed_answers=max_failed_answers
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "My brakes failed on the highway",
+        "The brake pedal went to the floor and I can't stop",
+        "There is smoke coming from under the hood",
+        "I can smell gas inside the cabin",
+        "My airbag deployed while I was parked",
+        "I crashed into a pole this morning",
+        "The steering locked up while I was turning",
+        "Someone got hurt, we need an ambulance",
+    ],
+)
+def test_emergencies_go_to_a_human_as_critical_safety_cases(message: str) -> None:
+    triggers = message_triggers(message, failed_answers=0, max_failed_answers=3)
+    assert triggers, f"{message!r} set off no trigger"
+    assert (triggers[0].reason, triggers[0].severity) == ("safety", Severity.CRITICAL)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How often should I change the brake fluid?",
+        "What does the airbag off indicator mean?",
+        "How do I turn off the passenger airbag for a child seat?",
+        "Does the warranty cover brake pads?",
+        "Which gas should I put in my Karst?",
+        "How do I turn off the forward collision warning?",
+        "What does the Pre-Collision System warning light mean?",
+        "Will DC fast charging hurt the battery?",
+        "What is the crash test rating of the 2024 Karst?",
+    ],
+)
+def test_everyday_questions_about_safety_features_are_not_emergencies(question: str) -> None:
+    assert reasons(question) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "reason", "severity"),
+    [
+        ("I want to talk to a real person", "human_requested", Severity.MEDIUM),
+        ("Can I speak with a human agent please?", "human_requested", Severity.MEDIUM),
+        ("Fix this or I'll call my lawyer", "legal_threat", Severity.HIGH),
+        ("This is a lemon law case now", "legal_threat", Severity.HIGH),
+        ("this is USELESS!!!", "frustration", Severity.MEDIUM),
+        ("WHY DOES NOTHING IN THIS CAR EVER WORK", "frustration", Severity.MEDIUM),
+    ],
+)
+def test_requests_threats_and_frustration(message: str, reason: str, severity: Severity) -> None:
+    triggers = message_triggers(message, failed_answers=0, max_failed_answers=3)
+    assert [(t.reason, t.severity) for t in triggers] == [(reason, severity)]
+
+
+def test_the_most_severe_trigger_comes_first() -> None:
+    message = "My brakes failed and I want to talk to a real person, my lawyer will hear of this"
+    assert reasons(message) == ["safety", "legal_threat", "human_requested"]
+
+
+def test_repeated_failed_answers_hand_over_at_the_limit() -> None:
+    question = "How do I pair my phone?"
+    assert reasons(question, failed_answers=1, max_failed_answers=2) == []
+    triggers = message_triggers(question, failed_answers=2, max_failed_answers=2)
+    assert [t.reason for t in triggers] == ["repeated_failures"]
+    assert "2 answers in a row failed" in triggers[0].detail
+    assert reasons(question, failed_answers=5, max_failed_answers=2) == ["repeated_failures"]
+
+
+NOTHING = ConfidenceInputs(0.0, 0.0, 0.0, 0.0)
+FIELDS = ("dense_top_similarity", "retriever_agreement", "support_ratio", "coverage")
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_confidence_grows_with_each_input(field: str) -> None:
+    middling = ConfidenceInputs(0.45, 0.5, 0.5, 0.5)
+    better = ConfidenceInputs(**{**middling.__dict__, field: getattr(middling, field) + 0.1})
+    assert confidence_score(better) > confidence_score(middling)
+
+
+def test_confidence_stays_between_zero_and_one() -> None:
+    assert confidence_score(NOTHING) == 0.0
+    assert confidence_score(ConfidenceInputs(1.0, 1.0, 1.0, 1.0)) == 1.0
+    assert confidence_score(ConfidenceInputs(-3.0, 0.0, 0.0, 0.0)) == 0.0
+    assert confidence_score(ConfidenceInputs(5.0, 2.0, 2.0, 2.0)) == 1.0
+    # Similarity beyond the ceiling adds nothing: strong retrieval alone is not a good answer.
+    retrieval_only = confidence_score(ConfidenceInputs(0.99, 0.0, 0.0, 0.0))
+    assert retrieval_only == confidence_score(ConfidenceInputs(0.65, 0.0, 0.0, 0.0)) < 0.5
