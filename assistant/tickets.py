@@ -530,15 +530,8 @@ class SqlTicketStore:
         if not agent_name.strip():
             raise InputError(source="agent_name", problem="is empty; say who takes the ticket")
         with self._transaction(write=True) as db:
-            row = self._ticket_row(db, ticket_id)
-            _check_transition(row, EscalationState.HUMAN)
-            now = _now()
-            row.state = EscalationState.HUMAN
+            row = self._move_ticket(db, ticket_id, EscalationState.HUMAN)
             row.assignee = agent_name.strip()
-            row.updated_at = now
-            session_row = self._session_row(db, row.session_id)
-            session_row.state = EscalationState.HUMAN
-            session_row.updated_at = now
             return _ticket(row)
 
     def resolve(self, ticket_id: int, resolution_note: str) -> Ticket:
@@ -547,16 +540,21 @@ class SqlTicketStore:
                 source="resolution_note", problem="is empty; say how the ticket was resolved"
             )
         with self._transaction(write=True) as db:
-            row = self._ticket_row(db, ticket_id)
-            _check_transition(row, EscalationState.RESOLVED)
-            now = _now()
-            row.state = EscalationState.RESOLVED
+            row = self._move_ticket(db, ticket_id, EscalationState.RESOLVED)
             row.resolution_note = resolution_note.strip()
-            row.updated_at = now
-            session_row = self._session_row(db, row.session_id)
-            session_row.state = EscalationState.RESOLVED
-            session_row.updated_at = now
             return _ticket(row)
+
+    def _move_ticket(self, db: Session, ticket_id: int, state: EscalationState) -> _TicketRow:
+        """A checked state change of the ticket; its session follows it."""
+        row = self._ticket_row(db, ticket_id)
+        _check_transition(row, state)
+        now = _now()
+        row.state = state
+        row.updated_at = now
+        session_row = self._session_row(db, row.session_id)
+        session_row.state = state
+        session_row.updated_at = now
+        return row
 
     def add_agent_message(self, ticket_id: int, text: str) -> Turn:
         with self._transaction(write=True) as db:
