@@ -17,8 +17,8 @@ from assistant.wiring import build_assistant
 from ingest.sync import build_ingest_job
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
-from tests.assistant.llm_fakes import ScriptedChatModel
 from tests.conftest import SAMPLE_KNOWLEDGE
+from tests.fakes import ScriptedChatModel
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from assistant.llm import (
 from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
 from assistant.records import DraftAnswer, Passage
 from knowledge.errors import StageError
-from tests.assistant.llm_fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel
 
 CLOSED_LOOPBACK_URL = "http://127.0.0.1:9/v1"
 
