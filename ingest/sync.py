@@ -219,6 +219,10 @@ class IngestJob:
         self._write_batch_chunks = write_batch_chunks
         self._near_duplicate_min_similarity = near_duplicate_min_similarity
 
+    @property
+    def store(self) -> KnowledgeStore:
+        return self._store
+
     def run(
         self,
         paths: list[Path],

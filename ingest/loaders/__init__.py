@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.loaders.base import LoadContext, Loader, LoadResult
+from ingest.loaders.emanual import EmanualJsonLoader
 from ingest.loaders.faq import FaqCsvLoader, FaqYamlLoader
 from ingest.loaders.html import HtmlLoader
 from ingest.loaders.markdown import MarkdownLoader
@@ -42,5 +43,7 @@ def loader_for(path: Path) -> Loader | None:
             return FaqCsvLoader()
         return RecallCsvLoader()
     if suffix == ".json":
+        if name.endswith("_manual_corpus.json"):
+            return EmanualJsonLoader()
         return RecallJsonLoader()
     return None
