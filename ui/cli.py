@@ -315,6 +315,69 @@ def bench_retrieval(
         typer.echo(score_retriever(name, retriever, labelled, catalog).row())
 
 
+SHARED_EMANUAL = Path(__file__).resolve().parent.parent.parent / "shared/data/manuals/emanual_qa"
+
+
+@bench_app.command("s10")
+def bench_s10(
+    corpus: Annotated[Path, typer.Option(help="s10_manual_corpus.json")] = SHARED_EMANUAL
+    / "s10_manual_corpus.json",
+    questions: Annotated[Path, typer.Option(help="s10_50_questions.csv")] = SHARED_EMANUAL
+    / "s10_50_questions.csv",
+) -> None:
+    """The Galaxy S10 e-manual benchmark: R@1/5/10 and MRR of dense, BM25 and the hybrids."""
+    import tempfile
+
+    from evals.s10 import load_s10_questions, s10_retrievers, s10_table, score_s10
+    from ingest.sync import build_ingest_job
+    from knowledge.components import build_embedder
+
+    settings = get_settings()
+    for path in (corpus, questions):
+        if not path.is_file():
+            raise _fail(InputError(str(path), "not found; pass --corpus and --questions"))
+    try:
+        embedder = build_embedder(settings)
+        with tempfile.TemporaryDirectory(prefix="glovebox-s10-") as home:
+            isolated = settings.model_copy(update={"home": Path(home), "chroma_url": None})
+            job = build_ingest_job(isolated, "s10", embedder)
+            report = job.run([corpus])
+            rows = score_s10(
+                s10_retrievers(job.store, embedder, settings.retrieval_dense_weight),
+                load_s10_questions(questions),
+            )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"{report.chunks_total} chunks; {len(rows)} retrievers; first gold section within k")
+    typer.echo(s10_table(rows))
+
+
+@bench_app.command("judges")
+def bench_judges(
+    shared_data: Annotated[Path, typer.Option(help="The folder holding faithfulness/.")] = (
+        SHARED_EMANUAL.parent.parent
+    ),
+    limit: Annotated[int, typer.Option(help="Samples per set (seeded).")] = 200,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+) -> None:
+    """How far to trust the support checker: agreement with human faithfulness labels."""
+    from assistant.support import DeterministicSupportChecker
+    from evals.judge_validation import TABLE_HEADER, run_judge_validation
+    from knowledge.components import build_embedder
+
+    settings = get_settings()
+    checker = DeterministicSupportChecker(
+        build_embedder(settings), min_similarity=settings.support_min_similarity
+    )
+    try:
+        results = run_judge_validation(checker, shared_data, limit=limit, seed=seed)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(TABLE_HEADER)
+    for result in results:
+        typer.echo(result.row())
+
+
 @bench_app.command("ask")
 def bench_ask(
     questions: Annotated[
