@@ -30,6 +30,7 @@ from assistant.tickets import TicketDraft, TicketStore, passage_evidence
 from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
 from knowledge.errors import InputError
 
+SAFETY_LEAD = "If anyone is hurt or in danger, call 911 now."
 PERSON_NEEDED = frozenset({"human_requested", "legal_threat"})
 """Reasons that are no question to answer: the asker wants, or needs, a person."""
 
@@ -362,18 +363,12 @@ class Assistant:
     ) -> Escalation:
         session = self._tickets.get_session(session_id)
         assert session is not None
+        lead = SAFETY_LEAD if trigger.reason == "safety" else ""
+        said = " ".join(part for part in (reply.answer, lead, self._policy.handoff_message) if part)
         if session.open_ticket_id is not None:
             ticket = self._tickets.get_ticket(session.open_ticket_id)
             assert ticket is not None
         else:
-            lead = (
-                "If anyone is hurt or in danger, call 911 now. "
-                if trigger.reason == "safety"
-                else ""
-            )
-            said = " ".join(
-                part for part in (reply.answer, lead, self._policy.handoff_message) if part
-            )
             quotes = {c.source_id: c.quote for c in reply.citations}
             ticket = self._tickets.open_ticket(
                 TicketDraft(
@@ -391,18 +386,7 @@ class Assistant:
                     ],
                 )
             )
-        lead = (
-            "If anyone is hurt or in danger, call 911 now. " if trigger.reason == "safety" else ""
-        )
-        reply.answer = " ".join(
-            part
-            for part in (
-                reply.answer,
-                lead.strip(),
-                f"{self._policy.handoff_message} Your reference is {ticket.reference}.",
-            )
-            if part
-        )
+        reply.answer = f"{said} Your reference is {ticket.reference}."
         return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
 
     def _finish(self, reply: AssistantReply, clock: _Stopwatch) -> AssistantReply:
