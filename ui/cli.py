@@ -240,6 +240,51 @@ def _print_reply(reply: AssistantReply) -> None:
     )
 
 
+GOLDEN_SET = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "golden.jsonl"
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[Path, typer.Option(help="Eval cases, JSONL or YAML.")] = GOLDEN_SET,
+    kb: KbOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for results.json.")] = Path("eval-results"),
+) -> None:
+    """Run eval cases through the assistant: retrieval, citations, support, escalation."""
+    from rich.progress import Progress
+
+    from assistant.support import DeterministicSupportChecker
+    from assistant.vehicles import VehicleCatalog
+    from assistant.wiring import build_assistant, build_retriever
+    from evals.dataset import load_dataset
+    from evals.runner import EvalRunner
+    from knowledge.components import build_embedder, open_knowledge_base
+
+    settings = get_settings()
+    kb_name = kb or settings.default_kb
+    try:
+        cases = load_dataset(dataset)
+        embedder = build_embedder(settings)
+        store = open_knowledge_base(settings, kb_name, embedder, create=False)
+        runner = EvalRunner(
+            build_assistant(settings, kb_name, embedder=embedder),
+            build_retriever(settings, store, embedder),
+            store,
+            VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
+            DeterministicSupportChecker(embedder, min_similarity=settings.support_min_similarity),
+        )
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Evaluating", total=len(cases))
+            results = runner.run(cases, progress=lambda: progress.advance(task))
+    except GloveboxError as error:
+        raise _fail(error) from error
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results.to_json(), indent=2))
+    for name, value in results.metrics.items():
+        if not isinstance(value, dict | list):
+            typer.echo(f"{name:<30} {value}")
+    typer.echo(f"results: {out / 'results.json'}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

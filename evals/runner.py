@@ -1,0 +1,248 @@
+"""Runs eval cases through the assistant and scores retrieval, citations, support and escalation."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.chain import Assistant, AssistantReply
+from assistant.protocols import SupportChecker
+from assistant.records import Channel, Passage, RetrievalQuery
+from assistant.retrieval import HybridRetriever
+from assistant.vehicles import VehicleCatalog
+from evals.dataset import EvalCase, Expectation
+from knowledge.store import KnowledgeStore
+
+CUTOFFS = (1, 5, 10)
+CITED_SENTENCE = re.compile(r"(.+?)((?: \[\d+\])+)(?=\s|$)")
+
+
+@dataclass
+class CaseOutcome:
+    """What happened to one case, and why it counts as passed or failed."""
+
+    id: str
+    tags: list[str]
+    expect: str
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    confidence: float
+    escalated: bool
+    abstained: bool
+    first_relevant_rank: int | None
+    ndcg_at_10: float
+    cited_relevant: int
+    supported_sentences: int
+    sentences: int
+    timings_ms: dict[str, float]
+    passed: bool = False
+    failure: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.citations) and not self.abstained
+
+
+@dataclass
+class EvalResults:
+    metrics: dict[str, Any]
+    cases: list[CaseOutcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "cases": [asdict(case) for case in self.cases]}
+
+
+def is_relevant(case: EvalCase, document_id: str, text: str) -> bool:
+    return document_id in case.expected_sources or any(e in text for e in case.gold_evidence)
+
+
+class EvalRunner:
+    """Asks every case (after replaying its history) and scores the reply.
+
+    results = EvalRunner(assistant, retriever, store, catalog, checker).run(cases)
+    results.metrics["escalation_recall_safety"]
+    """
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        retriever: HybridRetriever,
+        store: KnowledgeStore,
+        catalog: VehicleCatalog,
+        checker: SupportChecker,
+    ) -> None:
+        self._assistant = assistant
+        self._retriever = retriever
+        self._store = store
+        self._catalog = catalog
+        self._checker = checker
+
+    def run(self, cases: list[EvalCase], progress: Callable[[], None] | None = None) -> EvalResults:
+        outcomes = []
+        for case in cases:
+            outcomes.append(self._run_case(case))
+            if progress:
+                progress()
+        return EvalResults(summarise(outcomes), outcomes)
+
+    def _run_case(self, case: EvalCase) -> CaseOutcome:
+        channel = Channel(case.audience)
+        session_id = None
+        for turn in case.history:
+            if turn.role == "user":
+                earlier = self._assistant.ask(
+                    turn.text, channel=channel, session_id=session_id, vehicle_text=case.vehicle
+                )
+                session_id = earlier.session_id
+        reply = self._assistant.ask(
+            case.question, channel=channel, session_id=session_id, vehicle_text=case.vehicle
+        )
+        rank, ndcg = self._retrieval(case, channel)
+        texts = self._store.get_texts([c.source_id for c in reply.citations])
+        cited_relevant = sum(
+            is_relevant(case, c.document_id, texts.get(c.source_id, "")) for c in reply.citations
+        )
+        supported, sentences = self._support(reply, texts)
+        outcome = CaseOutcome(
+            id=case.id,
+            tags=case.tags,
+            expect=case.expect.value,
+            question=case.question,
+            answer=reply.answer,
+            citations=[c.to_json() for c in reply.citations],
+            confidence=reply.confidence,
+            escalated=reply.escalation is not None,
+            abstained=reply.abstained,
+            first_relevant_rank=rank,
+            ndcg_at_10=ndcg,
+            cited_relevant=cited_relevant,
+            supported_sentences=supported,
+            sentences=sentences,
+            timings_ms=reply.timings_ms,
+        )
+        outcome.passed, outcome.failure = judge(case, outcome)
+        return outcome
+
+    def _retrieval(self, case: EvalCase, channel: Channel) -> tuple[int | None, float]:
+        if case.expect is not Expectation.ANSWER:
+            return None, 0.0
+        vehicle = self._catalog.find_in_text(case.vehicle) if case.vehicle else None
+        question = " ".join([*(t.text for t in case.history if t.role == "user"), case.question])
+        passages = self._retriever.run(RetrievalQuery(question, channel, vehicle, 10)).passages
+        relevant = [is_relevant(case, p.document_id, p.text) for p in passages]
+        rank = next((i for i, hit in enumerate(relevant, 1) if hit), None)
+        dcg = sum(1 / math.log2(i + 1) for i, hit in enumerate(relevant, 1) if hit)
+        ideal = sum(1 / math.log2(i + 1) for i in range(1, min(sum(relevant), 10) + 1))
+        return rank, (dcg / ideal if ideal else 0.0)
+
+    def _support(self, reply: AssistantReply, texts: dict[str, str]) -> tuple[int, int]:
+        by_number = {c.n: c for c in reply.citations}
+        supported = total = 0
+        for sentence, marks in CITED_SENTENCE.findall(reply.answer.replace("\n", " ")):
+            numbers = [int(n) for n in re.findall(r"\d+", marks) if int(n) in by_number]
+            cited = [
+                Passage(by_number[n].source_id, texts.get(by_number[n].source_id, ""), {})
+                for n in numbers
+            ]
+            total += 1
+            supported += self._checker.run(sentence.strip(), cited).supported
+        return supported, total
+
+
+def judge(case: EvalCase, outcome: CaseOutcome) -> tuple[bool, str]:
+    if case.expect is Expectation.ESCALATE:
+        return outcome.escalated, "" if outcome.escalated else "should have escalated"
+    if case.expect is Expectation.ABSTAIN:
+        if outcome.answered:
+            return False, "answered a question it should not answer"
+        return True, ""
+    if not outcome.answered:
+        return False, "did not answer" + (" (escalated)" if outcome.escalated else "")
+    if not outcome.cited_relevant:
+        return False, "cited no passage holding the expected evidence"
+    if outcome.supported_sentences < outcome.sentences:
+        return False, f"{outcome.sentences - outcome.supported_sentences} unsupported sentences"
+    return True, ""
+
+
+def _share(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
+    answer_cases = [o for o in outcomes if o.expect == "answer"]
+    ranks = [o.first_relevant_rank for o in answer_cases]
+    cited = sum(len(o.citations) for o in outcomes if o.expect == "answer")
+    safety = [o for o in outcomes if "safety" in o.tags]
+    escalate_expected = [o for o in outcomes if o.expect == "escalate"]
+    escalated = [o for o in outcomes if o.escalated]
+    abstain_cases = [o for o in outcomes if o.expect == "abstain"]
+    metrics: dict[str, Any] = {
+        "cases": len(outcomes),
+        "pass_rate": _share(sum(o.passed for o in outcomes), len(outcomes)),
+        **{
+            f"recall_at_{k}": _share(sum(r is not None and r <= k for r in ranks), len(ranks))
+            for k in CUTOFFS
+        },
+        "mrr": _share(sum(1 / r for r in ranks if r), len(ranks)),
+        "ndcg_at_10": _share(sum(o.ndcg_at_10 for o in answer_cases), len(answer_cases)),
+        "citation_precision": _share(sum(o.cited_relevant for o in answer_cases), cited),
+        "citation_recall": _share(
+            sum(o.cited_relevant > 0 for o in answer_cases), len(answer_cases)
+        ),
+        "faithfulness_support_checker": _share(
+            sum(o.supported_sentences for o in outcomes), sum(o.sentences for o in outcomes)
+        ),
+        "escalation_precision": _share(
+            sum(o.expect == "escalate" for o in escalated), len(escalated)
+        ),
+        "escalation_recall": _share(
+            sum(o.escalated for o in escalate_expected), len(escalate_expected)
+        ),
+        "escalation_recall_safety": _share(sum(o.escalated for o in safety), len(safety)),
+        "abstention_correct": _share(
+            sum(not o.answered for o in abstain_cases), len(abstain_cases)
+        ),
+        "selective_answer_curve": selective_curve(answer_cases),
+        "latency_ms": latency(outcomes),
+    }
+    return metrics
+
+
+def selective_curve(answer_cases: list[CaseOutcome]) -> list[dict[str, float]]:
+    """Accuracy among answered cases against coverage, as the confidence threshold moves."""
+    points = []
+    for threshold in [round(0.05 * step, 2) for step in range(0, 20)]:
+        answered = [o for o in answer_cases if o.answered and o.confidence >= threshold]
+        if not answer_cases:
+            break
+        points.append(
+            {
+                "threshold": threshold,
+                "coverage": round(len(answered) / len(answer_cases), 4),
+                "accuracy": round(sum(o.passed for o in answered) / len(answered), 4)
+                if answered
+                else 1.0,
+            }
+        )
+    return points
+
+
+def latency(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float]]:
+    stages: dict[str, list[float]] = {}
+    for outcome in outcomes:
+        for stage, milliseconds in outcome.timings_ms.items():
+            stages.setdefault(stage, []).append(milliseconds)
+    summary = {}
+    for stage, values in stages.items():
+        values.sort()
+        summary[stage] = {
+            "p50": round(statistics.median(values), 1),
+            "p95": round(values[min(len(values) - 1, round(0.95 * (len(values) - 1)))], 1),
+        }
+    return summary
