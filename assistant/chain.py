@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +26,7 @@ from assistant.support import enforce_support
 from assistant.tickets import TicketDraft, TicketStore, passage_evidence
 from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
 from knowledge.errors import InputError
+from knowledge.timing import StageTimer
 
 SAFETY_LEAD = "If anyone is hurt or in danger, call 911 now."
 PERSON_NEEDED = frozenset({"human_requested", "legal_threat"})
@@ -100,20 +98,6 @@ class AssistantReply:
         }
 
 
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            self.timings[stage] = self.timings.get(stage, 0.0) + elapsed
-
-
 @dataclass(frozen=True)
 class ChainPolicy:
     """The thresholds the chain decides with; from settings."""
@@ -165,7 +149,7 @@ class Assistant:
         question = question.strip()
         if not question:
             raise InputError("question", "the question is empty; type what you want to know")
-        clock = _Stopwatch()
+        clock = StageTimer()
         with clock("session"):
             session_id = self._session(session_id, channel)
             session = self._tickets.get_session(session_id)
@@ -337,7 +321,7 @@ class Assistant:
         return any(len(vehicles) >= 2 for vehicles in by_section.values())
 
     def _finish_asking_vehicle(
-        self, reply: AssistantReply, clock: _Stopwatch, purpose: str
+        self, reply: AssistantReply, clock: StageTimer, purpose: str
     ) -> AssistantReply:
         models = ", ".join(self._catalog.models())
         known = f" (so far I have: {describe_vehicle(reply.vehicle)})" if reply.vehicle else ""
@@ -389,7 +373,7 @@ class Assistant:
         reply.answer = f"{said} Your reference is {ticket.reference}."
         return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
 
-    def _finish(self, reply: AssistantReply, clock: _Stopwatch) -> AssistantReply:
+    def _finish(self, reply: AssistantReply, clock: StageTimer) -> AssistantReply:
         self._tickets.add_turn(
             reply.session_id,
             "assistant",
@@ -400,8 +384,8 @@ class Assistant:
                 "abstained": reply.abstained,
             },
         )
-        reply.timings_ms = clock.timings
-        reply.timings_ms["total"] = sum(clock.timings.values())
+        reply.timings_ms = clock.milliseconds()
+        reply.timings_ms["total"] = sum(reply.timings_ms.values())
         return reply
 
 

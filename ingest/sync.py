@@ -7,7 +7,6 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from knowledge.errors import ConfigurationError, InputError
 from knowledge.records import Chunk, ParsedDocument, document_revision
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChunkWrite, KnowledgeStore, StoredChunk
+from knowledge.timing import StageTimer
 
 
 class IngestProgress(Protocol):
@@ -236,7 +236,7 @@ class IngestJob:
         report = IngestReport(knowledge_base=self._store.kb, dry_run=dry_run)
         report.repaired_interrupted_run = self._marker.previous_run_interrupted()
 
-        clock = _StageClock(report.stage_seconds)
+        clock = StageTimer(report.stage_seconds)
         with clock("read"):
             parsed, failed_paths = self._load(paths, manifests, report, progress)
         with clock("chunk"):
@@ -466,19 +466,6 @@ class IngestJob:
             ChunkWrite(write.id, write.text, write.metadata, vectors[index])
             for index, (write, _) in enumerate(items)
         ]
-
-
-class _StageClock:
-    def __init__(self, seconds: dict[str, float]) -> None:
-        self._seconds = seconds
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._seconds[stage] = self._seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 def _windows(plans: list[DocumentPlan], chunk_budget: int) -> Iterator[list[DocumentPlan]]:
