@@ -98,15 +98,15 @@ def _yyyymmdd(value: str) -> date | None:
     return None
 
 
-def _display(name: str) -> str:
+def display_name(name: str) -> str:
     """NHTSA writes names in capitals; show them the way people write them."""
     return name.title() if name.isupper() else name
 
 
 def _vehicle(make: str, model: str, years: list[int]) -> dict[str, Any]:
     return {
-        "make": _display(make),
-        "model": _display(model) or None,
+        "make": display_name(make),
+        "model": display_name(model) or None,
         "year_first": min(years) if years else None,
         "year_last": max(years) if years else None,
         "market": "US",
@@ -178,7 +178,7 @@ class FlatRecallLoader:
         first = rows[0].values
         years = _years(rows)
         short = short_campaign_number(campaign)
-        vehicle = f"{_display(make)} {_display(model)}".strip()
+        vehicle = f"{display_name(make)} {display_name(model)}".strip()
         component = first["COMPNAME"]
         do_not_drive = _yes(first.get("DO_NOT_DRIVE", ""))
         park_outside = _yes(first.get("PARK_OUTSIDE", ""))
@@ -268,7 +268,7 @@ class FlatServiceBulletinLoader:
         first = rows[0].values
         years = _years(rows)
         component = re.sub(r"^\d+\s+", "", first["COMPNAME"])
-        vehicle = f"{_display(make)} {_display(model)}".strip()
+        vehicle = f"{display_name(make)} {display_name(model)}".strip()
         summary = re.sub(r"\s*\*\w+\s*$", "", first["SUMMARY"]).strip()
         bulletin = first["BULNO"] or item
         text = (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.base import LoadContext, LoadResult
-from ingest.loaders.nhtsa import CAMPAIGN_NUMBER, _display, short_campaign_number
+from ingest.loaders.nhtsa import CAMPAIGN_NUMBER, display_name, short_campaign_number
 from ingest.metadata import build_document, slug
 from ingest.reading import read_text
 from knowledge.errors import InputError
@@ -94,7 +94,7 @@ def _documents(
             {int(v["year"]) for _, v in rows if v.get("year", "").isdigit() and v["year"] != "9999"}
         )
         short = short_campaign_number(campaign) if CAMPAIGN_NUMBER.match(campaign) else campaign
-        shown = f"{_display(make)} {_display(model)}"
+        shown = f"{display_name(make)} {display_name(model)}"
         year_label = ", ".join(map(str, years)) or "model years not given"
         do_not_drive = first.get("do_not_drive", "").lower() in {"true", "yes", "y"}
         park_outside = first.get("park_outside", "").lower() in {"true", "yes", "y"}
@@ -122,8 +122,8 @@ def _documents(
             "audience": (context.manifest_fields or {}).get("audience", "public"),
             "title": f"Recall {short}: {first.get('component', 'recall')} ({shown} {year_label})",
             "vehicle": {
-                "make": _display(make),
-                "model": _display(model),
+                "make": display_name(make),
+                "model": display_name(model),
                 "year_first": years[0] if years else None,
                 "year_last": years[-1] if years else None,
             },

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.chain import Assistant, AssistantReply
 from assistant.llm import LlmAnswerGenerator
-from assistant.records import Channel, EscalationState
+from assistant.records import Channel, EscalationState, Passage
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore, ticket_id_from_reference
 from assistant.vehicles import make_vin
@@ -211,8 +211,6 @@ def test_every_extractive_sentence_passes_the_support_checker(
         by_number = {c.n: c for c in reply.citations}
         texts = store.get_texts([c.source_id for c in reply.citations])
         for sentence, numbers in _answer_sentences(reply):
-            from assistant.records import Passage
-
             cited = [
                 Passage(by_number[n].source_id, texts[by_number[n].source_id], {}) for n in numbers
             ]
