@@ -1,0 +1,512 @@
+"""Call-centre agents' accounts and sign-in sessions, kept in the tickets' SQL database.
+
+Passwords are stored only as argon2id hashes and session tokens only as SHA-256 digests, so
+a copy of the database signs nobody in. The console and the HTTP API are separate processes
+and share the accounts through the database.
+
+    accounts = SqlAccountStore(settings.resolved_database_url)
+    token = accounts.open_session("alice", timedelta(hours=8))  # after authenticate() passed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from knowledge.errors import ConfigurationError, InputError, StageError
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
+PASSWORD_MIN_CHARS = 10
+PASSWORD_MAX_CHARS = 1024
+"""Far above any real password; stops a megabyte 'password' from being hashed per request."""
+DISPLAY_NAME_MAX_CHARS = 120
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another process's write to finish before failing."""
+
+_BEGIN_OPTION = "glovebox_begin"
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    """A call-centre agent as the console and the API see them; the password hash never leaves
+    the store."""
+
+    username: str
+    display_name: str | None
+    active: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        """What to show people (and put on a ticket as its assignee)."""
+        return self.display_name or self.username
+
+
+# --- Tables ------------------------------------------------------------------------------------
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite keeps no offsets) and hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _AccountBase(DeclarativeBase):
+    pass
+
+
+class _AccountRow(_AccountBase):
+    __tablename__ = "agent_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX_CHARS))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+
+
+class _AgentSessionRow(_AccountBase):
+    __tablename__ = "agent_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the token: the token is random, so a slow hash would add nothing."""
+    account_id: Mapped[int] = mapped_column(ForeignKey(_AccountRow.id), index=True)
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(_UtcDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+
+
+# --- The store ---------------------------------------------------------------------------------
+
+
+class SqlAccountStore:
+    """Agent accounts and their sign-in sessions on SQLAlchemy. Tables are created on first use.
+
+    Session expiry is fixed at `open_session` (no sliding): checking a token is a read, so
+    every API request does not take SQLite's write lock. `hasher` is for tests and for
+    raising the argon2id cost; hashes made with other parameters are upgraded at sign-in.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        now: Callable[[], datetime] | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        try:
+            url = make_url(database_url)
+        except ArgumentError as error:
+            raise ConfigurationError(
+                f"database URL {database_url!r} is not a SQLAlchemy URL ({error}); "
+                "set GLOVEBOX_DATABASE_URL like sqlite:///path/to/glovebox.sqlite3"
+            ) from error
+        self._display_url = url.render_as_string(hide_password=True)
+        try:
+            self._engine = _make_engine(url)
+        except NoSuchModuleError as error:
+            raise ConfigurationError(
+                f"database URL {self._display_url} names a database Glovebox has no driver "
+                f"for ({error}); install its driver or use a sqlite:/// URL"
+            ) from error
+        self._clock = now or _utc_now
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash: str | None = None
+        self._reads = sessionmaker(self._engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            self._engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}),
+            expire_on_commit=False,
+        )
+        self._tables_ready = False
+        self._tables_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the connections; the store can still be used (it reconnects)."""
+        self._engine.dispose()
+
+    # Accounts
+
+    def add_agent(
+        self, username: str, password: str, display_name: str | None = None
+    ) -> AgentAccount:
+        username = _checked_username(username)
+        _check_password(password)
+        display_name = _checked_display_name(display_name)
+        # Hash before taking the write lock: argon2 is slow on purpose.
+        password_hash = self._hasher.hash(password)
+        row = _AccountRow(
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            active=True,
+            created_at=self._now(),
+            last_sign_in_at=None,
+        )
+        try:
+            with self._transaction(write=True) as db:
+                taken = db.scalar(select(_AccountRow.id).where(_AccountRow.username == username))
+                if taken is not None:
+                    raise _duplicate(username)
+                db.add(row)
+                db.flush()
+                return _account(row)
+        except IntegrityError as error:  # another process added the same name in between
+            raise _duplicate(username) from error
+
+    def list_agents(self) -> list[AgentAccount]:
+        """Every account, disabled ones included, by username."""
+        with self._transaction(write=False) as db:
+            rows = db.scalars(select(_AccountRow).order_by(_AccountRow.username))
+            return [_account(row) for row in rows]
+
+    def disable_agent(self, username: str) -> AgentAccount:
+        """The agent can no longer sign in, and every session they have ends now."""
+        now = self._now()
+        with self._transaction(write=True) as db:
+            row = self._account_row(db, username)
+            row.active = False
+            db.execute(
+                update(_AgentSessionRow)
+                .where(
+                    _AgentSessionRow.account_id == row.id,
+                    _AgentSessionRow.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            return _account(row)
+
+    def enable_agent(self, username: str) -> AgentAccount:
+        """The agent can sign in again; sessions ended by `disable_agent` stay ended."""
+        with self._transaction(write=True) as db:
+            row = self._account_row(db, username)
+            row.active = True
+            return _account(row)
+
+    def set_password(self, username: str, password: str) -> AgentAccount:
+        """Replace the password; the old one stops working. Open sessions are left alone
+        (disable the agent to end them)."""
+        _check_password(password)
+        password_hash = self._hasher.hash(password)
+        with self._transaction(write=True) as db:
+            row = self._account_row(db, username)
+            row.password_hash = password_hash
+            return _account(row)
+
+    def authenticate(self, username: str, password: str) -> AgentAccount | None:
+        """The account if the password is right and the account is active, else None.
+
+        Unknown and malformed usernames still cost one argon2 verification, so the time taken
+        does not tell a caller which usernames exist.
+        """
+        normalized = username.strip().lower() if isinstance(username, str) else ""
+        with self._transaction(write=False) as db:
+            found = db.execute(
+                select(_AccountRow.id, _AccountRow.password_hash, _AccountRow.active).where(
+                    _AccountRow.username == normalized
+                )
+            ).first()
+        if found is None:
+            self._verify(self._dummy(), password, username=None)
+            return None
+        account_id, password_hash, active = found
+        if not self._verify(password_hash, password, username=normalized) or not active:
+            return None
+        new_hash = (
+            self._hasher.hash(password) if self._hasher.check_needs_rehash(password_hash) else None
+        )
+        with self._transaction(write=True) as db:
+            row = db.get(_AccountRow, account_id)
+            # Disabled, or given a new password, while we were verifying: the old one is void.
+            if row is None or not row.active or row.password_hash != password_hash:
+                return None
+            row.last_sign_in_at = self._now()
+            if new_hash is not None:
+                row.password_hash = new_hash
+            return _account(row)
+
+    # Sessions
+
+    def open_session(self, username: str, ttl: timedelta) -> str:
+        """A new sign-in session for an active agent; returns the token to give the browser.
+
+        Call it after `authenticate` succeeded. Only the token's SHA-256 is stored.
+        """
+        if ttl <= timedelta(0):
+            raise InputError(source="ttl", problem=f"must be positive, not {ttl}")
+        token = secrets.token_urlsafe(32)
+        now = self._now()
+        with self._transaction(write=True) as db:
+            row = self._account_row(db, username)
+            if not row.active:
+                raise InputError(
+                    source="username",
+                    problem=f"agent {row.username!r} is disabled; enable the account first",
+                )
+            db.add(
+                _AgentSessionRow(
+                    token_sha256=_token_digest(token),
+                    account_id=row.id,
+                    created_at=now,
+                    expires_at=now + ttl,
+                    revoked_at=None,
+                )
+            )
+        return token
+
+    def session_agent(self, token: str) -> AgentAccount | None:
+        """The signed-in agent, or None for an unknown, expired, closed or revoked token, or an
+        agent who has been disabled."""
+        if not isinstance(token, str) or not token:
+            return None
+        query = (
+            select(_AccountRow)
+            .join(_AgentSessionRow, _AgentSessionRow.account_id == _AccountRow.id)
+            .where(
+                _AgentSessionRow.token_sha256 == _token_digest(token),
+                _AgentSessionRow.revoked_at.is_(None),
+                _AgentSessionRow.expires_at > self._now(),
+                _AccountRow.active.is_(True),
+            )
+        )
+        with self._transaction(write=False) as db:
+            row = db.scalars(query).first()
+            return None if row is None else _account(row)
+
+    def close_session(self, token: str) -> None:
+        """Sign out. Closing an unknown or already closed token does nothing."""
+        if not isinstance(token, str) or not token:
+            return
+        with self._transaction(write=True) as db:
+            db.execute(
+                update(_AgentSessionRow)
+                .where(
+                    _AgentSessionRow.token_sha256 == _token_digest(token),
+                    _AgentSessionRow.revoked_at.is_(None),
+                )
+                .values(revoked_at=self._now())
+            )
+
+    def purge_expired(self) -> int:
+        """Delete sessions that have expired or been closed; returns how many went."""
+        with self._transaction(write=True) as db:
+            result = db.execute(
+                delete(_AgentSessionRow).where(
+                    or_(
+                        _AgentSessionRow.expires_at <= self._now(),
+                        _AgentSessionRow.revoked_at.is_not(None),
+                    )
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # Plumbing
+
+    def _verify(self, password_hash: str, password: str, *, username: str | None) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except VerificationError:
+            return False
+        except InvalidHashError as error:
+            if username is None:  # the dummy hash is ours: it cannot be malformed
+                raise
+            raise StageError(
+                "accounts",
+                f"the stored password hash of agent {username!r} is unreadable; "
+                "set a new password for the agent",
+            ) from error
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ConfigurationError("the accounts clock returned a naive datetime; return UTC")
+        return now.astimezone(UTC)
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
+        self._create_tables_once()
+        factory = self._writes if write else self._reads
+        try:
+            with factory.begin() as db:
+                yield db
+        except OperationalError as error:
+            raise StageError(
+                "accounts", f"database {self._display_url} failed: {error.orig}"
+            ) from error
+
+    def _create_tables_once(self) -> None:
+        if self._tables_ready:
+            return
+        with self._tables_lock:
+            if self._tables_ready:
+                return
+            try:
+                with self._engine.execution_options(
+                    **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
+                ).begin() as connection:
+                    _AccountBase.metadata.create_all(connection)
+            except OperationalError as error:
+                raise StageError(
+                    "accounts", f"cannot create tables in {self._display_url}: {error.orig}"
+                ) from error
+            self._tables_ready = True
+
+    @staticmethod
+    def _account_row(db: Session, username: str) -> _AccountRow:
+        normalized = username.strip().lower()
+        row = db.scalars(
+            select(_AccountRow).where(_AccountRow.username == normalized).with_for_update()
+        ).first()
+        if row is None:
+            raise InputError(
+                source="username",
+                problem=f"no agent {normalized!r}; add the agent first, or check the spelling",
+            )
+        return row
+
+
+def _make_engine(url: URL) -> Engine:
+    """As `assistant.tickets` makes its engine: WAL, a busy timeout, writers BEGIN IMMEDIATE."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    if in_memory:
+        # One shared connection, or every checkout would see its own empty database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the sqlite3 module, says when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # Writers take the lock at BEGIN IMMEDIATE, where busy_timeout can wait for it.
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+    return engine
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _checked_username(username: str) -> str:
+    normalized = username.strip().lower()
+    if not USERNAME_PATTERN.match(normalized):
+        raise InputError(
+            source="username",
+            problem=(
+                f"{username!r} is not a valid username; use 3-64 lowercase letters, digits, "
+                "dots, hyphens or underscores, like 'alice.smith'"
+            ),
+        )
+    return normalized
+
+
+def _check_password(password: str) -> None:
+    # The message never repeats the password: errors end up in logs.
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_CHARS:
+        raise InputError(
+            source="password",
+            problem=f"is too short; use at least {PASSWORD_MIN_CHARS} characters",
+        )
+    if len(password) > PASSWORD_MAX_CHARS:
+        raise InputError(
+            source="password",
+            problem=f"is too long; use at most {PASSWORD_MAX_CHARS} characters",
+        )
+
+
+def _checked_display_name(display_name: str | None) -> str | None:
+    if display_name is None or not display_name.strip():
+        return None
+    display_name = display_name.strip()
+    if len(display_name) > DISPLAY_NAME_MAX_CHARS:
+        raise InputError(
+            source="display_name",
+            problem=f"is {len(display_name)} characters; use at most {DISPLAY_NAME_MAX_CHARS}",
+        )
+    return display_name
+
+
+def _duplicate(username: str) -> InputError:
+    return InputError(
+        source="username",
+        problem=(
+            f"agent {username!r} already exists; choose another username, "
+            "or set that agent's password instead"
+        ),
+    )
+
+
+def _account(row: _AccountRow) -> AgentAccount:
+    return AgentAccount(
+        username=row.username,
+        display_name=row.display_name,
+        active=row.active,
+        created_at=row.created_at,
+        last_sign_in_at=row.last_sign_in_at,
+    )
