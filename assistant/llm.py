@@ -93,6 +93,7 @@ def build_chat_model(
     max_tokens: int = 400,
     *,
     max_retries: int = 2,
+    seed: int | None = None,
 ) -> BaseChatModel:
     """A chat model for any OpenAI-compatible endpoint (llama.cpp server, vLLM, Ollama, Azure).
 
@@ -119,6 +120,7 @@ def build_chat_model(
         timeout=timeout,
         max_tokens=max_tokens,  # type: ignore[call-arg]
         max_retries=max_retries,
+        seed=seed,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from assistant.chain import Assistant, ChainPolicy
 from assistant.conversation import RuleQueryRewriter
 from assistant.extractive import ExtractiveGenerator
@@ -13,6 +15,7 @@ from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
 from knowledge.components import build_embedder, open_knowledge_base
 from knowledge.embedder import Embedder
+from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 
@@ -36,9 +39,22 @@ def build_retriever(
 
 
 def build_assistant(
-    settings: GloveboxSettings, kb: str, *, embedder: Embedder | None = None
+    settings: GloveboxSettings,
+    kb: str,
+    *,
+    embedder: Embedder | None = None,
+    generator_kind: Literal["extractive", "llm"] | None = None,
 ) -> Assistant:
-    """The assistant for one knowledge base: extractive by default, an LLM when one is set."""
+    """The assistant for one knowledge base: extractive by default, an LLM when one is set.
+
+    `generator_kind` overrides that choice (the eval suite compares the two).
+    """
+    if generator_kind == "llm" and not settings.llm_base_url:
+        raise ConfigurationError(
+            "the llm generator needs GLOVEBOX_LLM_BASE_URL (an OpenAI-compatible endpoint); "
+            "set it or use --generator extractive"
+        )
+    use_llm = bool(settings.llm_base_url) and generator_kind != "extractive"
     embedder = embedder or build_embedder(settings)
     store = open_knowledge_base(settings, kb, embedder, create=False)
     generator: AnswerGenerator = ExtractiveGenerator()
@@ -46,7 +62,8 @@ def build_assistant(
         embedder, min_similarity=settings.support_min_similarity
     )
     rewriter: QueryRewriter = RuleQueryRewriter()
-    if settings.llm_base_url:
+    if use_llm:
+        assert settings.llm_base_url is not None
         from assistant.llm import (
             LlmAnswerGenerator,
             LlmQueryRewriter,

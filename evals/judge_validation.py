@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.protocols import SupportChecker
 from assistant.records import Passage
@@ -275,12 +276,27 @@ class JudgeValidation:
     def f1_unsupported(self) -> float:
         return self.confusion.f1_unsupported
 
+    def to_json(self, judge: str) -> dict[str, Any]:
+        return {
+            "dataset": self.source,
+            "judge": judge,
+            "samples": self.n,
+            "unscored": self.unscored,
+            "balanced_accuracy": _rounded(self.balanced_accuracy),
+            "auroc": _rounded(self.auroc),
+            "f1_unsupported": _rounded(self.f1_unsupported),
+        }
+
     def row(self) -> str:
         return (
             f"{self.source:<18} {self.n:>5} {self.unscored:>8} "
             f"{_figure(self.balanced_accuracy):>7} {_figure(self.auroc):>6} "
             f"{_figure(self.f1_unsupported):>10}"
         )
+
+
+def _rounded(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 4)
 
 
 def _figure(value: float) -> str:

@@ -15,6 +15,7 @@ from assistant.records import Channel, Passage, RetrievalQuery
 from assistant.retrieval import HybridRetriever
 from assistant.vehicles import VehicleCatalog
 from evals.dataset import EvalCase, Expectation
+from evals.ragas_scoring import RagasSample, RagasScorer
 from knowledge.store import KnowledgeStore
 
 CUTOFFS = (1, 5, 10)
@@ -40,6 +41,9 @@ class CaseOutcome:
     supported_sentences: int
     sentences: int
     timings_ms: dict[str, float]
+    retrieved_documents: list[str] = field(default_factory=list)
+    """Document ids of the top 10 retrieved passages, best first (answer cases only)."""
+    ragas: dict[str, float | None] = field(default_factory=dict)
     passed: bool = False
     failure: str = ""
 
@@ -75,22 +79,34 @@ class EvalRunner:
         store: KnowledgeStore,
         catalog: VehicleCatalog,
         checker: SupportChecker,
+        ragas: RagasScorer | None = None,
     ) -> None:
         self._assistant = assistant
         self._retriever = retriever
         self._store = store
         self._catalog = catalog
         self._checker = checker
+        self._ragas = ragas
 
     def run(self, cases: list[EvalCase], progress: Callable[[], None] | None = None) -> EvalResults:
         outcomes = []
+        samples = []
         for case in cases:
-            outcomes.append(self._run_case(case))
+            outcome, sample = self._run_case(case)
+            outcomes.append(outcome)
+            if sample is not None:
+                samples.append(sample)
             if progress:
                 progress()
-        return EvalResults(summarise(outcomes), outcomes)
+        metrics = summarise(outcomes)
+        if self._ragas is not None:
+            scores = self._ragas.run(samples)
+            metrics["ragas"] = scores.summary
+            for outcome in outcomes:
+                outcome.ragas = scores.per_case.get(outcome.id, {})
+        return EvalResults(metrics, outcomes)
 
-    def _run_case(self, case: EvalCase) -> CaseOutcome:
+    def _run_case(self, case: EvalCase) -> tuple[CaseOutcome, RagasSample | None]:
         channel = Channel(case.audience)
         session_id = None
         for turn in case.history:
@@ -102,7 +118,7 @@ class EvalRunner:
         reply = self._assistant.ask(
             case.question, channel=channel, session_id=session_id, vehicle_text=case.vehicle
         )
-        rank, ndcg = self._retrieval(case, channel)
+        rank, ndcg, retrieved = self._retrieval(case, channel)
         texts = self._store.get_texts([c.source_id for c in reply.citations])
         cited_relevant = sum(
             is_relevant(case, c.document_id, texts.get(c.source_id, "")) for c in reply.citations
@@ -124,13 +140,25 @@ class EvalRunner:
             supported_sentences=supported,
             sentences=sentences,
             timings_ms=reply.timings_ms,
+            retrieved_documents=retrieved,
         )
         outcome.passed, outcome.failure = judge(case, outcome)
-        return outcome
+        sample = None
+        if case.expect is Expectation.ANSWER or outcome.answered:
+            sample = RagasSample(
+                case_id=case.id,
+                question=case.question,
+                answer=reply.answer if outcome.answered else "",
+                cited_contexts=[texts.get(c.source_id, "") for c in reply.citations],
+                retrieved_ids=retrieved,
+                reference_ids=case.expected_sources,
+                reference_answer=case.reference_answer,
+            )
+        return outcome, sample
 
-    def _retrieval(self, case: EvalCase, channel: Channel) -> tuple[int | None, float]:
+    def _retrieval(self, case: EvalCase, channel: Channel) -> tuple[int | None, float, list[str]]:
         if case.expect is not Expectation.ANSWER:
-            return None, 0.0
+            return None, 0.0, []
         vehicle = self._catalog.find_in_text(case.vehicle) if case.vehicle else None
         question = " ".join([*(t.text for t in case.history if t.role == "user"), case.question])
         passages = self._retriever.run(RetrievalQuery(question, channel, vehicle, 10)).passages
@@ -138,7 +166,7 @@ class EvalRunner:
         rank = next((i for i, hit in enumerate(relevant, 1) if hit), None)
         dcg = sum(1 / math.log2(i + 1) for i, hit in enumerate(relevant, 1) if hit)
         ideal = sum(1 / math.log2(i + 1) for i in range(1, min(sum(relevant), 10) + 1))
-        return rank, (dcg / ideal if ideal else 0.0)
+        return rank, (dcg / ideal if ideal else 0.0), [p.document_id for p in passages]
 
     def _support(self, reply: AssistantReply, texts: dict[str, str]) -> tuple[int, int]:
         by_number = {c.n: c for c in reply.citations}
@@ -208,10 +236,23 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         "abstention_correct": _share(
             sum(not o.answered for o in abstain_cases), len(abstain_cases)
         ),
+        "by_tag": by_tag(outcomes),
         "selective_answer_curve": selective_curve(answer_cases),
         "latency_ms": latency(outcomes),
     }
     return metrics
+
+
+def by_tag(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float | int | None]]:
+    tags = sorted({tag for outcome in outcomes for tag in outcome.tags})
+    summary: dict[str, dict[str, float | int | None]] = {}
+    for tag in tags:
+        tagged = [o for o in outcomes if tag in o.tags]
+        summary[tag] = {
+            "cases": len(tagged),
+            "pass_rate": _share(sum(o.passed for o in tagged), len(tagged)),
+        }
+    return summary
 
 
 def selective_curve(answer_cases: list[CaseOutcome]) -> list[dict[str, float]]:

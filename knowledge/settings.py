@@ -67,6 +67,17 @@ class GloveboxSettings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_max_tokens: int = Field(default=400, ge=16)
+    judge_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint of the eval judge; ragas LLM metrics if set.",
+    )
+    judge_model: str = "local"
+    judge_api_key: SecretStr | None = None
+    judge_seed: int = Field(default=0, description="Sent with every judge call, to pin it.")
+    judge_timeout_seconds: float = Field(default=120.0, gt=0)
+    agent_session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 7, description="How long an agent's console sign-in lasts."
+    )
     handoff_message: str = Field(
         default="A member of our Customer Care team will pick this up here shortly.",
         description="What the asker is told happens next when a case goes to a human.",
@@ -76,7 +87,7 @@ class GloveboxSettings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'glovebox.sqlite3').resolve()}"
 
-    @field_validator("chroma_url", "llm_base_url")
+    @field_validator("chroma_url", "llm_base_url", "judge_base_url")
     @classmethod
     def _blank_url_is_unset(cls, value: str | None) -> str | None:
         return value or None

@@ -79,3 +79,17 @@ def subprocess_env(home: Path) -> dict[str, str]:
     env.update(GLOVEBOX_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.pop("GLOVEBOX_CHROMA_URL", None)
     return env
+
+
+@pytest.fixture(scope="session")
+def sample_kb_home(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> GloveboxSettings:  # type: ignore[no-untyped-def]
+    """Settings whose home holds the sample knowledge base, ingested once for the whole run.
+
+    Treat its store as read-only; give tests that write tickets their own `database_url`.
+    """
+    from ingest.sync import build_ingest_job
+
+    settings = GloveboxSettings(home=tmp_path_factory.mktemp("sample-kb-home"))
+    report = build_ingest_job(settings, "default", real_embedder).run([SAMPLE_KNOWLEDGE])
+    assert report.skipped == []
+    return settings

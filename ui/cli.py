@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,7 @@ EXIT_FAILED = 1
 EXIT_CONFIGURATION = 2
 EXIT_INPUT_SKIPPED = 3
 EXIT_NOT_ANSWERED = 4
+EXIT_GATE_FAILED = 5
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -241,48 +243,100 @@ def _print_reply(reply: AssistantReply) -> None:
 
 
 GOLDEN_SET = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "golden.jsonl"
+DEFAULT_THRESHOLDS = GOLDEN_SET.parent.parent / "thresholds.yaml"
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+"""../shared/data beside the project: real public data for benchmarks, never needed to run."""
+SHARED_EMANUAL = SHARED_DATA / "manuals" / "emanual_qa"
+
+
+class GeneratorKind(StrEnum):
+    EXTRACTIVE = "extractive"
+    LLM = "llm"
 
 
 @app.command("eval")
 def eval_command(
     dataset: Annotated[Path, typer.Option(help="Eval cases, JSONL or YAML.")] = GOLDEN_SET,
     kb: KbOption = None,
-    out: Annotated[Path, typer.Option(help="Folder for results.json.")] = Path("eval-results"),
+    generator: Annotated[
+        GeneratorKind | None,
+        typer.Option(help="[default: llm when GLOVEBOX_LLM_BASE_URL is set, else extractive]"),
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Times the LLM judge scores each sample (mean, spread).")
+    ] = 1,
+    baseline: Annotated[
+        Path | None, typer.Option(help="results.json of an earlier run: report the deltas.")
+    ] = None,
+    thresholds: Annotated[
+        Path, typer.Option(help="Gate: metric minimums/maximums (YAML).")
+    ] = DEFAULT_THRESHOLDS,
+    no_gate: Annotated[bool, typer.Option("--no-gate", help="Report only, never fail.")] = False,
+    judge_data: Annotated[
+        Path | None,
+        typer.Option(help="Folder holding faithfulness/ [default: ../shared/data if present]."),
+    ] = None,
+    judge_samples: Annotated[
+        int, typer.Option(min=0, help="Judge-validation samples per set; 0 skips it.")
+    ] = 100,
+    out: Annotated[Path, typer.Option(help="Folder for report.html and results.json.")] = Path(
+        "eval-results"
+    ),
 ) -> None:
-    """Run eval cases through the assistant: retrieval, citations, support, escalation."""
+    """Run eval cases: retrieval, citations, faithfulness, escalation; report.html and a gate.
+
+    Exits 5 when a metric misses its threshold in the thresholds file.
+    """
     from rich.progress import Progress
 
-    from assistant.support import DeterministicSupportChecker
-    from assistant.vehicles import VehicleCatalog
-    from assistant.wiring import build_assistant, build_retriever
-    from evals.dataset import load_dataset
-    from evals.runner import EvalRunner
-    from knowledge.components import build_embedder, open_knowledge_base
+    from evals.suite import EvalOptions, EvalSuite
 
     settings = get_settings()
-    kb_name = kb or settings.default_kb
+    options = EvalOptions(
+        dataset=dataset,
+        kb=kb or settings.default_kb,
+        out_dir=out,
+        generator_kind=generator.value if generator else None,
+        repeats=repeats,
+        baseline=baseline,
+        thresholds=None if no_gate else thresholds,
+        judge_data=judge_data or (SHARED_DATA if SHARED_DATA.is_dir() else None),
+        judge_samples=judge_samples,
+    )
     try:
-        cases = load_dataset(dataset)
-        embedder = build_embedder(settings)
-        store = open_knowledge_base(settings, kb_name, embedder, create=False)
-        runner = EvalRunner(
-            build_assistant(settings, kb_name, embedder=embedder),
-            build_retriever(settings, store, embedder),
-            store,
-            VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
-            DeterministicSupportChecker(embedder, min_similarity=settings.support_min_similarity),
-        )
+        suite = EvalSuite(settings, options)
         with Progress(transient=True) as progress:
-            task = progress.add_task("Evaluating", total=len(cases))
-            results = runner.run(cases, progress=lambda: progress.advance(task))
+            task = progress.add_task("Evaluating", total=len(suite.cases))
+            outcome = suite.run(progress=lambda: progress.advance(task))
     except GloveboxError as error:
         raise _fail(error) from error
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results.to_json(), indent=2))
-    for name, value in results.metrics.items():
+    metrics = outcome.results["metrics"]
+    for name, value in metrics.items():
         if not isinstance(value, dict | list):
-            typer.echo(f"{name:<30} {value}")
-    typer.echo(f"results: {out / 'results.json'}")
+            delta = outcome.deltas.get(name, {}).get("delta")
+            change = f"  ({delta:+.4f} vs baseline)" if delta is not None else ""
+            typer.echo(f"{name:<30} {value}{change}")
+    for name, score in metrics.get("ragas", {}).items():
+        spread = f" ± {score['stdev']}" if score["stdev"] is not None else ""
+        typer.echo(
+            f"ragas {name:<24} {score['mean']}{spread}  "
+            f"({score['scored']} scored, {score['unscored']} unscored)"
+        )
+    for row in outcome.results.get("judge_validation", []):
+        typer.echo(
+            f"judge {row['dataset']:<17} bal.acc {row['balanced_accuracy']}  "
+            f"AUROC {row['auroc']}  F1 {row['f1_unsupported']}  ({row['judge']})"
+        )
+    typer.echo(f"report:  {outcome.report_path}\nresults: {outcome.results_path}")
+    if outcome.gate is not None:
+        for check in outcome.gate.failed:
+            sign = ">=" if check.direction == "min" else "<="
+            typer.echo(
+                f"gate: {check.metric} is {check.value}, needs {sign} {check.threshold}", err=True
+            )
+        typer.echo(f"gate: {'passed' if outcome.gate.passed else 'FAILED'}")
+        if not outcome.gate.passed:
+            raise typer.Exit(EXIT_GATE_FAILED)
 
 
 @app.command()
@@ -360,9 +414,6 @@ def bench_retrieval(
         typer.echo(score_retriever(name, retriever, labelled, catalog).row())
 
 
-SHARED_EMANUAL = Path(__file__).resolve().parent.parent.parent / "shared/data/manuals/emanual_qa"
-
-
 @bench_app.command("s10")
 def bench_s10(
     corpus: Annotated[Path, typer.Option(help="s10_manual_corpus.json")] = SHARED_EMANUAL
@@ -399,9 +450,9 @@ def bench_s10(
 
 @bench_app.command("judges")
 def bench_judges(
-    shared_data: Annotated[Path, typer.Option(help="The folder holding faithfulness/.")] = (
-        SHARED_EMANUAL.parent.parent
-    ),
+    shared_data: Annotated[
+        Path, typer.Option(help="The folder holding faithfulness/.")
+    ] = SHARED_DATA,
     limit: Annotated[int, typer.Option(help="Samples per set (seeded).")] = 200,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
 ) -> None:

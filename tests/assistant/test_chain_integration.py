@@ -14,10 +14,8 @@ from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore, ticket_id_from_reference
 from assistant.vehicles import make_vin
 from assistant.wiring import build_assistant
-from ingest.sync import build_ingest_job
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
-from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.fakes import ScriptedChatModel
 
 pytestmark = pytest.mark.integration
@@ -27,11 +25,11 @@ REPLIES: list[AssistantReply] = []
 
 
 @pytest.fixture(scope="module")
-def sample_home(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> GloveboxSettings:
-    settings = GloveboxSettings(home=tmp_path_factory.mktemp("sample-home"))
-    report = build_ingest_job(settings, "default", real_embedder).run([SAMPLE_KNOWLEDGE])
-    assert report.skipped == []
-    return settings
+def sample_home(
+    tmp_path_factory: pytest.TempPathFactory, sample_kb_home: GloveboxSettings
+) -> GloveboxSettings:
+    database = tmp_path_factory.mktemp("chain-tickets") / "glovebox.sqlite3"
+    return sample_kb_home.model_copy(update={"database_url": f"sqlite:///{database}"})
 
 
 @pytest.fixture(scope="module")

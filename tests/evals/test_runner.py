@@ -12,9 +12,8 @@ from assistant.vehicles import VehicleCatalog
 from assistant.wiring import build_assistant, build_retriever
 from evals.dataset import load_dataset
 from evals.runner import EvalRunner
-from ingest.sync import build_ingest_job
+from knowledge.components import open_knowledge_base
 from knowledge.settings import GloveboxSettings
-from tests.conftest import SAMPLE_KNOWLEDGE
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +39,14 @@ CASES = [
 
 
 def test_runner_scores_what_users_would_see(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder, tmp_path: Path
+    sample_kb_home: GloveboxSettings, real_embedder, tmp_path: Path
 ) -> None:
-    settings = GloveboxSettings(home=tmp_path_factory.mktemp("eval-home"))
-    build_ingest_job(settings, "default", real_embedder).run([SAMPLE_KNOWLEDGE])
+    settings = sample_kb_home.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'tickets.sqlite3'}"}
+    )
     dataset = tmp_path / "cases.jsonl"
     dataset.write_text("\n".join(json.dumps(case) for case in CASES))
-    store = build_ingest_job(settings, "default", real_embedder).store
+    store = open_knowledge_base(settings, "default", real_embedder, create=False)
     runner = EvalRunner(
         build_assistant(settings, "default", embedder=real_embedder),
         build_retriever(settings, store, real_embedder),

@@ -1,0 +1,102 @@
+"""`glovebox eval` end to end on the sample knowledge base: report, results and the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from knowledge.settings import GloveboxSettings, get_settings
+from ui.cli import EXIT_GATE_FAILED, app
+
+pytestmark = pytest.mark.integration
+
+CASES = [
+    {"id": "tpms-2022", "question": "How do I reset the TPMS light?",
+     "vehicle": "Halvard Tessel 2022", "expect": "answer",
+     "reference_answer": "Press and hold the TPMS SET button until the light blinks three times.",
+     "expected_sources": ["halvard-tessel-2021-2022-owner-manual"],
+     "gold_evidence": ["TPMS SET"], "tags": ["procedure"]},
+    {"id": "pairing", "question": "How do I pair my phone over Bluetooth?",
+     "vehicle": "Halvard Brisa 2024", "expect": "answer",
+     "expected_sources": ["halvard-brisa-2023-2025-owner-manual"], "tags": ["procedure"]},
+    {"id": "france", "question": "What is the capital of France?", "expect": "abstain",
+     "tags": ["out-of-scope"]},
+    {"id": "brakes", "question": "My brakes failed on the highway", "vehicle": "Halvard Brisa 2023",
+     "expect": "escalate", "tags": ["safety"]},
+]  # fmt: skip
+THRESHOLDS = """\
+escalation_recall_safety: {min: 1.0}
+citation_recall: {min: 1.0}
+recall_at_5: {min: 1.0}
+"""
+
+
+@pytest.fixture
+def eval_files(
+    tmp_path: Path, sample_kb_home: GloveboxSettings, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    monkeypatch.setenv("GLOVEBOX_HOME", str(sample_kb_home.home))
+    get_settings.cache_clear()
+    dataset = tmp_path / "cases.jsonl"
+    dataset.write_text("\n".join(json.dumps(case) for case in CASES))
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(THRESHOLDS)
+    return dataset, thresholds
+
+
+def run_eval(dataset: Path, thresholds: Path, out: Path, *extra: str) -> tuple[int, str]:
+    options = ["--dataset", str(dataset), "--thresholds", str(thresholds), "--out", str(out)]
+    result = CliRunner().invoke(app, ["eval", *options, "--judge-samples", "0", *extra])
+    return result.exit_code, result.output
+
+
+def test_eval_writes_report_and_results_and_passes_its_gate(
+    eval_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    dataset, thresholds = eval_files
+    code, output = run_eval(dataset, thresholds, tmp_path / "run")
+    assert code == 0, output
+    assert "gate: passed" in output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert {"metrics", "cases", "run", "gate"} <= results.keys()
+    assert results["run"]["generator"] == "extractive"
+    assert results["metrics"]["ragas"]["id_context_recall"]["mean"] == 1.0
+    assert "faithfulness_ragas" not in results["metrics"]["ragas"]  # no judge configured
+    assert [case["id"] for case in results["cases"]] == [case["id"] for case in CASES]
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "Gate PASSED" in report and "tpms-2022" in report
+    # The eval's tickets (the brake escalation) stay out of the agents' real queue.
+    assert (tmp_path / "run" / "tickets.sqlite3").is_file()
+    assert not (get_settings().home / "glovebox.sqlite3").exists()
+
+
+def test_the_gate_fails_when_a_metric_drops(
+    eval_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset, thresholds = eval_files
+    assert run_eval(dataset, thresholds, tmp_path / "before")[0] == 0
+    # A regression: a confidence threshold nothing reaches, so the assistant stops answering.
+    monkeypatch.setenv("GLOVEBOX_CONFIDENCE_ANSWER_THRESHOLD", "0.99")
+    get_settings.cache_clear()
+    code, output = run_eval(
+        dataset, thresholds, tmp_path / "after", "--baseline", str(tmp_path / "before/results.json")
+    )
+    assert code == EXIT_GATE_FAILED, output
+    assert "gate: citation_recall is 0.0, needs >= 1.0" in output
+    assert "gate: FAILED" in output
+    results = json.loads((tmp_path / "after" / "results.json").read_text())
+    assert results["gate"]["passed"] is False
+    assert results["baseline"]["deltas"]["citation_recall"]["delta"] == -1.0
+    assert "Gate FAILED" in (tmp_path / "after" / "report.html").read_text()
+
+
+def test_a_missing_dataset_is_a_clear_configuration_error(
+    eval_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, thresholds = eval_files
+    code, output = run_eval(tmp_path / "nope.jsonl", thresholds, tmp_path / "out")
+    assert code == 2
+    assert "nope.jsonl" in output and "--dataset" in output
