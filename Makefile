@@ -12,7 +12,11 @@ export RAGAS_DO_NOT_TRACK := true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit venv clean
+# Root on CI machines; elsewhere apt needs sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+GATE_HOME := .glovebox/eval-gate
+
+.PHONY: run test lint typecheck unit venv clean browser eval-gate
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,8 +40,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint typecheck
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
+browser:
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+
+# The release gate: the golden set on the sample knowledge base against evals/thresholds.yaml.
+eval-gate: $(STAMP)
+	rm -rf $(GATE_HOME) && mkdir -p $(GATE_HOME)
+	GLOVEBOX_HOME=$(GATE_HOME) $(VENV)/bin/glovebox ingest knowledge/sample > $(GATE_HOME)/ingest.log
+	GLOVEBOX_HOME=$(GATE_HOME) $(VENV)/bin/glovebox eval --judge-samples 0 --out $(GATE_HOME)/results
+
+test: $(STAMP) browser lint typecheck
 	$(VENV)/bin/pytest
+	$(MAKE) eval-gate
 
 clean:
 	rm -rf $(VENV) .glovebox .pytest_cache .mypy_cache .ruff_cache

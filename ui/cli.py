@@ -340,6 +340,23 @@ def eval_command(
 
 
 @app.command()
+def screenshot(
+    url: Annotated[str, typer.Argument(help="A URL, or a local HTML file.")],
+    out: Annotated[Path, typer.Argument(help="The PNG to write.")],
+    width: Annotated[int, typer.Option(min=200)] = 1280,
+    height: Annotated[int, typer.Option(min=200)] = 800,
+    full_page: Annotated[bool, typer.Option(help="The whole page, not just the window.")] = False,
+) -> None:
+    """A PNG of a page in headless Chromium (Debian's), e.g. the eval report for the docs."""
+    from ui.browser import screenshot as take_screenshot
+
+    try:
+        typer.echo(take_screenshot(url, out, width=width, height=height, full_page=full_page))
+    except GloveboxError as error:
+        raise _fail(error) from error
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
