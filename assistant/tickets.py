@@ -151,6 +151,8 @@ class Ticket:
     resolution_note: str | None
     created_at: datetime
     updated_at: datetime
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """Agents' internal notes, {author, text, created_at}; never shown to the asker."""
 
     @property
     def reference(self) -> str:
@@ -168,6 +170,12 @@ class Feedback:
     comment: str | None
     reply_text: str
     created_at: datetime
+    suggestion: str | None = None
+    """A better answer, as the rater would have given it."""
+    question: str = ""
+    """The asker's message the rated reply answered."""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    """The rated reply's citations, as the assistant stored them with the turn."""
 
 
 def ticket_reference(ticket_id: int) -> str:
@@ -232,10 +240,17 @@ class TicketStore(Protocol):
 
     def resolve(self, ticket_id: int, resolution_note: str) -> Ticket: ...
 
+    def add_note(self, ticket_id: int, author: str, text: str) -> Ticket: ...
+
     def add_agent_message(self, ticket_id: int, text: str) -> Turn: ...
 
     def add_feedback(
-        self, session_id: str, turn_index: int, helpful: bool, comment: str | None = None
+        self,
+        session_id: str,
+        turn_index: int,
+        helpful: bool,
+        comment: str | None = None,
+        suggestion: str | None = None,
     ) -> Feedback: ...
 
     def list_feedback(self, limit: int = 100) -> list[Feedback]:
@@ -323,6 +338,7 @@ class _TicketRow(_Base):
     state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState), index=True)
     assignee: Mapped[str | None] = mapped_column(String(120))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(_UtcDateTime())
 
@@ -336,6 +352,7 @@ class _FeedbackRow(_Base):
     turn_index: Mapped[int] = mapped_column(Integer)
     helpful: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
+    suggestion: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
 
 
@@ -556,6 +573,18 @@ class SqlTicketStore:
         session_row.updated_at = now
         return row
 
+    def add_note(self, ticket_id: int, author: str, text: str) -> Ticket:
+        """An internal note on the ticket, for agents only."""
+        if not text.strip():
+            raise InputError(source="note", problem="is empty; write the note")
+        with self._transaction(write=True) as db:
+            row = self._ticket_row(db, ticket_id)
+            now = _now()
+            entry = {"author": author.strip(), "text": text.strip(), "created_at": now.isoformat()}
+            row.notes = [*(row.notes or []), entry]
+            row.updated_at = now
+            return _ticket(row)
+
     def add_agent_message(self, ticket_id: int, text: str) -> Turn:
         with self._transaction(write=True) as db:
             row = self._ticket_row(db, ticket_id)
@@ -571,7 +600,12 @@ class SqlTicketStore:
     # Feedback
 
     def add_feedback(
-        self, session_id: str, turn_index: int, helpful: bool, comment: str | None = None
+        self,
+        session_id: str,
+        turn_index: int,
+        helpful: bool,
+        comment: str | None = None,
+        suggestion: str | None = None,
     ) -> Feedback:
         with self._transaction(write=True) as db:
             self._session_row(db, session_id)
@@ -602,23 +636,53 @@ class SqlTicketStore:
                 turn_index=turn_index,
                 helpful=helpful,
                 comment=(comment or "").strip() or None,
+                suggestion=(suggestion or "").strip() or None,
                 created_at=_now(),
             )
             db.add(row)
             db.flush()
-            return _feedback(row, turn_row.text)
+            return _feedback(row, turn_row, self._question_before(db, turn_row))
 
     def list_feedback(self, limit: int = 100) -> list[Feedback]:
         if limit < 1:
             raise InputError(source="limit", problem=f"must be at least 1, not {limit}")
         query = (
-            select(_FeedbackRow, _TurnRow.text)
+            select(_FeedbackRow, _TurnRow)
             .join(_TurnRow, _TurnRow.id == _FeedbackRow.turn_id)
             .order_by(_FeedbackRow.created_at.desc(), _FeedbackRow.id.desc())
             .limit(limit)
         )
         with self._transaction(write=False) as db:
-            return [_feedback(row, reply_text) for row, reply_text in db.execute(query)]
+            return [
+                _feedback(row, turn_row, self._question_before(db, turn_row))
+                for row, turn_row in db.execute(query).tuples()
+            ]
+
+    @staticmethod
+    def _question_before(db: Session, turn_row: _TurnRow) -> str:
+        question = db.scalar(
+            select(_TurnRow.text)
+            .where(
+                _TurnRow.session_id == turn_row.session_id,
+                _TurnRow.id < turn_row.id,
+                _TurnRow.role == "user",
+            )
+            .order_by(_TurnRow.id.desc())
+            .limit(1)
+        )
+        return question or ""
+
+    def list_sessions(
+        self, since: datetime | None = None, limit: int = 5000
+    ) -> list[ConversationSession]:
+        """Sessions updated since `since` (all when None), newest first, with their turns."""
+        query = select(_SessionRow.id).order_by(_SessionRow.updated_at.desc()).limit(limit)
+        if since is not None:
+            query = query.where(_SessionRow.updated_at >= since)
+        with self._transaction(write=False) as db:
+            session_ids = list(db.scalars(query))
+        sessions = [self.get_session(session_id) for session_id in session_ids]
+        return [session for session in sessions if session is not None]
 
     # Plumbing
 
@@ -792,16 +856,20 @@ def _ticket(row: _TicketRow) -> Ticket:
         resolution_note=row.resolution_note,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        notes=list(row.notes or []),
     )
 
 
-def _feedback(row: _FeedbackRow, reply_text: str) -> Feedback:
+def _feedback(row: _FeedbackRow, turn_row: _TurnRow, question: str) -> Feedback:
     return Feedback(
         id=row.id,
         session_id=row.session_id,
         turn_index=row.turn_index,
         helpful=row.helpful,
         comment=row.comment,
-        reply_text=reply_text,
+        reply_text=turn_row.text,
         created_at=row.created_at,
+        suggestion=row.suggestion,
+        question=question,
+        citations=list((turn_row.payload or {}).get("citations", [])),
     )

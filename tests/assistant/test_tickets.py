@@ -327,6 +327,36 @@ class TicketStoreContract:
         assert [item.id for item in store.list_feedback(limit=1)] == [second.id]
         assert all(item.session_id == session_id for item in store.list_feedback())
 
+    def test_feedback_keeps_the_question_citations_and_a_suggested_answer(
+        self, store: TicketStore
+    ) -> None:
+        session_id = session_with_question(store, "How do I reset the TPMS light?")
+        citation = {"n": 1, "document_id": "tessel-manual", "section": "TPMS"}
+        store.add_turn(session_id, "assistant", "Hold SET [1].", payload={"citations": [citation]})
+
+        store.add_feedback(
+            session_id, 1, helpful=False, comment="wrong year", suggestion=" Use the screen. "
+        )
+
+        (item,) = store.list_feedback()
+        assert item.question == "How do I reset the TPMS light?"
+        assert item.citations == [citation]
+        assert (item.comment, item.suggestion) == ("wrong year", "Use the screen.")
+
+    def test_notes_stay_on_the_ticket_and_out_of_the_transcript(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+
+        noted = store.add_note(ticket.id, "ana", " Customer will call back after 5pm. ")
+
+        assert [(n["author"], n["text"]) for n in noted.notes] == [
+            ("ana", "Customer will call back after 5pm.")
+        ]
+        assert stored_ticket(store, ticket.id).notes == noted.notes
+        assert all(turn.role != "agent" for turn in stored_session(store, session_id).turns)
+        with pytest.raises(InputError, match="note"):
+            store.add_note(ticket.id, "ana", "  ")
+
     def test_feedback_must_rate_an_existing_reply(self, store: TicketStore) -> None:
         session_id = session_with_question(store)
         store.add_turn(session_id, "assistant", "Please stop driving.")
@@ -391,6 +421,18 @@ class TestSqlTicketStore(TicketStoreContract):
         store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
         yield store
         store.close()
+
+
+def test_sessions_list_newest_first_with_their_turns(tmp_path: Path) -> None:
+    store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+    first = session_with_question(store, "first?")
+    second = session_with_question(store, "second?")
+
+    sessions = store.list_sessions()
+
+    assert [s.id for s in sessions] == [second, first]
+    assert sessions[0].turns[0].text == "second?"
+    assert store.list_sessions(since=sessions[0].updated_at) == sessions[:1]
 
 
 def test_ticket_references_parse_back_to_ids() -> None:
