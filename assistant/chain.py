@@ -23,7 +23,7 @@ from assistant.records import (
 )
 from assistant.retrieval import HybridRetriever
 from assistant.support import enforce_support
-from assistant.tickets import TicketDraft, TicketStore, passage_evidence
+from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
 from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
@@ -103,7 +103,7 @@ class ChainPolicy:
     """The thresholds the chain decides with; from settings."""
 
     k: int = 6
-    answer_threshold: float = 0.45
+    answer_threshold: float = 0.5
     max_failed_answers: int = 2
     handoff_message: str = "A member of our Customer Care team will pick this up here shortly."
 
@@ -167,17 +167,20 @@ class Assistant:
         with clock("rewrite"):
             standalone = self._rewriter.run(question, history[-6:])
         urgent: list[Passage] = []
-        if vehicle is not None and vehicle.is_known and session.open_ticket_id is None:
+        if vehicle is not None and vehicle.is_known:
             with clock("recall_check"):
-                urgent = self._recalls.urgent_for(vehicle, channel)
-            if urgent:
-                severe = any(p.metadata.get("do_not_drive") for p in urgent)
+                open_recalls = self._recalls.urgent_for(vehicle, channel)
+            urgent = _not_yet_told(open_recalls, session)
+            # A do-not-drive recall is told to the asker once, with any answer; it takes a
+            # person only when the asker asks about recalls, not on every unrelated question.
+            if open_recalls and is_recall_lookup(standalone) and session.open_ticket_id is None:
+                severe = any(p.metadata.get("do_not_drive") for p in open_recalls)
                 triggers.insert(
                     0,
                     Trigger(
                         "do_not_drive_recall",
                         Severity.CRITICAL if severe else Severity.HIGH,
-                        ", ".join(str(p.metadata.get("campaign_short")) for p in urgent),
+                        ", ".join(str(p.metadata.get("campaign_short")) for p in open_recalls),
                     ),
                 )
         reply = AssistantReply("", session_id, vehicle=vehicle, standalone_question=standalone)
@@ -226,8 +229,6 @@ class Assistant:
             if not draft.sentences:
                 asked = f"What should I do? {topic}" if safety else topic
                 draft = self._generator.run(asked, retrieval.passages, history[-6:])
-            if urgent:
-                draft = _with_urgent_recalls(draft, urgent)
         with clock("support"):
             checked = enforce_support(draft, self._support)
         supported = checked.draft
@@ -244,12 +245,14 @@ class Assistant:
         if not answered and not triggers:
             reason = "unsupported" if checked.dropped else "low_confidence"
             triggers.append(Trigger(reason, Severity.LOW, "no supported answer in the knowledge"))
-        reply.answer, reply.citations = (
-            _render(supported) if answered or safety or urgent else ("", [])
-        )
-        reply.abstained = not answered and not (safety or urgent)
+        shown = supported if answered or safety else DraftAnswer([], supported.passages)
+        if urgent and not is_recall_lookup(standalone):
+            shown = _with_urgent_recalls(shown, urgent)
+        reply.answer, reply.citations = _render(shown)
+        reply.abstained = not answered and not safety
         if reply.abstained:
-            reply.answer = "I can't answer that from the service information I have."
+            cannot = "I can't answer that from the service information I have."
+            reply.answer = f"{reply.answer}\n\n{cannot}" if reply.answer else cannot
         if triggers:
             with clock("escalate"):
                 reply.escalation = self._escalate(
@@ -401,6 +404,17 @@ def _coverage(question: str, cited: list[Passage]) -> float:
         return 0.0
     found = content_terms(" ".join(p.text + " " + p.title + " " + p.section for p in cited))
     return len(terms & found) / len(terms)
+
+
+def _not_yet_told(urgent: list[Passage], session: ConversationSession) -> list[Passage]:
+    """Urgent recalls the assistant has not already cited in this conversation."""
+    told = {
+        citation.get("document_id")
+        for turn in session.turns
+        if turn.role == "assistant" and turn.payload
+        for citation in turn.payload.get("citations", [])
+    }
+    return [passage for passage in urgent if passage.document_id not in told]
 
 
 def _with_urgent_recalls(draft: DraftAnswer, urgent: list[Passage]) -> DraftAnswer:

@@ -12,7 +12,7 @@ SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     for name, pattern in [
         (
             "fire or smoke",
-            r"\b(fire|flames?|smok(e|ing)|burning smell|smells? (of )?burning)\b",
+            r"\b(fire|flames?|smok(e|ing)|burning (\w+ )?smell|smells? (of )?burning)\b",
         ),
         (
             "fuel smell or leak",
@@ -24,12 +24,27 @@ SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(brakes? (failed|fail(ing)?|not working|don'?t work|went to the floor|gone"
             r"|feels? (soft|spongy)|stopped working)|no brakes"
             r"|(can'?t|cannot|couldn'?t) (stop|brake)"
-            r"|brake pedal (sank|went|goes) to the floor)",
+            r"|brake pedal (just )?(sank|sinks|went|goes|dropped|drops) to the floor"
+            r"|barely (stops|brakes))",
+        ),
+        (
+            "red warning light or overheating",
+            # A red warning light that is on now (not "what does the red light mean?").
+            r"\b(red (\w+ ){0,3}(light|lamp|indicator|warning)s? (is |are |just |has )*"
+            r"(on|lit|came on|come on|flashing|blinking|stays on)"
+            r"|overheat(ing|ed|s)?|(drive system|engine|battery|motor) (is )?(too |very )?hot\b"
+            r"|temperature (gauge|warning) (is )?(in the red|on))",
         ),
         (
             "steering",
-            r"\b(steering (failed|locked|locks|lock(ed)? up|stiff|heavy|went|gone|not working)"
-            r"|lost (the )?steering|can'?t steer|cannot steer)",
+            r"\b(steering (suddenly )?(failed|locked|locks|lock(ed)? up|stiff|heavy|went|gone"
+            r"|not working)|lost (the )?steering|can'?t steer|cannot steer|lost control)",
+        ),
+        (
+            "stalled while driving",
+            r"\b((engine|car|vehicle|it) (just )?(stalled|died|cut out|shut (off|down))"
+            r" (on|in|while|when|at) (the )?(freeway|highway|motorway|road|traffic|intersection"
+            r"|driving|speed))",
         ),
         (
             "airbags",
@@ -53,7 +68,10 @@ SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 HUMAN_REQUEST = re.compile(
     r"\b((speak|talk|chat) (to|with) (a |an |the )?(human|person|agent|representative|someone"
     r"|somebody|manager|supervisor|real person)|real person|human (agent|being)"
-    r"|customer (service|care) (rep|representative|agent)|transfer me|operator)\b",
+    r"|customer (service|care) (rep|representative|agent)|transfer me|operator"
+    r"|(have|get) (someone|somebody|a person|an agent) (to )?call me|call me back"
+    r"|(connect|put) me (through )?(to|with) (a |an |the )?(human|person|agent|someone|somebody"
+    r"|customer (service|care)|representative|call cent(er|re)))\b",
     re.IGNORECASE,
 )
 LEGAL_THREAT = re.compile(

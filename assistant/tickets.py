@@ -35,6 +35,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -709,6 +710,7 @@ class SqlTicketStore:
                     **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
                 ).begin() as connection:
                     _Base.metadata.create_all(connection)
+                    _add_missing_columns(connection)
             except OperationalError as error:
                 raise StageError(
                     "tickets", f"cannot create tables in {self._display_url}: {error.orig}"
@@ -784,6 +786,23 @@ def _make_engine(url: URL) -> Engine:
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
     return engine
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """Columns added in later versions, added to a database an earlier version created.
+
+    Only nullable (or JSON-defaulted) columns are ever added, so old rows stay valid.
+    """
+    inspector = inspect(connection)
+    for table in _Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(
+                f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
+            )
 
 
 def _now() -> datetime:

@@ -226,8 +226,10 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         "faithfulness_support_checker": _share(
             sum(o.supported_sentences for o in outcomes), sum(o.sentences for o in outcomes)
         ),
+        # Abstaining hands the case to a person by policy, so an abstain case that escalates
+        # is a right escalation; an answerable question that escalates is not.
         "escalation_precision": _share(
-            sum(o.expect == "escalate" for o in escalated), len(escalated)
+            sum(o.expect in ("escalate", "abstain") for o in escalated), len(escalated)
         ),
         "escalation_recall": _share(
             sum(o.escalated for o in escalate_expected), len(escalate_expected)

@@ -56,7 +56,7 @@ class GloveboxSettings(BaseSettings):
     )
     support_min_similarity: float = Field(default=0.5, ge=0, le=1)
     confidence_answer_threshold: float = Field(
-        default=0.45, ge=0, le=1, description="Below it the assistant abstains and escalates."
+        default=0.5, ge=0, le=1, description="Below it the assistant abstains and escalates."
     )
     max_failed_answers: int = Field(default=2, ge=1, description="Failed turns before escalating.")
     llm_base_url: str | None = Field(

@@ -117,11 +117,24 @@ def test_recall_question_uses_the_vehicle_named_before(assistant: Assistant) -> 
     assert "Remedy:" in reply.answer
 
 
-def test_do_not_drive_recall_for_the_askers_vehicle_escalates(assistant: Assistant) -> None:
+def test_do_not_drive_recall_comes_first_once_and_escalates_when_asked_about(
+    assistant: Assistant,
+) -> None:
     reply = ask(assistant, "How often should I rotate the tires?", vehicle_text="Karst 2022")
-    assert reply.escalation is not None and reply.escalation.reason == "do_not_drive_recall"
-    assert "DO NOT DRIVE" in reply.answer
+    assert reply.answer.index("DO NOT DRIVE") < reply.answer.index("rotat")
     assert reply.citations[0].kind == "recall_notice"
+    assert reply.escalation is None  # told, cited, but no ticket for a tire question
+    again = ask(assistant, "What oil does it take?", session_id=reply.session_id)
+    assert "DO NOT DRIVE" not in again.answer  # told once per conversation
+    recall = ask(assistant, "Is there a recall on it?", session_id=reply.session_id)
+    assert recall.escalation is not None and recall.escalation.reason == "do_not_drive_recall"
+    assert "DO NOT DRIVE" in recall.answer
+
+
+def test_an_unanswerable_question_still_carries_the_urgent_recall(assistant: Assistant) -> None:
+    reply = ask(assistant, "What is the capital of France?", vehicle_text="Karst 2022")
+    assert reply.abstained
+    assert "DO NOT DRIVE" in reply.answer and "can't answer" in reply.answer
 
 
 def test_safety_message_escalates_with_transcript_and_passages(

@@ -20,6 +20,13 @@ def reasons(message: str, *, failed_answers: int = 0, max_failed_answers: int = 
 @pytest.mark.parametrize(
     "message",
     [
+        "My brake pedal just went to the floor and the car barely stops!",
+        "The red BRAKE light just came on while I'm on the highway",
+        "Red battery thermometer light is on and it says Drive system hot",
+        "The engine is overheating",
+        "The steering suddenly went loose and the car wanders, I almost lost control",
+        "My car is in the garage and there's a burning plastic smell near the battery",
+        "My engine stalled on the freeway and won't restart",
         "My brakes failed on the highway",
         "The brake pedal went to the floor and I can't stop",
         "There is smoke coming from under the hood",
@@ -39,6 +46,9 @@ def test_emergencies_go_to_a_human_as_critical_safety_cases(message: str) -> Non
 @pytest.mark.parametrize(
     "question",
     [
+        "What does the red battery light mean?",
+        "What does the green AWD Lock light mean?",
+        "Why does the engine shut off at stop lights?",
         "How often should I change the brake fluid?",
         "What does the airbag off indicator mean?",
         "How do I turn off the passenger airbag for a child seat?",
@@ -58,6 +68,8 @@ def test_everyday_questions_about_safety_features_are_not_emergencies(question: 
     ("message", "reason", "severity"),
     [
         ("I want to talk to a real person", "human_requested", Severity.MEDIUM),
+        ("stop. connect me to customer service now", "human_requested", Severity.MEDIUM),
+        ("Please have someone call me back about my repair", "human_requested", Severity.MEDIUM),
         ("Can I speak with a human agent please?", "human_requested", Severity.MEDIUM),
         ("Fix this or I'll call my lawyer", "legal_threat", Severity.HIGH),
         ("This is a lemon law case now", "legal_threat", Severity.HIGH),

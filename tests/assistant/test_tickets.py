@@ -435,6 +435,24 @@ def test_sessions_list_newest_first_with_their_turns(tmp_path: Path) -> None:
     assert store.list_sessions(since=sessions[0].updated_at) == sessions[:1]
 
 
+def test_a_database_from_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "glovebox.sqlite3"
+    old = SqlTicketStore(f"sqlite:///{path}")
+    session_id = session_with_question(old)
+    ticket = old.open_ticket(draft_for(old, session_id))
+    old.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE tickets DROP COLUMN notes")
+        connection.execute("ALTER TABLE feedback DROP COLUMN suggestion")
+
+    store = SqlTicketStore(f"sqlite:///{path}")
+
+    assert stored_ticket(store, ticket.id).notes == []
+    assert store.add_note(ticket.id, "ana", "called back").notes[0]["text"] == "called back"
+
+
 def test_ticket_references_parse_back_to_ids() -> None:
     assert ticket_id_from_reference("GBX-000123") == 123
     assert ticket_id_from_reference("gbx-42") == 42
