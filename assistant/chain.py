@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from assistant.escalation import ConfidenceInputs, Trigger, confidence_score, message_triggers
 from assistant.extractive import content_terms
@@ -47,6 +50,8 @@ class Citation:
     vehicle: str | None
     effective_date: str | None
     quote: str
+    score: float = 0.0
+    """The passage's retrieval relevance (fused score, higher is better)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -98,6 +103,20 @@ class AssistantReply:
         }
 
 
+ANSWER_PIECES = re.compile(r"(?<=\])(?=\s)|(?<=\n)(?=\S)")
+"""Where a streamed answer is cut: after a sentence's citation marks, and at line starts."""
+
+
+@dataclass(frozen=True)
+class ReplyEvent:
+    """One step of a streamed reply: `status` (a stage started; `text` is its name), `delta`
+    (the next piece of the answer text), `reply` (the whole reply, last)."""
+
+    kind: Literal["status", "delta", "reply"]
+    text: str = ""
+    reply: AssistantReply | None = None
+
+
 @dataclass(frozen=True)
 class ChainPolicy:
     """The thresholds the chain decides with; from settings."""
@@ -137,6 +156,14 @@ class Assistant:
         self._recalls = recalls
         self._policy = policy
 
+    @property
+    def tickets(self) -> TicketStore:
+        return self._tickets
+
+    @property
+    def catalog(self) -> VehicleCatalog:
+        return self._catalog
+
     def ask(
         self,
         question: str,
@@ -145,11 +172,12 @@ class Assistant:
         session_id: str | None = None,
         vehicle_text: str | None = None,
         vin: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> AssistantReply:
         question = question.strip()
         if not question:
             raise InputError("question", "the question is empty; type what you want to know")
-        clock = StageTimer()
+        clock = StageTimer(on_start=on_stage)
         with clock("session"):
             session_id = self._session(session_id, channel)
             session = self._tickets.get_session(session_id)
@@ -260,6 +288,47 @@ class Assistant:
                 )
         self._tickets.record_outcome(session_id, answered=answered)
         return self._finish(reply, clock)
+
+    def stream(
+        self,
+        question: str,
+        *,
+        channel: Channel,
+        session_id: str | None = None,
+        vehicle_text: str | None = None,
+        vin: str | None = None,
+    ) -> Iterator[ReplyEvent]:
+        """`ask`, as events: a `status` per stage while the answer is made, then the answer in
+        `delta`s (sentence by sentence, each already through the support check), then `reply`.
+
+        Nothing reaches the asker before the support check and the confidence gate have
+        decided, so no sentence is ever shown and then withdrawn.
+        """
+        events: queue.Queue[ReplyEvent | None] = queue.Queue()
+        outcome: dict[str, AssistantReply | BaseException] = {}
+
+        def answer() -> None:
+            try:
+                outcome["reply"] = self.ask(
+                    question, channel=channel, session_id=session_id, vehicle_text=vehicle_text,
+                    vin=vin, on_stage=lambda stage: events.put(ReplyEvent("status", stage)),
+                )  # fmt: skip
+            except BaseException as error:  # re-raised in the caller's thread below
+                outcome["error"] = error
+            finally:
+                events.put(None)
+
+        threading.Thread(target=answer, name="glovebox-answer", daemon=True).start()
+        while (event := events.get()) is not None:
+            yield event
+        reply = outcome.get("reply")
+        if not isinstance(reply, AssistantReply):
+            error = outcome.get("error")
+            raise error if isinstance(error, BaseException) else RuntimeError("no reply")
+        for piece in ANSWER_PIECES.split(reply.answer):
+            if piece:
+                yield ReplyEvent("delta", piece)
+        yield ReplyEvent("reply", reply=reply)
 
     def _session(self, session_id: str | None, channel: Channel) -> str:
         if session_id is None:
@@ -466,4 +535,5 @@ def _citation(number: int, passage: Passage, sentence: str) -> Citation:
         vehicle=str(metadata["vehicle"]) if metadata.get("vehicle") else None,
         effective_date=str(metadata["effective_date"]) if metadata.get("effective_date") else None,
         quote=quote,
+        score=round(passage.score, 4),
     )

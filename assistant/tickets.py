@@ -656,7 +656,7 @@ class SqlTicketStore:
         with self._transaction(write=False) as db:
             return [
                 _feedback(row, turn_row, self._question_before(db, turn_row))
-                for row, turn_row in db.execute(query).tuples()
+                for row, turn_row in db.execute(query).all()
             ]
 
     @staticmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
+from assistant.accounts import SqlAccountStore
 from assistant.chain import Assistant, ChainPolicy
 from assistant.conversation import RuleQueryRewriter
 from assistant.extractive import ExtractiveGenerator
@@ -38,12 +40,42 @@ def build_retriever(
     )
 
 
+@dataclass(frozen=True)
+class Services:
+    """Everything a server needs, opened once: one embedder, one store, one database."""
+
+    assistant: Assistant
+    tickets: SqlTicketStore
+    accounts: SqlAccountStore
+    catalog: VehicleCatalog
+    recalls: RecallLookup
+    store: KnowledgeStore
+    embedder: Embedder
+
+
+def build_services(settings: GloveboxSettings, kb: str) -> Services:
+    embedder = build_embedder(settings)
+    store = open_knowledge_base(settings, kb, embedder, create=False)
+    tickets = SqlTicketStore(settings.resolved_database_url)
+    assistant = build_assistant(settings, kb, embedder=embedder, tickets=tickets)
+    return Services(
+        assistant=assistant,
+        tickets=tickets,
+        accounts=SqlAccountStore(settings.resolved_database_url),
+        catalog=assistant.catalog,
+        recalls=RecallLookup(store),
+        store=store,
+        embedder=embedder,
+    )
+
+
 def build_assistant(
     settings: GloveboxSettings,
     kb: str,
     *,
     embedder: Embedder | None = None,
     generator_kind: Literal["extractive", "llm"] | None = None,
+    tickets: SqlTicketStore | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
 
@@ -87,7 +119,7 @@ def build_assistant(
         generator=generator,
         support_checker=support,
         rewriter=rewriter,
-        tickets=SqlTicketStore(settings.resolved_database_url),
+        tickets=tickets or SqlTicketStore(settings.resolved_database_url),
         catalog=VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
         recalls=RecallLookup(store),
         policy=ChainPolicy(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -16,11 +16,19 @@ class StageTimer:
     timer.seconds["retrieve"]
     """
 
-    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        seconds: dict[str, float] | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> None:
         self.seconds = seconds if seconds is not None else {}
+        self._on_start = on_start
+        """Told each stage's name as it starts, e.g. to show progress while an answer is made."""
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
+        if self._on_start is not None:
+            self._on_start(stage)
         started = time.perf_counter()
         try:
             yield

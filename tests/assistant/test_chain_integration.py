@@ -14,6 +14,7 @@ from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore, ticket_id_from_reference
 from assistant.vehicles import make_vin
 from assistant.wiring import build_assistant
+from knowledge.errors import InputError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 from tests.fakes import ScriptedChatModel
@@ -229,3 +230,30 @@ def test_every_extractive_sentence_passes_the_support_checker(
             assert verdict.supported, (sentence, verdict.reason)
             checked += 1
     assert checked >= 30
+
+
+def test_a_streamed_reply_reports_stages_then_releases_the_checked_answer(
+    assistant: Assistant,
+) -> None:
+    events = list(
+        assistant.stream(
+            "How do I reset the TPMS light?",
+            channel=Channel.DRIVER,
+            vehicle_text="Halvard Tessel 2022",
+        )
+    )
+    kinds = [event.kind for event in events]
+    assert kinds[-1] == "reply" and kinds.count("reply") == 1
+    statuses = [event.text for event in events if event.kind == "status"]
+    assert statuses[:1] == ["session"] and {"retrieve", "support"} <= set(statuses)
+    assert kinds.index("delta") > max(i for i, kind in enumerate(kinds) if kind == "status")
+    reply = events[-1].reply
+    assert reply is not None and reply.citations
+    deltas = [event.text for event in events if event.kind == "delta"]
+    assert len(deltas) > 1 and "".join(deltas) == reply.answer
+    assert all(0 < citation.score for citation in reply.citations)
+
+
+def test_a_streamed_reply_raises_what_ask_raises(assistant: Assistant) -> None:
+    with pytest.raises(InputError, match="empty"):
+        list(assistant.stream("   ", channel=Channel.DRIVER))

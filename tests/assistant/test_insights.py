@@ -1,0 +1,268 @@
+"""The supervisors' Insights view, built from a real ticket store on a SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from assistant.insights import DayCount, Insights, build_insights, daily_csv, insights_csv
+from assistant.records import Channel, Severity
+from assistant.tickets import SqlTicketStore, TicketDraft
+from knowledge.errors import InputError
+from tests.fakes import HashEmbedder
+
+MONDAY = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+CITATION = {"number": 1, "chunk_id": "manual-bluetooth#1", "title": "Owner's manual"}
+
+
+class Clock:
+    """What `assistant.tickets` thinks the time is; tests move it between writes."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock(MONDAY)
+    monkeypatch.setattr("assistant.tickets._now", clock)
+    return clock
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[SqlTicketStore]:
+    store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+    yield store
+    store.close()
+
+
+def ask(
+    store: SqlTicketStore,
+    session_id: str,
+    question: str,
+    reply: str = "Hold the button for five seconds [1].",
+    *,
+    cited: bool = True,
+    abstained: bool = False,
+) -> int:
+    """A question and the assistant's reply, stored as the assistant stores them; the reply's
+    turn index."""
+    store.add_turn(session_id, "user", question)
+    payload = {"citations": [CITATION] if cited else [], "confidence": 0.8, "abstained": abstained}
+    return store.add_turn(session_id, "assistant", reply, payload=payload).index
+
+
+def ask_unanswered(store: SqlTicketStore, question: str) -> str:
+    session_id = store.create_session(Channel.DRIVER)
+    ask(
+        store,
+        session_id,
+        question,
+        "I can't answer that from the service information I have.",
+        cited=False,
+        abstained=True,
+    )
+    return session_id
+
+
+def escalate(store: SqlTicketStore, session_id: str, reason: str) -> None:
+    store.open_ticket(
+        TicketDraft(
+            session_id=session_id,
+            channel=Channel.DRIVER,
+            reason=reason,
+            severity=Severity.HIGH,
+            summary="Asker needs a person.",
+            assistant_said="I'm passing this conversation to a person.",
+        )
+    )
+
+
+def insights(store: SqlTicketStore, clock: Clock, since: datetime | None = None) -> Insights:
+    return build_insights(store, HashEmbedder(), since=since, now=clock.current)
+
+
+def test_days_count_questions_answers_and_escalations_with_quiet_days_present(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    monday_session = store.create_session(Channel.DRIVER)
+    ask(store, monday_session, "How do I pair my phone?")
+    ask(store, monday_session, "Can I tow a caravan?", "I can't answer that.", cited=False)
+    clock.current = MONDAY + timedelta(days=2)
+    wednesday_session = store.create_session(Channel.DRIVER)
+    ask(store, wednesday_session, "My brake pedal sinks")
+    escalate(store, wednesday_session, "safety")
+
+    result = insights(store, clock, since=datetime(2024, 3, 3, tzinfo=UTC))
+
+    assert result.days == [
+        DayCount(date(2024, 3, 3), questions=0, answered=0, escalated=0),
+        DayCount(date(2024, 3, 4), questions=2, answered=1, escalated=0),
+        DayCount(date(2024, 3, 5), questions=0, answered=0, escalated=0),
+        DayCount(date(2024, 3, 6), questions=1, answered=1, escalated=1),
+    ]
+    assert result.questions == 3
+    assert [day.day for day in insights(store, clock).days] == [
+        date(2024, 3, 4),
+        date(2024, 3, 5),
+        date(2024, 3, 6),
+    ], "without `since` the days start at the first question"
+
+
+def test_escalation_rate_counts_sessions_and_reasons_count_tickets_in_the_window(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    before_window = store.create_session(Channel.DRIVER)
+    ask(store, before_window, "The car smells of fuel")
+    escalate(store, before_window, "safety")
+    asked_before_window = store.create_session(Channel.DRIVER)
+    ask(store, asked_before_window, "Why is my range so low?")
+    clock.current = MONDAY + timedelta(days=3)
+    since = clock.current - timedelta(hours=1)
+    escalate(store, asked_before_window, "frustration")
+    sessions = [store.create_session(Channel.DRIVER) for _ in range(3)]
+    sessions.append(store.create_session(Channel.AGENT))
+    for session_id in sessions:
+        ask(store, session_id, "How do I pair my phone?")
+    escalate(store, sessions[0], "safety")
+    escalate(store, sessions[1], "safety")
+    escalate(store, sessions[2], "human_requested")
+
+    result = insights(store, clock, since=since)
+
+    assert result.escalations == 4, "every ticket opened in the window"
+    assert result.escalation_rate == pytest.approx(3 / 4), (
+        "of the 4 sessions asking in the window, 3 got a ticket; a ticket on a question asked "
+        "before the window is not in the rate"
+    )
+    assert result.escalation_reasons == {"safety": 2, "frustration": 1, "human_requested": 1}
+    assert list(result.escalation_reasons) == ["safety", "frustration", "human_requested"]
+    assert result.channels == {"driver": 3, "agent": 1}
+    everything = insights(store, clock)
+    assert everything.escalation_reasons == {"safety": 3, "frustration": 1, "human_requested": 1}
+    assert everything.escalation_rate == pytest.approx(5 / 6)
+
+
+def test_similar_unanswered_questions_form_one_gap_and_unrelated_ones_another(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    ask_unanswered(store, "How do I pair my phone with Bluetooth")
+    clock.current += timedelta(minutes=5)
+    ask_unanswered(store, "how can I pair my phone with bluetooth")
+    clock.current += timedelta(minutes=5)
+    uncited = store.create_session(Channel.DRIVER)
+    ask(store, uncited, "Towing capacity for a trailer?", "Sorry, I'm not sure.", cited=False)
+    clock.current += timedelta(minutes=5)
+    ask_unanswered(store, "How do I pair my phone over Bluetooth")
+    clock.current += timedelta(minutes=5)
+    ask_unanswered(store, "How do I pair my phone over Bluetooth")
+    answered = store.create_session(Channel.DRIVER)
+    ask(store, answered, "What tire pressure should I use?", "36 psi front and rear [1].")
+
+    gaps = insights(store, clock).gaps
+
+    assert [gap.count for gap in gaps] == [4, 1]
+    phone, towing = gaps
+    assert phone.questions == [
+        "How do I pair my phone over Bluetooth",
+        "how can I pair my phone with bluetooth",
+        "How do I pair my phone with Bluetooth",
+    ], "distinct wordings, most recent first"
+    assert phone.label in phone.questions
+    assert (phone.unanswered, phone.thumbs_down) == (4, 0)
+    assert phone.last_asked == clock.current
+    assert towing.questions == ["Towing capacity for a trailer?"]
+    assert towing.unanswered == 1
+    assert all("tire pressure" not in question for gap in gaps for question in gap.questions)
+
+
+def test_a_thumbs_down_reply_makes_its_question_a_gap_with_the_askers_comment(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    session_id = store.create_session(Channel.DRIVER)
+    disliked = ask(store, session_id, "What torque for the wheel nuts?", "100 Nm [1].")
+    liked = ask(store, session_id, "How do I pair my phone?")
+    store.add_feedback(
+        session_id, disliked, helpful=False, comment="Wrong value", suggestion="140 Nm"
+    )
+    store.add_feedback(session_id, liked, helpful=True, comment="Thanks!")
+
+    (gap,) = insights(store, clock).gaps
+
+    assert gap.label == "What torque for the wheel nuts?"
+    assert (gap.count, gap.unanswered, gap.thumbs_down) == (1, 0, 1)
+    assert gap.sample_comments == ["Wrong value", "suggested: 140 Nm"]
+
+
+def test_asking_which_vehicle_is_not_a_knowledge_gap(store: SqlTicketStore, clock: Clock) -> None:
+    session_id = store.create_session(Channel.DRIVER)
+    ask(
+        store,
+        session_id,
+        "How often should I change the oil?",
+        "Which vehicle is it? The answer differs by model and model year.",
+        cited=False,
+    )
+
+    result = insights(store, clock)
+
+    assert result.gaps == []
+    assert (result.days[0].questions, result.days[0].answered) == (1, 0)
+
+
+def test_csv_exports_parse_back_with_their_headers(store: SqlTicketStore, clock: Clock) -> None:
+    ask_unanswered(store, 'Is "eco mode", the one with the leaf, safe in snow?')
+
+    result = insights(store, clock)
+    gap_rows = list(csv.reader(io.StringIO(insights_csv(result))))
+    day_rows = list(csv.reader(io.StringIO(daily_csv(result))))
+
+    assert gap_rows == [
+        ["label", "count", "unanswered", "thumbs_down", "last_asked", "questions", "comments"],
+        [
+            'Is "eco mode", the one with the leaf, safe in snow?',
+            "1",
+            "1",
+            "0",
+            MONDAY.isoformat(),
+            'Is "eco mode", the one with the leaf, safe in snow?',
+            "",
+        ],
+    ]
+    assert day_rows == [
+        ["day", "questions", "answered", "escalated"],
+        ["2024-03-04", "1", "0", "0"],
+    ]
+
+
+def test_an_empty_store_gives_zeros_and_header_only_csv(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    result = insights(store, clock)
+
+    assert (result.questions, result.escalations, result.escalation_rate) == (0, 0, None)
+    assert (result.days, result.gaps, result.channels, result.escalation_reasons) == (
+        [],
+        [],
+        {},
+        {},
+    )
+    assert insights_csv(result).splitlines() == [
+        "label,count,unanswered,thumbs_down,last_asked,questions,comments"
+    ]
+    assert daily_csv(result).splitlines() == ["day,questions,answered,escalated"]
+    week = insights(store, clock, since=MONDAY - timedelta(days=6)).days
+    assert len(week) == 7 and all(day.questions == 0 for day in week)
+
+
+def test_a_similarity_threshold_outside_zero_to_one_is_refused(store: SqlTicketStore) -> None:
+    with pytest.raises(InputError, match="min_similarity"):
+        build_insights(store, HashEmbedder(), min_similarity=1.5)
