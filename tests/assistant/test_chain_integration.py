@@ -251,7 +251,7 @@ def test_a_streamed_reply_reports_stages_then_releases_the_checked_answer(
     assert reply is not None and reply.citations
     deltas = [event.text for event in events if event.kind == "delta"]
     assert len(deltas) > 1 and "".join(deltas) == reply.answer
-    assert all(0 < citation.score for citation in reply.citations)
+    assert all(citation.score > 0 for citation in reply.citations)
 
 
 def test_a_streamed_reply_raises_what_ask_raises(assistant: Assistant) -> None:
