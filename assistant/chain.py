@@ -236,6 +236,7 @@ class Assistant:
         states_only_a_vehicle = (
             self._catalog.find_in_text(question) is not None
             and len(content_terms(self._without_vehicle(question))) <= 1
+            and not re.search(r"\d", self._without_vehicle(question))  # "P0420", "24V210"
             and not is_recall_lookup(question)
         )
         if vehicle is not None and states_only_a_vehicle:
@@ -409,6 +410,35 @@ class Assistant:
         reply.asked_for_vehicle = True
         return self._finish(reply, clock)
 
+    def hand_to_person(self, session_id: str, message: str = "") -> Escalation:
+        """The asker pressed "talk to a person": open (or reuse) the session's ticket."""
+        session = self._tickets.get_session(session_id)
+        if session is None:
+            raise InputError("session", f"no session {session_id}; start a new conversation")
+        if message.strip():
+            self._tickets.add_turn(session_id, "user", message.strip())
+        if session.open_ticket_id is not None:
+            ticket = self._tickets.get_ticket(session.open_ticket_id)
+            assert ticket is not None
+        else:
+            session = self._tickets.get_session(session_id) or session
+            questions = [t.text for t in session.turns if t.role == "user"]
+            replies = [t.text for t in session.turns if t.role == "assistant"]
+            ticket = self._tickets.open_ticket(
+                TicketDraft(
+                    session_id=session_id,
+                    channel=session.channel,
+                    reason="human_requested",
+                    severity=Severity.MEDIUM,
+                    summary="asked for a person: "
+                    + (questions[-1][:160] if questions else "(no question yet)"),
+                    assistant_said=replies[-1] if replies else "",
+                    vehicle=session.vehicle,
+                    transcript=session.transcript(),
+                )
+            )
+        return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+
     def _escalate(
         self,
         reply: AssistantReply,
@@ -454,6 +484,7 @@ class Assistant:
                 "citations": [c.to_json() for c in reply.citations],
                 "confidence": reply.confidence,
                 "abstained": reply.abstained,
+                "asked_for_vehicle": reply.asked_for_vehicle,
             },
         )
         reply.timings_ms = clock.milliseconds()

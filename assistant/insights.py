@@ -243,7 +243,10 @@ def _answers(reply: Turn) -> bool:
 
 
 def _asks_vehicle(reply: Turn) -> bool:
+    """The reply asked which vehicle (stored since the payload says so; older turns by text)."""
     payload = reply.payload or {}
+    if "asked_for_vehicle" in payload:
+        return bool(payload["asked_for_vehicle"])
     return not payload.get("citations") and reply.text.startswith(ASKED_FOR_VEHICLE_PREFIX)
 
 

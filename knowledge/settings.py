@@ -78,6 +78,20 @@ class GloveboxSettings(BaseSettings):
     agent_session_hours: float = Field(
         default=8.0, gt=0, le=24 * 7, description="How long an agent's console sign-in lasts."
     )
+    widget_keys: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "pk_demo_halvard": [
+                "http://127.0.0.1:8000", "http://localhost:8000",
+                "http://127.0.0.1:8001", "http://localhost:8001",
+            ]
+        },
+        description="Publishable widget keys, each with the exact origins allowed to use it "
+        '(JSON: {"pk_site": ["https://www.example.com"]}).',
+    )  # fmt: skip
+    max_question_chars: int = Field(default=1000, ge=10, le=20000)
+    max_request_bytes: int = Field(default=32_768, ge=1024)
+    rate_limit_per_ip: int = Field(default=60, ge=1, description="Driver requests a minute.")
+    rate_limit_per_session: int = Field(default=12, ge=1, description="Questions a minute.")
     handoff_message: str = Field(
         default="A member of our Customer Care team will pick this up here shortly.",
         description="What the asker is told happens next when a case goes to a human.",
