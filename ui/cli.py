@@ -14,6 +14,7 @@ from knowledge.errors import ConfigurationError, GloveboxError, InputError
 from knowledge.settings import get_settings
 
 if TYPE_CHECKING:
+    from assistant.accounts import SqlAccountStore
     from assistant.chain import Assistant, AssistantReply
     from assistant.records import Channel
     from ingest.sync import IngestReport
@@ -35,8 +36,10 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 kb_app = typer.Typer(help="List, inspect and drop knowledge bases.", no_args_is_help=True)
+agents_app = typer.Typer(help="Call-centre agent accounts for the console.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(kb_app, name="kb")
+app.add_typer(agents_app, name="agents")
 
 KbOption = Annotated[
     str | None, typer.Option("--kb", help="Knowledge base name [default: default].")
@@ -361,19 +364,96 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     kb: KbOption = None,
+    demo_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve a demo carmaker page embedding the widget on this port."),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (for now: health and knowledge-base status)."""
+    """Serve the agent console (/console), the HTTP API, the widget and /healthz in one process."""
+    import asyncio
+
     import uvicorn
 
     from ui.server import create_app
 
     settings = get_settings()
     try:
-        application = create_app(settings, kb or settings.default_kb)
+        servers = [
+            uvicorn.Server(
+                uvicorn.Config(
+                    create_app(settings, kb or settings.default_kb), host=host, port=port
+                )
+            )
+        ]
+        if demo_port is not None:
+            from ui.demo import create_demo_app, demo_key
+
+            demo_origin = f"http://{host}:{demo_port}"
+            demo = create_demo_app(f"http://{host}:{port}", demo_key(settings, demo_origin))
+            servers.append(uvicorn.Server(uvicorn.Config(demo, host=host, port=demo_port)))
     except GloveboxError as error:
         raise _fail(error) from error
-    typer.echo(f"Glovebox API on http://{host}:{port}  (GET /healthz, GET /api/knowledge-base)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    typer.echo(
+        f"Glovebox on http://{host}:{port}: agent console /console, API docs /docs, "
+        "widget /widget.js, /healthz"
+        + (f"\nDemo page with the widget: http://{host}:{demo_port}/" if demo_port else "")
+    )
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
+
+
+def _accounts() -> SqlAccountStore:
+    from assistant.accounts import SqlAccountStore
+
+    return SqlAccountStore(get_settings().resolved_database_url)
+
+
+@agents_app.command("add")
+def agents_add(
+    username: Annotated[str, typer.Argument(help="Lowercase letters, digits, . - _")],
+    display_name: Annotated[str | None, typer.Option(help="Shown in the console.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
+    ] = False,
+) -> None:
+    """Add an agent account (the password is asked for, never taken as an argument)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        account = _accounts().add_agent(username, password, display_name)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"added {account.username}")
+
+
+@agents_app.command("list")
+def agents_list() -> None:
+    """Agent accounts, with whether they can sign in and when they last did."""
+    try:
+        agents = _accounts().list_agents()
+    except GloveboxError as error:
+        raise _fail(error) from error
+    for agent in agents:
+        last = agent.last_sign_in_at.isoformat(timespec="minutes") if agent.last_sign_in_at else "-"
+        state = "active" if agent.active else "disabled"
+        typer.echo(
+            f"{agent.username:<24} {state:<9} last sign-in {last}  {agent.display_name or ''}"
+        )
+
+
+@agents_app.command("disable")
+def agents_disable(username: str) -> None:
+    """Stop an agent signing in; their open sessions end at once."""
+    try:
+        _accounts().disable_agent(username)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"disabled {username}")
 
 
 @bench_app.command("ingest")

@@ -159,3 +159,28 @@ def test_ask_with_a_bad_vin_says_what_is_wrong(glovebox_home: Path, tmp_path: Pa
     result = glovebox(glovebox_home, "ask", "Any recalls?", "--vin", "7HVT1A2E")
     assert result.returncode == 2
     assert "17 characters" in result.stderr
+
+
+def test_agent_accounts_are_added_listed_and_disabled(tmp_path: Path) -> None:
+    def agents(*arguments: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ui.cli", "agents", *arguments],
+            env=subprocess_env(tmp_path),
+            input=password,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    added = agents(
+        "add", "ana", "--display-name", "Ana", "--password-stdin", password="s3cret-pass\n"
+    )
+    assert added.returncode == 0 and "added ana" in added.stdout
+    weak = agents("add", "bob", "--password-stdin", password="short\n")
+    assert weak.returncode == 2 and "password" in weak.stderr and "10 characters" in weak.stderr
+    assert agents("add", "ana", "--password-stdin", password="s3cret-pass\n").returncode == 2
+    assert "ana" in agents("list").stdout and "active" in agents("list").stdout
+    assert agents("disable", "ana").returncode == 0
+    assert "disabled" in agents("list").stdout
+    missing = agents("disable", "nobody")
+    assert missing.returncode == 2 and "no agent 'nobody'" in missing.stderr

@@ -1,0 +1,207 @@
+"""The agent side of a running `glovebox serve`: sign-in, cited answers, feedback, the queue.
+
+Every request goes over HTTP to a real server process, as the console and scripts use it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from assistant.accounts import SqlAccountStore
+from assistant.records import Channel, Severity
+from assistant.tickets import SqlTicketStore, TicketDraft
+from tests.ui.conftest import RunningServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client(running_server: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=running_server.url, timeout=60, follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def token(client: httpx.Client, running_server: RunningServer) -> str:
+    signed_in = client.post(
+        "/v1/agent/sessions",
+        json={"username": running_server.username, "password": running_server.password},
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    return str(signed_in.json()["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_wrong_password_gets_no_session(client: httpx.Client) -> None:
+    refused = client.post("/v1/agent/sessions", json={"username": "ana", "password": "guess-1234"})
+    assert refused.status_code == 401
+    assert "token" not in refused.json()
+    form = client.post("/login", data={"username": "ana", "password": "guess-1234"})
+    assert form.status_code == 401 and "Wrong username or password" in form.text
+    assert "glovebox_agent" not in form.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/agent/tickets"),
+        ("GET", "/v1/agent/feedback"),
+        ("GET", "/v1/agent/insights"),
+        ("POST", "/v1/agent/chat"),
+        ("GET", "/console/config"),
+        ("GET", "/console/gradio_api/info"),
+    ],
+)
+def test_agent_data_needs_a_signed_in_agent(client: httpx.Client, method: str, path: str) -> None:
+    for headers in ({}, bearer("not-a-session"), {"Cookie": "glovebox_agent=forged"}):
+        response = client.request(method, path, headers=headers, json={"question": "hi"})
+        assert response.status_code == 401, (path, headers, response.status_code)
+
+
+def test_an_expired_session_is_refused(client: httpx.Client, running_server: RunningServer) -> None:
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    accounts = SqlAccountStore(running_server.database_url, now=lambda: yesterday)
+    stale = accounts.open_session(running_server.username, timedelta(hours=8))
+    assert client.get("/v1/agent/tickets", headers=bearer(stale)).status_code == 401
+
+
+def test_the_console_page_sends_strangers_to_sign_in_and_lets_the_agent_in(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    page = {"Accept": "text/html"}
+    assert client.get("/console/", headers=page).headers["location"].startswith("/login")
+    signed_in = client.post(
+        "/login",
+        data={
+            "username": running_server.username,
+            "password": running_server.password,
+            "next": "/console/",
+        },
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/"
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    session = signed_in.cookies["glovebox_agent"]
+    console = client.get("/console/", headers={**page, "Cookie": f"glovebox_agent={session}"})
+    assert console.status_code == 200 and "gradio" in console.text.lower()
+    off_site = client.post(
+        "/login",
+        data={
+            "username": running_server.username,
+            "password": running_server.password,
+            "next": "//evil.example/",
+        },
+    )
+    assert off_site.headers["location"] == "/console/"  # never an open redirect
+
+
+def test_a_cited_answer_on_the_agent_channel(client: httpx.Client, token: str) -> None:
+    answer = client.post(
+        "/v1/agent/chat",
+        headers=bearer(token),
+        json={"question": "How do I reset the TPMS light?", "vehicle": "Halvard Tessel 2022"},
+    ).json()
+    assert "[1]" in answer["answer"] and "TPMS SET" in answer["answer"]
+    first = answer["sources"][0]
+    assert first["document_id"] == "halvard-tessel-2021-2022-owner-manual"
+    assert first["internal"] is False and first["score"] > 0 and first["quote"]
+    assert answer["customer_copy"]["relied_on_internal"] is False
+    assert "Sources:" in answer["customer_copy"]["text"]
+
+
+def test_an_internal_bulletin_is_marked_and_kept_out_of_the_customer_copy(
+    client: httpx.Client, token: str
+) -> None:
+    answer = client.post(
+        "/v1/agent/chat",
+        headers=bearer(token),
+        json={"question": "P0420 on a 2020 Brisa, is there a bulletin?", "vehicle": "Brisa 2020"},
+    ).json()
+    internal = [s for s in answer["sources"] if s["internal"]]
+    assert any(s["document_id"].startswith("tsb-hv-23-014") for s in internal)
+    copy = answer["customer_copy"]
+    assert copy["relied_on_internal"] is True
+    assert all(s["title"] not in copy["text"] for s in internal)
+
+
+def test_feedback_is_stored_with_question_answer_and_citations(
+    client: httpx.Client, token: str, running_server: RunningServer
+) -> None:
+    answer = client.post(
+        "/v1/agent/chat",
+        headers=bearer(token),
+        json={"question": "How much can it tow?", "vehicle": "Halvard Karst 2024"},
+    ).json()
+    sent = client.post(
+        "/v1/agent/feedback",
+        headers=bearer(token),
+        json={
+            "session_id": answer["session_id"],
+            "turn_index": answer["turn_index"],
+            "helpful": False,
+            "comment": "missing the tow package figure",
+            "suggestion": "Say 5,000 lb with the tow package.",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    stored = SqlTicketStore(running_server.database_url).list_feedback()
+    mine = next(item for item in stored if item.session_id == answer["session_id"])
+    assert mine.helpful is False and "missing the tow package figure" in (mine.comment or "")
+    assert mine.question == "How much can it tow?"
+    assert mine.reply_text == answer["answer"]
+    assert [c["document_id"] for c in mine.citations] == [
+        c["document_id"] for c in answer["citations"]
+    ]
+    assert mine.suggestion == "Say 5,000 lb with the tow package."
+    exported = client.get("/v1/agent/feedback", headers=bearer(token)).json()
+    assert any(item["session_id"] == answer["session_id"] for item in exported)
+
+
+def test_feedback_on_a_missing_turn_is_a_clear_400(client: httpx.Client, token: str) -> None:
+    response = client.post(
+        "/v1/agent/feedback",
+        headers=bearer(token),
+        json={"session_id": "nope", "turn_index": 1, "helpful": True},
+    )
+    assert response.status_code == 400
+    assert "no session nope" in response.json()["error"]["message"]
+
+
+def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
+    client: httpx.Client, token: str, running_server: RunningServer
+) -> None:
+    store = SqlTicketStore(running_server.database_url)
+    session_id = store.create_session(Channel.DRIVER)
+    store.add_turn(session_id, "user", "There is smoke coming from under the hood")
+    opened = store.open_ticket(
+        TicketDraft(
+            session_id=session_id,
+            channel=Channel.DRIVER,
+            reason="safety",
+            severity=Severity.CRITICAL,
+            summary="Smoke from under the hood",
+            assistant_said="Stop and get everyone out. A person will contact you.",
+            transcript=store.get_session(session_id).transcript(),  # type: ignore[union-attr]
+        )
+    )
+    queue = client.get("/v1/agent/tickets", headers=bearer(token)).json()
+    assert queue[0]["id"] == opened.reference  # critical first
+    path = f"/v1/agent/tickets/{opened.reference}"
+    claimed = client.post(f"{path}/claim", headers=bearer(token)).json()
+    assert (claimed["state"], claimed["assignee"]) == ("human", "ana")
+    client.post(f"{path}/notes", headers=bearer(token), json={"text": "Tow booked"})
+    client.post(f"{path}/replies", headers=bearer(token), json={"text": "A tow is on its way."})
+    resolved = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "Towed"})
+    assert resolved.json()["state"] == "resolved"
+    ticket = store.get_ticket(opened.id)
+    assert ticket is not None and ticket.state.value == "resolved" and ticket.assignee == "ana"
+    assert [note["text"] for note in ticket.notes] == ["Tow booked"]
+    transcript = client.get(path, headers=bearer(token)).json()["transcript"]
+    assert transcript[-1] == {**transcript[-1], "role": "agent", "text": "A tow is on its way."}
+    gone = client.get("/v1/agent/tickets", headers=bearer(token)).json()
+    assert opened.reference not in [item["id"] for item in gone]

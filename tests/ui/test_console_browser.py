@@ -1,0 +1,214 @@
+"""The agent console in a real browser: sign-in, a streamed cited answer, feedback, the queue.
+
+Screenshots go to tmp_path; with GLOVEBOX_WRITE_SCREENSHOTS=1 they go to docs/images instead
+(so CI does not dirty the tree).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from assistant.records import Channel, EscalationState, Severity, Vehicle
+from assistant.tickets import SqlTicketStore, TicketDraft
+from tests.ui.conftest import RunningServer
+from ui.browser import chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+VIEWPORT = {"width": 1280, "height": 800}
+TPMS_QUESTION = "How do I reset the TPMS light?"
+ANSWER_TIMEOUT_MS = 120_000
+UI_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def console(browser: Browser, running_server: RunningServer) -> Iterator[Page]:
+    """One signed-in console page, shared by the tests that follow a working agent's day."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(f"{running_server.url}/console/")
+    sign_in(page, running_server.username, running_server.password)
+    expect_text(page, "#gbx-agent", "Ana Agent")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    if os.environ.get("GLOVEBOX_WRITE_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        return DOCS_IMAGES
+    return tmp_path
+
+
+@pytest.fixture
+def tickets(running_server: RunningServer) -> Iterator[SqlTicketStore]:
+    store = SqlTicketStore(running_server.database_url)
+    yield store
+    store.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def expect_text(page: Page, selector: str, text: str, timeout: int = UI_TIMEOUT_MS) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(selector)).to_contain_text(text, timeout=timeout)
+
+
+def fill(page: Page, elem_id: str, text: str) -> None:
+    page.locator(f"#{elem_id} textarea, #{elem_id} input").first.fill(text)
+
+
+def test_an_unsigned_visit_lands_on_sign_in_and_a_wrong_password_is_refused(
+    browser: Browser, running_server: RunningServer
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = context.new_page()
+    try:
+        page.goto(f"{running_server.url}/console/")
+        assert "/login" in page.url
+        assert page.locator("form[action='/login']").is_visible()
+
+        sign_in(page, running_server.username, "not-the-password")
+
+        expect_text(page, "body", "Wrong username or password")
+        assert page.locator("#question").count() == 0
+        assert "glovebox_agent" not in {cookie["name"] for cookie in context.cookies()}
+    finally:
+        context.close()
+
+
+def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
+    console: Page, tickets: SqlTicketStore, screenshots: Path
+) -> None:
+    page = console
+    fill(page, "chat-vehicle", "Halvard Tessel 2022")
+    fill(page, "question", TPMS_QUESTION)
+    page.click("#ask")
+
+    expect_text(page, "#answer", "[1]", timeout=ANSWER_TIMEOUT_MS)
+    expect_text(page, "#answer-meta", "confidence")
+    citation = first_citation(tickets, TPMS_QUESTION)
+    expect_text(page, "#sources", citation["title"])
+
+    source = page.locator("#source-1")
+    quote = source.locator("blockquote")
+    assert not quote.is_visible()
+    source.locator("summary").click()
+    assert source.get_attribute("open") is not None
+    expect_text(page, "#source-1 blockquote", citation["quote"][:40])
+    page.screenshot(path=str(screenshots / "console-chat.png"))
+
+    comment = "The customer's car has no TPMS SET button"
+    page.click("#thumbs-down")
+    fill(page, "feedback-comment", comment)
+    page.click("#send-feedback")
+
+    expect_text(page, "#feedback-status", "Feedback saved")
+    stored = [item for item in tickets.list_feedback() if comment in (item.comment or "")]
+    assert len(stored) == 1
+    assert stored[0].helpful is False
+    assert stored[0].question == TPMS_QUESTION
+    assert "[1]" in stored[0].reply_text
+
+
+def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
+    console: Page, tickets: SqlTicketStore, screenshots: Path
+) -> None:
+    page = console
+    page.get_by_role("tab", name="Queue").click()
+    expect_text(page, "#queue-table", "Reference")
+
+    # Opened while the queue is on screen: the timer, not a reload, has to bring it in.
+    smoke = open_driver_ticket(
+        tickets,
+        "There is smoke coming from under the hood",
+        reason="safety",
+        severity=Severity.CRITICAL,
+        summary="safety (smoke): smoke coming from under the hood while driving",
+    )
+    open_driver_ticket(
+        tickets,
+        "I want to talk to a person about my navigation update",
+        reason="human_requested",
+        severity=Severity.LOW,
+        summary="human requested: navigation update questions",
+    )
+    expect_text(page, "#queue-table", smoke.reference, timeout=UI_TIMEOUT_MS)
+
+    rows = page.locator("#queue-table [data-testid^='cell-']")
+    rows.filter(has_text=smoke.reference).first.click()
+    expect_text(page, "#ticket-detail", "There is smoke coming from under the hood")
+    expect_text(page, "#ticket-state", "Waiting for a person")
+
+    page.click("#claim")
+    expect_text(page, "#ticket-state", "With an agent")
+    fill(page, "ticket-text", "Called the driver: parked safely, engine off, tow on its way.")
+    page.click("#add-note")
+    expect_text(page, "#ticket-detail", "tow on its way")
+    page.screenshot(path=str(screenshots / "console-queue.png"))
+
+    fill(page, "resolution-note", "Towed to Halvard Service Oslo; coolant hose replaced.")
+    page.click("#resolve")
+    expect_text(page, "#ticket-state", "Resolved")
+
+    resolved = tickets.get_ticket(smoke.id)
+    assert resolved is not None
+    assert resolved.state is EscalationState.RESOLVED
+    assert resolved.assignee == "ana"
+    assert "coolant hose replaced" in (resolved.resolution_note or "")
+    assert [note["text"] for note in resolved.notes] == [
+        "Called the driver: parked safely, engine off, tow on its way."
+    ]
+
+
+def first_citation(store: SqlTicketStore, question: str) -> dict[str, Any]:
+    """The first source of the latest answer to `question`, as the assistant stored it."""
+    for session in store.list_sessions():
+        for asked, answered in pairwise(session.turns):
+            if asked.text == question and answered.role == "assistant" and answered.payload:
+                citations: list[dict[str, Any]] = answered.payload["citations"]
+                return citations[0]
+    raise AssertionError(f"no stored answer to {question!r}")
+
+
+def open_driver_ticket(
+    store: SqlTicketStore, message: str, *, reason: str, severity: Severity, summary: str
+) -> Any:
+    session_id = store.create_session(Channel.DRIVER)
+    store.add_turn(session_id, "user", message)
+    session = store.get_session(session_id)
+    assert session is not None
+    return store.open_ticket(
+        TicketDraft(
+            session_id=session_id,
+            channel=Channel.DRIVER,
+            reason=reason,
+            severity=severity,
+            summary=summary,
+            assistant_said="Please stop the car somewhere safe; a person will contact you.",
+            vehicle=Vehicle(make="Halvard", model="Karst", year=2021),
+            transcript=session.transcript(),
+        )
+    )

@@ -1,0 +1,234 @@
+"""The public driver API of a running `glovebox serve`: keys, origins, limits, streaming,
+escalation, and nothing internal in any driver response or stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from knowledge.settings import GloveboxSettings
+from tests.conftest import SAMPLE_KNOWLEDGE
+from tests.ui.conftest import RunningServer, serving
+
+pytestmark = pytest.mark.integration
+
+KEY = {"X-Glovebox-Key": "pk_demo_halvard"}
+ALLOWED = "http://127.0.0.1:8001"
+P0420 = "My check engine light is on and the code reader says P0420. What should I do?"
+
+
+@pytest.fixture(scope="module")
+def client(running_server: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=running_server.url, timeout=60, follow_redirects=False)
+
+
+def internal_sentences() -> list[str]:
+    """Distinctive lines of the sample's agent-only bulletins: none may reach a driver."""
+    lines = []
+    for path in sorted((SAMPLE_KNOWLEDGE / "bulletins").glob("*.md")):
+        body = path.read_text(encoding="utf-8").split("---", 2)[-1]
+        lines += [line.strip() for line in body.splitlines() if len(line.strip()) > 60]
+    assert len(lines) > 20
+    return lines
+
+
+def events(response: httpx.Response) -> list[tuple[str, dict]]:
+    parsed = []
+    for block in response.text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        parsed.append((fields["event"], json.loads(fields["data"])))
+    return parsed
+
+
+def test_a_driver_gets_a_cited_public_answer_and_no_internals(client: httpx.Client) -> None:
+    reply = client.post(
+        "/v1/chat", headers=KEY,
+        json={"question": "How do I reset the TPMS light?", "vehicle": "Halvard Tessel 2022"},
+    ).json()  # fmt: skip
+    assert "[1]" in reply["answer"] and reply["citations"][0]["title"]
+    assert set(reply) == {
+        "session_id", "turn_index", "answer", "citations", "confidence", "abstained",
+        "asked_for_vehicle", "escalation",
+    }  # fmt: skip
+    assert set(reply["citations"][0]) == {
+        "n", "title", "section", "kind", "page", "effective_date", "quote",
+    }  # fmt: skip
+
+
+def test_the_stream_sends_typed_events_and_never_internal_text(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/chat/stream", headers={**KEY, "Origin": ALLOWED},
+        json={"question": P0420, "vehicle": "Halvard Brisa 2020"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+    stream = events(response)
+    kinds = [kind for kind, _ in stream]
+    assert kinds[-1] == "done" and "session" in kinds and "citations" in kinds
+    answer = "".join(data["text"] for kind, data in stream if kind == "delta")
+    assert all(line not in response.text for line in internal_sentences())
+    assert all("tsb" not in json.dumps(data).lower() for _, data in stream)
+    assert "standalone" not in response.text and "timings" not in response.text
+    session_id = next(data["session_id"] for kind, data in stream if kind == "session")
+    stored = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()
+    assert stored["turns"][-1]["text"] == answer
+
+
+def test_an_origin_outside_the_allow_list_is_refused(client: httpx.Client) -> None:
+    evil = "http://evil.example"
+    preflight = client.options(
+        "/v1/chat/stream",
+        headers={"Origin": evil, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "access-control-allow-origin" not in preflight.headers
+    direct = client.post("/v1/chat", headers={**KEY, "Origin": evil}, json={"question": "hi"})
+    assert direct.status_code == 403 and "not allowed" in direct.json()["error"]["message"]
+    allowed = client.options(
+        "/v1/chat/stream",
+        headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"},
+    )
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED  # exact, never "*"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "says"),
+    [
+        ({}, {"question": "hi"}, 401, "publishable key"),
+        ({"X-Glovebox-Key": "pk_wrong"}, {"question": "hi"}, 401, "unknown publishable key"),
+        (KEY, {"question": "x" * 1001}, 400, "limit is 1000"),
+        (KEY, {"question": "   "}, 400, "empty"),
+        (KEY, {"questions": "hi"}, 422, "question"),
+        (KEY, {"question": "hi", "session_id": "nope"}, 404, "no conversation"),
+    ],
+)
+def test_bad_requests_get_a_clear_json_4xx(
+    client: httpx.Client, headers: dict, body: dict, status: int, says: str
+) -> None:
+    response = client.post("/v1/chat", headers=headers, json=body)
+    assert response.status_code == status
+    assert says in response.json()["error"]["message"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/chat", headers={**KEY, "Content-Type": "application/json"},
+        content=json.dumps({"question": "x" * 100_000}),
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert client.get("/healthz").status_code == 200
+
+
+def test_an_agent_session_is_invisible_to_the_driver_api(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    token = client.post(
+        "/v1/agent/sessions",
+        json={"username": running_server.username, "password": running_server.password},
+    ).json()["token"]
+    agent_reply = client.post(
+        "/v1/agent/chat", headers={"Authorization": f"Bearer {token}"},
+        json={"question": "P0420 bulletin for a 2020 Brisa", "vehicle": "Brisa 2020"},
+    ).json()  # fmt: skip
+    session_id = agent_reply["session_id"]
+    assert client.get(f"/v1/sessions/{session_id}", headers=KEY).status_code == 404
+    follow_up = client.post(
+        "/v1/chat", headers=KEY, json={"question": "and then?", "session_id": session_id}
+    )
+    assert follow_up.status_code == 404
+    # The publishable key opens nothing on the agent side either.
+    assert client.get("/v1/agent/tickets", headers=KEY).status_code == 401
+
+
+def test_talk_to_a_person_opens_a_ticket_agents_see_and_their_reply_comes_back(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    reply = client.post(
+        "/v1/chat", headers=KEY, json={"question": "How much can it tow?", "vehicle": "Karst 2024"}
+    ).json()
+    escalated = client.post(
+        "/v1/escalations", headers=KEY,
+        json={"session_id": reply["session_id"], "message": "I'd like to talk to someone"},
+    ).json()  # fmt: skip
+    assert escalated["ticket_id"].startswith("GBX-") and escalated["state"] == "waiting_for_human"
+    token = client.post(
+        "/v1/agent/sessions",
+        json={"username": running_server.username, "password": running_server.password},
+    ).json()["token"]
+    agent = {"Authorization": f"Bearer {token}"}
+    queue = client.get("/v1/agent/tickets", headers=agent).json()
+    ticket = next(t for t in queue if t["id"] == escalated["ticket_id"])
+    assert ticket["channel"] == "driver" and ticket["reason"] == "human_requested"
+    client.post(
+        f"/v1/agent/tickets/{ticket['id']}/replies", headers=agent,
+        json={"text": "Hi, this is Ana. With the tow package it is 5,000 lb."},
+    )  # fmt: skip
+    status = client.get(f"/v1/sessions/{reply['session_id']}", headers=KEY).json()
+    assert status["state"] == "human" and status["ticket_id"] == escalated["ticket_id"]
+    assert status["turns"][-1]["role"] == "agent" and "Ana" in status["turns"][-1]["text"]
+
+
+def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
+    from assistant.vehicles import make_vin
+
+    by_model = client.get("/v1/recalls", headers=KEY, params={"model": "Tessel", "year": 2022})
+    campaigns = {recall["campaign"] for recall in by_model.json()["recalls"]}
+    assert campaigns == {"21V455", "21V871"}
+    vin = make_vin("T", 2022)
+    by_vin = client.get("/v1/recalls", headers=KEY, params={"vin": vin}).json()
+    assert {recall["campaign"] for recall in by_vin["recalls"]} == campaigns
+    assert client.get("/v1/recalls", headers=KEY, params={"model": "Corolla"}).status_code == 400
+
+
+def test_the_openai_client_talks_to_chat_completions(running_server: RunningServer) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{running_server.url}/v1", api_key="pk_demo_halvard")
+    messages = [
+        {"role": "user", "content": "I drive a 2022 Halvard Tessel."},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "How do I reset the TPMS light?"},
+    ]
+    completion = client.chat.completions.create(model="glovebox", messages=messages)  # type: ignore[arg-type]
+    content = completion.choices[0].message.content or ""
+    assert "[1]" in content and "Sources:" in content and "TPMS" in content
+    streamed = client.chat.completions.create(
+        model="glovebox",
+        messages=messages,
+        stream=True,  # type: ignore[arg-type]
+    )
+    pieces = [chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices]
+    assert "".join(pieces) == content
+
+
+@pytest.fixture(scope="module")
+def strict_server(
+    sample_kb_home: GloveboxSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    limits = {"GLOVEBOX_RATE_LIMIT_PER_IP": "20", "GLOVEBOX_RATE_LIMIT_PER_SESSION": "3"}
+    folder: Path = tmp_path_factory.mktemp("strict-server")
+    with serving(sample_kb_home.home, folder, limits) as server:
+        yield server
+
+
+def test_a_flood_gets_429s_and_the_server_stays_up(strict_server: RunningServer) -> None:
+    client = httpx.Client(base_url=strict_server.url, timeout=60)
+    first = client.post("/v1/chat", headers=KEY, json={"question": "How do I pair my phone?"})
+    session_id = first.json()["session_id"]
+    in_session = [
+        client.post(
+            "/v1/chat", headers=KEY, json={"question": "and Android?", "session_id": session_id}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert 429 in in_session  # 3 questions a minute per conversation
+    statuses = [client.get("/v1/sessions/nope", headers=KEY).status_code for _ in range(30)]
+    assert statuses.count(429) >= 10 and set(statuses) <= {404, 429}
+    limited = client.get("/v1/sessions/nope", headers=KEY)
+    assert limited.status_code == 429 and "wait a minute" in limited.json()["error"]["message"]
+    assert client.get("/healthz").status_code == 200

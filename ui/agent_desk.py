@@ -1,0 +1,351 @@
+"""What an agent can do, whatever the screen: the Gradio console and the agent HTTP API both
+call this, so sign-in, chat, sources, the vehicle card, feedback and the queue behave the same.
+
+Every method that reads or changes agent data takes the signed-in `AgentAccount`; callers get
+it from `agent_for(token)`, which is the only way in.
+
+    desk = AgentDesk(services)
+    token = desk.sign_in("ana", "correct horse battery")
+    agent = desk.agent_for(token)
+    for event in desk.ask(agent, "How do I reset the TPMS light?", vehicle_text="Tessel 2022"):
+        ...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from assistant.records import Channel, EscalationState, Severity, Vehicle
+from assistant.vehicles import decode_vin, describe_vehicle
+from knowledge.errors import InputError
+
+if TYPE_CHECKING:
+    from assistant.accounts import AgentAccount, SqlAccountStore
+    from assistant.chain import AssistantReply, Citation, ReplyEvent
+    from assistant.insights import Insights
+    from assistant.tickets import Feedback, SqlTicketStore, Ticket
+    from assistant.wiring import Services
+
+STAGE_LABELS = {
+    "session": "Reading the conversation",
+    "rewrite": "Understanding the question",
+    "recall_check": "Checking open recalls for the vehicle",
+    "retrieve": "Searching the service knowledge",
+    "generate": "Writing the answer",
+    "support": "Checking every sentence against its source",
+    "escalate": "Handing the case to a person",
+}
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+PUBLIC = "public"
+_MARKS = re.compile(r"\[(\d+)\]")
+
+
+class NotSignedIn(Exception):
+    """No session, an expired one, or a disabled account: sign in again."""
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One cited passage as the sources panel shows it."""
+
+    n: int
+    title: str
+    kind: str
+    section: str
+    page: int | None
+    vehicle: str | None
+    effective_date: str | None
+    internal: bool
+    quote: str
+    score: float
+    document_id: str
+
+    @classmethod
+    def of(cls, citation: Citation) -> SourceView:
+        return cls(
+            n=citation.n,
+            title=citation.title,
+            kind=citation.kind.replace("_", " "),
+            section=citation.section,
+            page=citation.page,
+            vehicle=citation.vehicle,
+            effective_date=citation.effective_date,
+            internal=citation.audience != PUBLIC,
+            quote=citation.quote,
+            score=citation.score,
+            document_id=citation.document_id,
+        )
+
+
+@dataclass(frozen=True)
+class CustomerCopy:
+    """The answer as an agent may paste it to a customer: public sources only, as footnotes."""
+
+    text: str
+    relied_on_internal: bool
+    """Some sentences cited internal bulletins and were left out: say so to the agent."""
+
+
+@dataclass(frozen=True)
+class RecallView:
+    campaign: str
+    title: str
+    component: str
+    consequence: str
+    remedy: str
+    do_not_drive: bool
+    park_outside: bool
+    effective_date: str | None
+
+
+@dataclass(frozen=True)
+class VehicleCard:
+    vehicle: Vehicle
+    description: str
+    recalls: list[RecallView] = field(default_factory=list)
+    filter_text: str = ""
+    """How the vehicle narrows the chat: which documents answers may come from."""
+
+
+@dataclass(frozen=True)
+class AgentTurn:
+    """A finished answer on the agent channel, with what the console shows beside it."""
+
+    reply: AssistantReply
+    turn_index: int
+    """The reply's position in the session, for feedback."""
+    sources: list[SourceView]
+    customer_copy: CustomerCopy
+
+
+class AgentDesk:
+    def __init__(self, services: Services, session_ttl: timedelta) -> None:
+        self._services = services
+        self._accounts: SqlAccountStore = services.accounts
+        self._tickets: SqlTicketStore = services.tickets
+        self._session_ttl = session_ttl
+
+    # Sign-in
+
+    def sign_in(self, username: str, password: str) -> str | None:
+        """A session token for the right password; None otherwise (never says which was wrong)."""
+        account = self._accounts.authenticate(username, password)
+        if account is None:
+            return None
+        return self._accounts.open_session(account.username, self._session_ttl)
+
+    def agent_for(self, token: str | None) -> AgentAccount:
+        account = self._accounts.session_agent(token) if token else None
+        if account is None:
+            raise NotSignedIn("sign in again: no session, or it has expired")
+        return account
+
+    def sign_out(self, token: str) -> None:
+        self._accounts.close_session(token)
+
+    # Chat
+
+    def ask(
+        self,
+        agent: AgentAccount,
+        question: str,
+        *,
+        session_id: str | None = None,
+        vehicle_text: str | None = None,
+        vin: str | None = None,
+    ) -> Iterator[ReplyEvent]:
+        """The agent-channel answer as events (internal bulletins allowed); see `finish`."""
+        del agent  # signed in is all it takes; kept so no caller can skip the check
+        return self._services.assistant.stream(
+            question,
+            channel=Channel.AGENT,
+            session_id=session_id,
+            vehicle_text=vehicle_text or None,
+            vin=vin or None,
+        )
+
+    def finish(self, reply: AssistantReply) -> AgentTurn:
+        session = self._tickets.get_session(reply.session_id)
+        turn_index = len(session.turns) - 1 if session else 0
+        sources = [SourceView.of(citation) for citation in reply.citations]
+        return AgentTurn(reply, turn_index, sources, customer_copy(reply))
+
+    # Vehicle card
+
+    def vehicle_card(self, text: str) -> VehicleCard:
+        text = text.strip()
+        if not text:
+            raise InputError("vehicle", "enter a 17-character VIN, or a model and year")
+        vehicle = self._vehicle(text)
+        recalls = [
+            _recall_view(passage.metadata, passage.text)
+            for passage in self._services.recalls.recalls_for(vehicle, Channel.AGENT)
+        ]
+        return VehicleCard(
+            vehicle=vehicle,
+            description=describe_vehicle(vehicle),
+            recalls=recalls,
+            filter_text=(
+                f"Answers come from documents for the {describe_vehicle(vehicle)} and from "
+                "documents for every vehicle; other models' and years' documents are left out."
+            ),
+        )
+
+    def _vehicle(self, text: str) -> Vehicle:
+        compact = text.upper()
+        # One token only: "Halvard Tessel 2022" is also 17 letters and digits without spaces.
+        if len(compact) == 17 and compact.isalnum():
+            decoded = decode_vin(compact)
+            if decoded.model or decoded.year:
+                return decoded
+            raise InputError("vin", f"{compact} is not a VIN of this carmaker's vehicles")
+        stated = self._services.catalog.find_in_text(text)
+        if stated is None or not stated.model:
+            models = ", ".join(self._services.catalog.models())
+            raise InputError(
+                "vehicle", f"{text!r} names no known model; try e.g. 'Tessel 2022' ({models})"
+            )
+        return stated
+
+    # Feedback
+
+    def feedback(
+        self,
+        agent: AgentAccount,
+        session_id: str,
+        turn_index: int,
+        *,
+        helpful: bool,
+        comment: str = "",
+        suggestion: str = "",
+    ) -> Feedback:
+        note = f"[{agent.username}] {comment.strip()}" if comment.strip() else None
+        return self._tickets.add_feedback(
+            session_id, turn_index, helpful, comment=note, suggestion=suggestion or None
+        )
+
+    def feedback_list(self, agent: AgentAccount, limit: int = 500) -> list[Feedback]:
+        del agent
+        return self._tickets.list_feedback(limit=limit)
+
+    # Escalation queue
+
+    def queue(
+        self,
+        agent: AgentAccount,
+        *,
+        state: str = "open",
+        channel: str = "all",
+        severity: str = "all",
+        sort: str = "severity",
+    ) -> list[Ticket]:
+        del agent
+        tickets = self._tickets.list_tickets(limit=1000)
+        if state == "open":
+            tickets = [t for t in tickets if t.state is not EscalationState.RESOLVED]
+        elif state != "all":
+            tickets = [t for t in tickets if t.state.value == state]
+        if channel != "all":
+            tickets = [t for t in tickets if t.channel.value == channel]
+        if severity != "all":
+            tickets = [t for t in tickets if t.severity.value == severity]
+        if sort == "oldest":
+            tickets.sort(key=lambda t: t.created_at)
+        elif sort == "newest":
+            tickets.sort(key=lambda t: t.created_at, reverse=True)
+        else:
+            tickets.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.created_at))
+        return tickets
+
+    def ticket(self, agent: AgentAccount, ticket_id: int) -> Ticket:
+        del agent
+        ticket = self._tickets.get_ticket(ticket_id)
+        if ticket is None:
+            raise InputError("ticket", f"no ticket {ticket_id}")
+        return ticket
+
+    def transcript(self, agent: AgentAccount, ticket: Ticket) -> list[dict[str, Any]]:
+        """The conversation as it is now (the ticket keeps it as it was when it was opened)."""
+        del agent
+        session = self._tickets.get_session(ticket.session_id)
+        if session is None:
+            return list(ticket.transcript)
+        return session.transcript()
+
+    def claim(self, agent: AgentAccount, ticket_id: int) -> Ticket:
+        return self._tickets.assign(ticket_id, agent.username)
+
+    def note(self, agent: AgentAccount, ticket_id: int, text: str) -> Ticket:
+        return self._tickets.add_note(ticket_id, agent.username, text)
+
+    def reply(self, agent: AgentAccount, ticket_id: int, text: str) -> Ticket:
+        if not text.strip():
+            raise InputError("reply", "is empty; write what the customer should read")
+        ticket = self.ticket(agent, ticket_id)
+        if ticket.state is EscalationState.WAITING_FOR_HUMAN:
+            self.claim(agent, ticket_id)  # replying is taking the case
+        self._tickets.add_agent_message(ticket_id, text.strip())
+        return self.ticket(agent, ticket_id)
+
+    def resolve(self, agent: AgentAccount, ticket_id: int, note: str) -> Ticket:
+        ticket = self.ticket(agent, ticket_id)
+        if ticket.state is EscalationState.WAITING_FOR_HUMAN:
+            self.claim(agent, ticket_id)
+        return self._tickets.resolve(ticket_id, f"{note.strip()} ({agent.username})")
+
+    # Insights
+
+    def insights(self, agent: AgentAccount, days: int = 30) -> Insights:
+        from assistant.insights import build_insights
+
+        del agent
+        since = datetime.now(UTC) - timedelta(days=days)
+        return build_insights(self._tickets, self._services.embedder, since=since)
+
+
+def customer_copy(reply: AssistantReply) -> CustomerCopy:
+    """Sentences citing only public sources, renumbered, with the sources as footnotes."""
+    from assistant.chain import ANSWER_PIECES
+
+    public = {c.n: c for c in reply.citations if c.audience == PUBLIC}
+    numbering: dict[int, int] = {}
+    kept: list[str] = []
+    dropped = False
+    for piece in ANSWER_PIECES.split(reply.answer):
+        marks = [int(n) for n in _MARKS.findall(piece)]
+        if marks and not all(n in public for n in marks):
+            dropped = True
+            continue
+        for n in marks:
+            numbering.setdefault(n, len(numbering) + 1)
+        kept.append(_MARKS.sub(lambda m: f"[{numbering[int(m.group(1))]}]", piece))
+    footnotes = [
+        f"[{new}] {public[old].title}" + (f", {public[old].section}" if public[old].section else "")
+        for old, new in sorted(numbering.items(), key=lambda item: item[1])
+    ]
+    text = "".join(kept).strip()
+    if footnotes:
+        text += "\n\nSources:\n" + "\n".join(footnotes)
+    return CustomerCopy(text=text, relied_on_internal=dropped)
+
+
+def _recall_view(metadata: dict[str, Any], text: str) -> RecallView:
+    lines = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].strip()
+        for line in text.split("\n")
+        if ":" in line
+    }
+    return RecallView(
+        campaign=str(metadata.get("campaign_short") or metadata.get("campaign_number") or ""),
+        title=str(metadata.get("title", "")),
+        component=str(metadata.get("component", "")),
+        consequence=lines.get("Consequence", ""),
+        remedy=lines.get("Remedy", ""),
+        do_not_drive=bool(metadata.get("do_not_drive")),
+        park_outside=bool(metadata.get("park_outside")),
+        effective_date=str(metadata["effective_date"]) if metadata.get("effective_date") else None,
+    )

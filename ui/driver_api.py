@@ -1,0 +1,527 @@
+"""The public HTTP API drivers reach through the widget, apps and OpenAI-compatible clients.
+
+Everything here runs on the driver channel: internal bulletins are filtered out at retrieval,
+and replies carry only what a driver may see (answer, public citations, confidence, the
+escalation's status): never chunk ids, retrieval scores, rewritten questions or timings.
+
+Every request names a publishable key (`X-Glovebox-Key`, or `Authorization: Bearer` for
+OpenAI clients); a browser request must come from one of that key's allowed origins (exact
+match, echoed in CORS headers). Requests are rate-limited per IP and per session, and bodies
+and questions are capped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from assistant.chain import AssistantReply, Citation
+from assistant.records import Channel
+from assistant.wiring import Services
+from knowledge.settings import GloveboxSettings
+
+STATIC = Path(__file__).resolve().parent / "static"
+DRIVER_PATHS = ("/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class DriverChat(BaseModel):
+    question: str = Field(min_length=1)
+    session_id: str | None = Field(default=None, max_length=64)
+    vehicle: str | None = Field(default=None, max_length=120)
+    vin: str | None = Field(default=None, max_length=17)
+
+
+class DriverFeedback(BaseModel):
+    session_id: str = Field(min_length=1, max_length=64)
+    turn_index: int = Field(ge=0)
+    helpful: bool
+    comment: str = Field(default="", max_length=2000)
+
+
+class EscalationRequest(BaseModel):
+    session_id: str | None = Field(default=None, max_length=64)
+    """None when the driver asks for a person before asking anything."""
+    message: str = Field(default="", max_length=2000)
+
+
+class OpenAIMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model: str = "glovebox"
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    user: str | None = Field(default=None, max_length=64)
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per key (a sliding window, in memory)."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self._limit = limit
+        self._window = window
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and now - events[0] > self._window:
+                events.popleft()
+            if len(events) >= self._limit:
+                return False
+            events.append(now)
+            if len(self._events) > 50_000:  # forget idle keys rather than grow without bound
+                self._events = {k: v for k, v in self._events.items() if v}
+            return True
+
+
+def public_citation(citation: Citation) -> dict[str, Any]:
+    return {
+        "n": citation.n,
+        "title": citation.title,
+        "section": citation.section,
+        "kind": citation.kind,
+        "page": citation.page,
+        "effective_date": citation.effective_date,
+        "quote": citation.quote,
+    }
+
+
+def driver_reply(reply: AssistantReply, turn_index: int) -> dict[str, Any]:
+    """What a driver may see of a reply; nothing internal."""
+    if any(citation.audience != "public" for citation in reply.citations):
+        raise ApiError(500, "a driver reply cited a non-public source; it was withheld")
+    escalation = reply.escalation
+    return {
+        "session_id": reply.session_id,
+        "turn_index": turn_index,
+        "answer": reply.answer,
+        "citations": [public_citation(c) for c in reply.citations],
+        "confidence": round(reply.confidence, 2),
+        "abstained": reply.abstained,
+        "asked_for_vehicle": reply.asked_for_vehicle,
+        "escalation": None
+        if escalation is None
+        else {
+            "state": escalation.state.value,
+            "reason": escalation.reason,
+            "ticket_id": escalation.ticket_id,
+        },
+    }
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+class DriverApi:
+    """The routes, their guards and the widget files; `install(app)` wires them in."""
+
+    def __init__(self, settings: GloveboxSettings, services: Services) -> None:
+        self._settings = settings
+        self._services = services
+        self._per_ip = RateLimiter(settings.rate_limit_per_ip)
+        self._per_session = RateLimiter(settings.rate_limit_per_session)
+        self._origins = {
+            origin.rstrip("/") for origins in settings.widget_keys.values() for origin in origins
+        }
+
+    # --- Guards -----------------------------------------------------------------------------
+
+    def check_key(self, request: Request) -> str:
+        key = request.headers.get("x-glovebox-key", "").strip()
+        authorization = request.headers.get("authorization", "")
+        if not key and authorization.lower().startswith("bearer "):
+            key = authorization[7:].strip()
+        if not key:
+            raise ApiError(401, "no publishable key: send X-Glovebox-Key (or a Bearer token)")
+        allowed = self._settings.widget_keys.get(key)
+        if allowed is None:
+            raise ApiError(401, "unknown publishable key; check the data-key of the widget tag")
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") not in {o.rstrip("/") for o in allowed}:
+            raise ApiError(403, f"origin {origin} is not allowed for this key")
+        return key
+
+    def check_rate(self, request: Request, session_id: str | None = None) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not self._per_ip.allow(client):
+            raise ApiError(429, "too many requests from this address; wait a minute")
+        if session_id and not self._per_session.allow(session_id):
+            raise ApiError(429, "too many questions in this conversation; wait a minute")
+
+    def check_question(self, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise ApiError(400, "the question is empty", "question")
+        if len(question) > self._settings.max_question_chars:
+            raise ApiError(
+                413 if len(question) > 4 * self._settings.max_question_chars else 400,
+                f"the question is {len(question)} characters; the limit is "
+                f"{self._settings.max_question_chars}",
+                "question",
+            )
+        return question
+
+    def driver_session(self, session_id: str) -> Any:
+        session = self._services.tickets.get_session(session_id)
+        # An agent's session id never opens here: it would show internal answers.
+        if session is None or session.channel is not Channel.DRIVER:
+            raise ApiError(404, f"no conversation {session_id}; start a new one")
+        return session
+
+    # --- Installing -------------------------------------------------------------------------
+
+    def install(self, application: FastAPI) -> None:
+        application.include_router(self.router())
+        application.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+        application.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+
+        @application.middleware("http")
+        async def guard(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            return await self._guard(request, call_next)
+
+    async def _guard(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        public = path.startswith(DRIVER_PATHS) and not path.startswith("/v1/agent")
+        origin = request.headers.get("origin")
+        if public and request.method == "OPTIONS":
+            if origin is None or origin.rstrip("/") not in self._origins:
+                return _error(403, f"origin {origin} may not use this API")
+            return Response(status_code=204, headers=_cors(origin))
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self._settings.max_request_bytes:
+            return _error(413, f"the request is over {self._settings.max_request_bytes} bytes")
+        response = await call_next(request)
+        if public and origin is not None and origin.rstrip("/") in self._origins:
+            response.headers.update(_cors(origin))
+        return response
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        services = self._services
+
+        @router.get("/widget.js", include_in_schema=False)
+        def widget_js() -> Response:
+            return Response(
+                (STATIC / "widget.js").read_text(encoding="utf-8"),
+                media_type="text/javascript",
+                headers={"Cache-Control": "public, max-age=300"},
+            )
+
+        @router.post("/v1/chat", tags=["driver"])
+        def chat(body: DriverChat, request: Request) -> dict[str, Any]:
+            """Ask a question; the whole answer as JSON."""
+            self.check_key(request)
+            self.check_rate(request, body.session_id)
+            question = self.check_question(body.question)
+            if body.session_id:
+                self.driver_session(body.session_id)
+            reply = services.assistant.ask(
+                question, channel=Channel.DRIVER, session_id=body.session_id,
+                vehicle_text=body.vehicle, vin=body.vin,
+            )  # fmt: skip
+            return driver_reply(reply, self._turn_index(reply.session_id))
+
+        @router.post("/v1/chat/stream", tags=["driver"])
+        def chat_stream(body: DriverChat, request: Request) -> StreamingResponse:
+            """Ask a question; Server-Sent Events: session, status, delta..., citations,
+            confidence, escalation (if any), done."""
+            self.check_key(request)
+            self.check_rate(request, body.session_id)
+            question = self.check_question(body.question)
+            if body.session_id:
+                self.driver_session(body.session_id)
+            else:  # made now, so the stream can name it first
+                body.session_id = services.tickets.create_session(Channel.DRIVER)
+            return StreamingResponse(
+                self._events(question, body), media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )  # fmt: skip
+
+        @router.post("/v1/feedback", tags=["driver"])
+        def feedback(body: DriverFeedback, request: Request) -> dict[str, Any]:
+            self.check_key(request)
+            self.check_rate(request)
+            self.driver_session(body.session_id)
+            stored = services.tickets.add_feedback(
+                body.session_id, body.turn_index, body.helpful, comment=body.comment or None
+            )
+            return {"saved": True, "id": stored.id}
+
+        @router.post("/v1/escalations", tags=["driver"])
+        def escalate(body: EscalationRequest, request: Request) -> dict[str, Any]:
+            """The driver asks for a person: a ticket in the agents' queue."""
+            self.check_key(request)
+            self.check_rate(request)
+            if body.session_id:
+                session_id = self.driver_session(body.session_id).id
+            else:
+                session_id = services.tickets.create_session(Channel.DRIVER)
+            escalation = services.assistant.hand_to_person(session_id, body.message)
+            return {
+                "session_id": session_id,
+                "ticket_id": escalation.ticket_id,
+                "state": escalation.state.value,
+                "message": f"{self._settings.handoff_message} "
+                f"Your reference is {escalation.ticket_id}.",
+            }
+
+        @router.get("/v1/sessions/{session_id}", tags=["driver"])
+        def session(session_id: str, request: Request) -> dict[str, Any]:
+            """The conversation so far: for a reloaded page, and to see an agent's replies."""
+            self.check_key(request)
+            self.check_rate(request)
+            found = self.driver_session(session_id)
+            turns = []
+            for turn in found.turns:
+                entry: dict[str, Any] = {
+                    "role": turn.role, "text": turn.text, "turn_index": turn.index,
+                }  # fmt: skip
+                if turn.role == "assistant" and turn.payload:
+                    entry["citations"] = [
+                        {k: c.get(k) for k in ("n", "title", "section", "kind", "page", "quote")}
+                        for c in turn.payload.get("citations", [])
+                        if c.get("audience") == "public"
+                    ]
+                turns.append(entry)
+            ticket = found.open_ticket_id
+            return {
+                "session_id": found.id,
+                "state": found.state.value,
+                "ticket_id": f"GBX-{ticket:06d}" if ticket else None,
+                "turns": turns,
+            }
+
+        @router.get("/v1/recalls", tags=["driver"])
+        def recalls(
+            request: Request, vin: str | None = None, model: str | None = None,
+            year: int | None = None,
+        ) -> dict[str, Any]:  # fmt: skip
+            """Recalls for a VIN, or for a model and year."""
+            self.check_key(request)
+            self.check_rate(request)
+            vehicle = self._vehicle(vin, model, year)
+            found = services.recalls.recalls_for(vehicle, Channel.DRIVER)
+            return {
+                "vehicle": {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year},
+                "recalls": [_recall(passage.metadata, passage.text) for passage in found],
+            }
+
+        @router.post("/v1/chat/completions", tags=["openai-compatible"])
+        def completions(body: ChatCompletionRequest, request: Request) -> Any:
+            """OpenAI-compatible chat completions on the driver channel, citations kept."""
+            self.check_key(request)
+            self.check_rate(request, body.user)
+            question, history = _conversation(body.messages)
+            question = self.check_question(question)
+            session_id = services.tickets.create_session(Channel.DRIVER)
+            vehicle_text = None
+            for role, text in history:
+                services.tickets.add_turn(session_id, role, text)  # type: ignore[arg-type]
+                if role == "user" and services.catalog.find_in_text(text) is not None:
+                    vehicle_text = text
+            vehicle = services.catalog.find_in_text(vehicle_text) if vehicle_text else None
+            reply = services.assistant.ask(
+                question, channel=Channel.DRIVER, session_id=session_id,
+                vehicle_text=vehicle.label() if vehicle else None,
+            )  # fmt: skip
+            content = _with_footnotes(reply)
+            extra = driver_reply(reply, self._turn_index(session_id))
+            completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+            if body.stream:
+                return StreamingResponse(
+                    _completion_chunks(completion_id, body.model, content, extra),
+                    media_type="text/event-stream",
+                )
+            return {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": extra["citations"],
+                "glovebox": {k: extra[k] for k in ("session_id", "confidence", "escalation")},
+            }
+
+        return router
+
+    def _turn_index(self, session_id: str) -> int:
+        session = self._services.tickets.get_session(session_id)
+        return len(session.turns) - 1 if session else 0
+
+    def _vehicle(self, vin: str | None, model: str | None, year: int | None) -> Any:
+        from assistant.vehicles import decode_vin
+
+        if vin:
+            decoded = decode_vin(vin.strip().upper())
+            if not decoded.model:
+                raise ApiError(400, f"{vin} is not a VIN of this carmaker's vehicles", "vin")
+            return decoded
+        if not model:
+            raise ApiError(400, "give ?vin=..., or ?model=...&year=...", "vin")
+        found = self._services.catalog.find_in_text(f"{model} {year or ''}")
+        if found is None or not found.model:
+            models = ", ".join(self._services.catalog.models())
+            raise ApiError(400, f"unknown model {model!r}; known: {models}", "model")
+        return found
+
+    def _events(self, question: str, body: DriverChat) -> Iterator[str]:
+        from knowledge.errors import GloveboxError
+
+        labels = {
+            "retrieve": "Searching the service information",
+            "support": "Checking the answer against its sources",
+            "escalate": "Passing this to a person",
+        }
+        stream = self._services.assistant.stream(
+            question, channel=Channel.DRIVER, session_id=body.session_id,
+            vehicle_text=body.vehicle, vin=body.vin,
+        )  # fmt: skip
+        try:
+            yield sse("session", {"session_id": body.session_id})
+            for event in stream:
+                if event.kind == "status" and event.text in labels:
+                    yield sse("status", {"stage": event.text, "label": labels[event.text]})
+                elif event.kind == "delta":
+                    yield sse("delta", {"text": event.text})
+                elif event.reply is not None:
+                    yield from self._closing_events(event.reply)
+        except (GloveboxError, ApiError) as error:
+            yield sse("error", {"message": str(error)})
+
+    def _closing_events(self, reply: AssistantReply) -> Iterator[str]:
+        shown = driver_reply(reply, self._turn_index(reply.session_id))
+        yield sse("citations", {"citations": shown["citations"]})
+        yield sse(
+            "confidence", {"confidence": shown["confidence"], "abstained": shown["abstained"]}
+        )
+        if shown["escalation"]:
+            message = self._settings.handoff_message
+            yield sse("escalation", {**shown["escalation"], "message": message})
+        yield sse("done", {"turn_index": shown["turn_index"]})
+
+
+def _conversation(messages: list[OpenAIMessage]) -> tuple[str, list[tuple[str, str]]]:
+    """The last user message is the question; earlier user/assistant messages are history."""
+    texts = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
+    if not texts or texts[-1][0] != "user":
+        raise ApiError(400, "the last message must be the user's question", "messages")
+    return texts[-1][1], [(role, text) for role, text in texts[:-1] if text]
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+    return ""
+
+
+def _with_footnotes(reply: AssistantReply) -> str:
+    if not reply.citations:
+        return reply.answer
+    notes = "\n".join(
+        f"[{c.n}] {c.title}" + (f" — {c.section}" if c.section else "") for c in reply.citations
+    )
+    return f"{reply.answer}\n\nSources:\n{notes}"
+
+
+def _completion_chunks(
+    completion_id: str, model: str, content: str, extra: dict[str, Any]
+) -> Iterator[str]:
+    from assistant.chain import ANSWER_PIECES
+
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        payload = {
+            "id": completion_id, "object": "chat.completion.chunk", "created": created,
+            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }  # fmt: skip
+        return f"data: {json.dumps(payload)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in ANSWER_PIECES.split(content):
+        if piece:
+            yield chunk({"content": piece})
+    final = json.loads(chunk({}, "stop")[6:])
+    final["citations"] = extra["citations"]
+    yield f"data: {json.dumps(final)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _recall(metadata: dict[str, Any], text: str) -> dict[str, Any]:
+    lines = dict(line.split(": ", 1) for line in text.split("\n") if ": " in line)
+    return {
+        "campaign": metadata.get("campaign_short"),
+        "title": metadata.get("title"),
+        "component": metadata.get("component"),
+        "consequence": lines.get("Consequence", ""),
+        "remedy": lines.get("Remedy", ""),
+        "do_not_drive": bool(metadata.get("do_not_drive")),
+        "park_outside": bool(metadata.get("park_outside")),
+        "effective_date": metadata.get("effective_date"),
+    }
+
+
+def _cors(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Content-Type, X-Glovebox-Key, Authorization",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"message": message}
+    if field:
+        body["field"] = field
+    return JSONResponse({"error": body}, status_code=status)
+
+
+async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+    return _error(error.status, error.message, error.field)
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = error.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return _error(422, f"{field or 'request'}: {first.get('msg')}", field or None)
