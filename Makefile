@@ -11,6 +11,7 @@ export RAGAS_DO_NOT_TRACK := true
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEMO_PORT ?= 8001
 
 # Root on CI machines; elsewhere apt needs sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -31,7 +32,12 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/glovebox ingest knowledge/sample
-	$(VENV)/bin/glovebox serve --host $(HOST) --port $(PORT)
+	# A first agent for trying the console on this machine only (never on a public interface).
+	case "$(HOST)" in 127.*|localhost) $(VENV)/bin/glovebox agents list | grep -q . || { \
+	  echo "demo-agent-password" | $(VENV)/bin/glovebox agents add demo \
+	    --display-name "Demo Agent" --password-stdin && \
+	  echo "Console sign-in: demo / demo-agent-password (glovebox agents disable demo)"; };; esac
+	$(VENV)/bin/glovebox serve --host $(HOST) --port $(PORT) --demo-port $(DEMO_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
