@@ -13,7 +13,7 @@ import pytest
 from assistant.accounts import SqlAccountStore
 from assistant.records import Channel, Severity
 from assistant.tickets import SqlTicketStore, TicketDraft
-from tests.ui.conftest import RunningServer
+from tests.ui.conftest import WIDGET_KEY, RunningServer
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,9 @@ def test_a_wrong_password_gets_no_session(client: httpx.Client) -> None:
     ],
 )
 def test_agent_data_needs_a_signed_in_agent(client: httpx.Client, method: str, path: str) -> None:
-    for headers in ({}, bearer("not-a-session"), {"Cookie": "glovebox_agent=forged"}):
+    driver_credentials = ({"X-Glovebox-Key": WIDGET_KEY}, bearer(WIDGET_KEY))
+    strangers = ({}, bearer("not-a-session"), {"Cookie": "glovebox_agent=forged"})
+    for headers in strangers + driver_credentials:
         response = client.request(method, path, headers=headers, json={"question": "hi"})
         assert response.status_code == 401, (path, headers, response.status_code)
 
