@@ -12,7 +12,13 @@ from typing import Any, Literal
 from assistant.escalation import ConfidenceInputs, Trigger, confidence_score, message_triggers
 from assistant.extractive import content_terms
 from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
-from assistant.recalls import RecallLookup, is_recall_lookup
+from assistant.recalls import (
+    RecallLookup,
+    asks_what_campaign_is,
+    campaign_named,
+    is_recall_lookup,
+    names_a_campaign,
+)
 from assistant.records import (
     AnswerSentence,
     Channel,
@@ -183,7 +189,12 @@ class Assistant:
             session = self._tickets.get_session(session_id)
             assert session is not None
             history = [(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")]
-            vehicle = self._vehicle(session.vehicle, question, vehicle_text, vin)
+            other_make = self._other_make(question, vehicle_text)
+            vehicle = (
+                session.vehicle
+                if other_make
+                else self._vehicle(session.vehicle, question, vehicle_text, vin)
+            )
             if vehicle != session.vehicle and vehicle is not None:
                 self._tickets.set_vehicle(session_id, vehicle)
             self._tickets.add_turn(session_id, "user", question)
@@ -215,9 +226,16 @@ class Assistant:
 
         if is_recall_lookup(standalone) and not (vehicle and (vehicle.model or vehicle.vin)):
             return self._finish_asking_vehicle(reply, clock, "recall")
+        lists_recalls = is_recall_lookup(standalone) and vehicle is not None
+        campaign = campaign_named(standalone)
         with clock("retrieve"):
             if is_recall_lookup(standalone) and vehicle is not None:
                 draft = self._recalls.run(vehicle, channel)
+            elif campaign is not None and asks_what_campaign_is(standalone):
+                draft = self._recalls.campaign(campaign, channel)
+            else:
+                draft = DraftAnswer([], [])
+            if draft.passages or lists_recalls:
                 retrieval = RetrievalResult(draft.passages, 1.0, 0.0, 1.0)
             else:
                 retrieval = self._retriever.run(
@@ -233,8 +251,16 @@ class Assistant:
                     reply, triggers[0], session_id, retrieval, vehicle
                 )
             return self._finish(reply, clock)
+        if other_make:
+            return self._finish_other_make(reply, clock, other_make)
+        if campaign is not None and not self._recalls.knows_campaign(campaign, channel):
+            return self._finish_unknown_campaign(reply, clock, campaign)
+        if vehicle is not None and not self._catalog.knows_model_year(vehicle):
+            return self._finish_unknown_model_year(reply, clock, vehicle)
+        mentioned = self._catalog.find_in_text(question)
         states_only_a_vehicle = (
-            self._catalog.find_in_text(question) is not None
+            mentioned is not None
+            and bool(mentioned.model or mentioned.vin)  # "Halvard" alone is the brand
             and len(content_terms(self._without_vehicle(question))) <= 1
             and not re.search(r"\d", self._without_vehicle(question))  # "P0420", "24V210"
             and not is_recall_lookup(question)
@@ -367,6 +393,14 @@ class Assistant:
             vehicle = vehicle.merged_with(mentioned)
         return vehicle if (vehicle.make or vehicle.model or vehicle.year) else known
 
+    def _other_make(self, question: str, vehicle_text: str | None) -> str | None:
+        """Another maker's car ('my Toyota'), unless the question also names one of ours."""
+        if (self._catalog.find_in_text(question) or Vehicle()).model:
+            return None
+        if vehicle_text and (make := self._catalog.other_make_in(vehicle_text)):
+            return make
+        return self._catalog.other_make_in(question, owned=True)
+
     def _without_vehicle(self, text: str) -> str:
         """The question's topic: vehicle words only steer the filter, not the wording."""
         names = [re.escape(name) for name in self._catalog.models()]
@@ -379,7 +413,7 @@ class Assistant:
     @staticmethod
     def _needs_vehicle(vehicle: Vehicle | None, topic: str, passages: list[Passage]) -> bool:
         """Relevant top passages say the same thing differently for different vehicles."""
-        if vehicle is not None and vehicle.is_known:
+        if (vehicle is not None and vehicle.is_known) or names_a_campaign(topic):
             return False
         top = passages[:3]
         if not top or top[0].metadata.get("vehicle_scope") == "general":
@@ -408,6 +442,41 @@ class Assistant:
                 "and year, or the 17-character VIN."
             )
         reply.asked_for_vehicle = True
+        return self._finish(reply, clock)
+
+    def _finish_unknown_model_year(
+        self, reply: AssistantReply, clock: StageTimer, vehicle: Vehicle
+    ) -> AssistantReply:
+        first, last = self._catalog.model_years(vehicle.model or "") or (0, 0)
+        reply.answer = (
+            f"I have no service information for the {describe_vehicle(vehicle)}: for the "
+            f"{vehicle.model} it covers model years {first}–{last}. Please check the model "
+            "year (on the driver-door jamb label, or the 10th character of the VIN)."
+        )
+        reply.abstained = True
+        reply.asked_for_vehicle = True
+        return self._finish(reply, clock)
+
+    def _finish_other_make(
+        self, reply: AssistantReply, clock: StageTimer, other_make: str
+    ) -> AssistantReply:
+        makes = " and ".join(sorted(self._catalog.makes())) or "our"
+        reply.answer = (
+            f"I can only help with {makes} vehicles ({', '.join(self._catalog.models())}), so "
+            f"I can't answer for a {other_make}: its maker or dealer has the right information."
+        )
+        reply.abstained = True
+        return self._finish(reply, clock)
+
+    def _finish_unknown_campaign(
+        self, reply: AssistantReply, clock: StageTimer, campaign: str
+    ) -> AssistantReply:
+        reply.answer = (
+            f"I have no recall notice for campaign {campaign}. Please check the number on the "
+            "recall letter (it looks like 24V210), or tell me the model and year or the VIN "
+            "and I'll list that vehicle's recalls."
+        )
+        reply.abstained = True
         return self._finish(reply, clock)
 
     def hand_to_person(self, session_id: str, message: str = "") -> Escalation:

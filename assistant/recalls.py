@@ -7,12 +7,19 @@ from collections.abc import Mapping
 
 from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Vehicle
 from assistant.retrieval import AccessFilter
-from knowledge.store import KnowledgeStore
+from knowledge.store import KnowledgeStore, StoredChunk
 
 RECALL_QUESTION = re.compile(r"\brecall(s|ed)?\b", re.IGNORECASE)
 CAMPAIGN_NUMBER = re.compile(r"\b\d{2}[VETC]-?\d{3}(\d{3})?\b", re.IGNORECASE)
+# How recalls work rather than which ones a car has: answered from the FAQs, no vehicle needed.
+ABOUT_RECALLS_IN_GENERAL = re.compile(
+    r"\b(how (can|do|would|should) i|what does|means?|meaning|free|costs?|pay|parts?"
+    r"|how long|why)\b",
+    re.IGNORECASE,
+)
 RECALL_LINES = (
     "NHTSA recall campaign",
+    "Vehicles:",
     "Component:",
     "Consumer advisory:",
     "Consequence:",
@@ -21,8 +28,41 @@ RECALL_LINES = (
 
 
 def is_recall_lookup(question: str) -> bool:
-    """'Is there a recall on my car?' (not a question about one campaign number)."""
-    return bool(RECALL_QUESTION.search(question)) and not CAMPAIGN_NUMBER.search(question)
+    """'Is there a recall on my car?': list one vehicle's recalls.
+
+    Not a question about one campaign number ('what does 22V174 fix?') and not one about
+    recalls in general ('is the recall repair free?'): those are answered from the passages.
+    """
+    return (
+        bool(RECALL_QUESTION.search(question))
+        and not names_a_campaign(question)
+        and not ABOUT_RECALLS_IN_GENERAL.search(question)
+    )
+
+
+def names_a_campaign(question: str) -> bool:
+    """A campaign number picks its own vehicles, so the asker's vehicle is not needed."""
+    return bool(CAMPAIGN_NUMBER.search(question))
+
+
+# Words that ask what a campaign is, not something particular about it ("do I have to pay?").
+_WHAT_IS_IT_WORDS = re.compile(
+    r"\b(what['’]s|whats|what|is|it|this|the|a|recall|campaign|number|about|tell|me|explain"
+    r"|details?|info|information|summary|summari[sz]e|does|do|fix|fixes|for|on|please|of)\b",
+    re.IGNORECASE,
+)
+
+
+def campaign_named(question: str) -> str | None:
+    """The short campaign number a question names ('24v-210000' gives '24V210'), if any."""
+    match = CAMPAIGN_NUMBER.search(question)
+    return match.group().replace("-", "").upper()[:6] if match else None
+
+
+def asks_what_campaign_is(question: str) -> bool:
+    """'What is recall 22V174 about?', not a narrower question about it ('do I pay?')."""
+    rest = _WHAT_IS_IT_WORDS.sub(" ", CAMPAIGN_NUMBER.sub(" ", question))
+    return names_a_campaign(question) and not re.search(r"\w", rest)
 
 
 def affects(passage_metadata: Mapping[str, object], vehicle: Vehicle) -> bool:
@@ -47,6 +87,10 @@ class RecallLookup:
             if chunk.metadata.get("vehicle_scope") == "specific"
             and affects(chunk.metadata, vehicle)
         ]
+        return self._first_chunks(chunks)
+
+    def _first_chunks(self, chunks: list[StoredChunk]) -> list[Passage]:
+        """Each document's opening chunk (campaign, vehicles, advisory, remedy), newest first."""
         texts = self._store.get_texts([chunk.id for chunk in chunks])
         first_chunk_per_document: dict[str, Passage] = {}
         for chunk in sorted(
@@ -69,6 +113,28 @@ class RecallLookup:
                 if line.startswith(RECALL_LINES):
                     sentences.append(AnswerSentence(line.strip(), [number]))
         return DraftAnswer(sentences, passages)
+
+    def knows_campaign(self, campaign: str, channel: Channel) -> bool:
+        return bool(self._campaign_chunks(campaign, channel))
+
+    def _campaign_chunks(self, campaign: str, channel: Channel) -> list[StoredChunk]:
+        access = AccessFilter(channel, None).chroma_where()
+        where = {"$and": [{"kind": "recall_notice"}, {"campaign_short": campaign}, access]}
+        return list(self._store.iter_chunks(where=where))
+
+    def campaign(self, campaign: str, channel: Channel) -> DraftAnswer:
+        """One campaign's notices (one per model it covers): each line once, citing all."""
+        passages = self._first_chunks(self._campaign_chunks(campaign, channel))
+        cited_by: dict[str, list[int]] = {}
+        for number, passage in enumerate(passages, 1):
+            for line in passage.text.split("\n"):
+                if line.startswith(RECALL_LINES):
+                    cited_by.setdefault(line.strip(), []).append(number)
+        order = {prefix: rank for rank, prefix in enumerate(RECALL_LINES)}
+        lines = sorted(
+            cited_by, key=lambda line: order[next(p for p in RECALL_LINES if line.startswith(p))]
+        )
+        return DraftAnswer([AnswerSentence(line, cited_by[line]) for line in lines], passages)
 
     def urgent_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
         """Recalls that tell this vehicle's owner not to drive it or to park it outside."""

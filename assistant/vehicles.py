@@ -176,6 +176,12 @@ class VehicleCatalog:
                 self._coverage.append(coverage)
         self._model_pattern = _names_pattern(self._model_names)
         self._make_pattern = _names_pattern(self._make_names)
+        self._other_make_names = {
+            normalise_vehicle_name(make): make
+            for make in WELL_KNOWN_MAKES
+            if normalise_vehicle_name(make) not in self._make_names
+        }
+        self._other_make_pattern = _names_pattern(self._other_make_names)
 
     @classmethod
     def from_metadata(cls, rows: Iterable[Mapping[str, Any]]) -> VehicleCatalog:
@@ -198,9 +204,37 @@ class VehicleCatalog:
             for first, last in sorted(spans[key], key=lambda span: (span[0] or 0, span[1] or 0))
         )
 
+    def makes(self) -> list[str]:
+        """Display names of the makes the knowledge base has documents for, sorted."""
+        return sorted(self._make_names.values(), key=str.lower)
+
     def models(self) -> list[str]:
         """Display names of the models the knowledge base has documents for, sorted."""
         return sorted(self._model_names.values(), key=str.lower)
+
+    def other_make_in(self, text: str, *, owned: bool = False) -> str | None:
+        """A well-known maker the text names that no document here is for ('Toyota').
+
+        With `owned`, only one said to be the asker's car ('my 2020 Toyota', 'I drive a
+        Honda'), so 'can I charge at a Tesla Supercharger?' is still a question for us.
+        """
+        for mention in _mentions(self._other_make_pattern, text):
+            if not owned or _OWNED_BEFORE.search(text[: mention.start]):
+                return self._other_make_names[mention.key]
+        return None
+
+    def model_years(self, model: str) -> tuple[int, int] | None:
+        """First and last model year of the model's own documents; None if they don't say."""
+        key = normalise_vehicle_name(model)
+        spans = [c for c in self._coverage if c.model == key]
+        if not spans or any(c.year_first is None or c.year_last is None for c in spans):
+            return None
+        return min(c.year_first or 0 for c in spans), max(c.year_last or 0 for c in spans)
+
+    def knows_model_year(self, vehicle: Vehicle) -> bool:
+        """False for a model year the model's documents don't reach ('2027 Tessel')."""
+        years = self.model_years(vehicle.model) if vehicle.model and vehicle.year else None
+        return years is None or years[0] <= (vehicle.year or 0) <= years[1]
 
     def covers(self, vehicle: Vehicle | None) -> bool:
         """Whether any document applies to this vehicle, judged on the fields it knows.
@@ -365,6 +399,25 @@ def _mentions(pattern: re.Pattern[str] | None, text: str) -> list[_Mention]:
         for match in pattern.finditer(text)
     ]
 
+
+# Makers a driver may name instead of ours. Names that are also common words ("Mini",
+# "Ram", "Genesis", "Smart") are left out: a false alarm would refuse a real question.
+WELL_KNOWN_MAKES = (
+    "Acura", "Alfa Romeo", "Aston Martin", "Audi", "Bentley", "BMW", "Buick", "BYD",
+    "Cadillac", "Chevrolet", "Chevy", "Chrysler", "Citroen", "Dacia", "Dodge", "Ferrari",
+    "Fiat", "Ford", "GMC", "Honda", "Hyundai", "Infiniti", "Isuzu", "Kia", "Lamborghini",
+    "Land Rover", "Lexus", "Lincoln", "Lucid", "Maserati", "Mazda", "Mercedes",
+    "Mercedes-Benz", "Mitsubishi", "Nissan", "Opel", "Peugeot", "Polestar", "Porsche",
+    "Renault", "Rivian", "Rolls-Royce", "Seat", "Skoda", "Subaru", "Suzuki", "Tesla",
+    "Toyota", "Vauxhall", "Volkswagen", "VW", "Volvo",
+)  # fmt: skip
+
+_OWNED_BEFORE = re.compile(
+    r"\b(my|our|i (have|drive|own|bought|leased|rented)( an?)?|it'?s an?|is an?)\s+"
+    r"((19|20)\d{2}\s+|'\d{2}\s+)?$",
+    re.IGNORECASE,
+)
+"""Words just before a maker's name that make it the asker's car."""
 
 _VIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)[A-Za-z0-9]{17}(?![A-Za-z0-9])")
 """17 letters and digits standing alone, at least one of them a digit (no word is a VIN)."""

@@ -19,7 +19,7 @@ from evals.ragas_scoring import RagasSample, RagasScorer
 from knowledge.store import KnowledgeStore
 
 CUTOFFS = (1, 5, 10)
-CITED_SENTENCE = re.compile(r"(.+?)((?: \[\d+\])+)(?=\s|$)")
+CITED_SENTENCE = re.compile(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)")
 
 
 @dataclass

@@ -110,6 +110,64 @@ def test_campaign_number_alone_finds_its_recall(assistant: Assistant) -> None:
     assert "24V210" in reply.answer
 
 
+def test_a_campaign_question_needs_no_vehicle(assistant: Assistant) -> None:
+    reply = ask(assistant, "Tell me about campaign 21V455")
+    assert not reply.asked_for_vehicle
+    assert reply.citations[0].document_id == "recall-21v455000-halvard-tessel"
+
+
+def test_a_campaign_covering_two_models_lists_each_line_once_citing_both(
+    assistant: Assistant,
+) -> None:
+    reply = ask(assistant, "what's campaign 22V174?")
+    assert {c.document_id for c in reply.citations} == {
+        "recall-22v174000-halvard-brisa",
+        "recall-22v174000-halvard-karst",
+    }
+    assert reply.answer.count("Remedy:") == 1 and "[1][2]" in reply.answer
+
+
+def test_an_unknown_campaign_is_said_not_guessed(assistant: Assistant) -> None:
+    reply = ask(assistant, "What does recall 19V999 fix?")
+    assert reply.abstained and not reply.citations and "19V999" in reply.answer
+
+
+def test_a_general_recall_question_is_answered_without_asking_for_the_car(
+    assistant: Assistant,
+) -> None:
+    reply = ask(assistant, "Do I have to pay to get a recall fixed?")
+    assert not reply.asked_for_vehicle and not reply.abstained
+    assert reply.citations and all(c.kind != "recall_notice" for c in reply.citations)
+
+
+def test_the_brand_alone_is_not_taken_for_a_stated_vehicle(assistant: Assistant) -> None:
+    reply = ask(assistant, "Does Halvard keep a record of my trips?")
+    assert not reply.answer.startswith("Noted:")
+
+
+def test_a_model_year_the_knowledge_does_not_reach_is_said_not_guessed(
+    assistant: Assistant,
+) -> None:
+    reply = ask(assistant, "How much can a 2030 Karst tow?")
+    assert reply.abstained and not reply.citations
+    assert "2030 Halvard Karst" in reply.answer and "2022–2025" in reply.answer
+    fixed = ask(assistant, "Sorry, it's a 2024", session_id=reply.session_id)
+    again = ask(assistant, "How much can it tow?", session_id=fixed.session_id)
+    assert "5,500" in again.answer
+
+
+def test_another_makers_car_gets_no_answer_from_our_manuals(assistant: Assistant) -> None:
+    said = ask(assistant, "How do I reset the TPMS on my 2020 Toyota?")
+    given = ask(assistant, "How do I reset the TPMS?", vehicle_text="Toyota Camry 2020")
+    for reply in (said, given):
+        assert reply.abstained and not reply.citations and "Toyota" in reply.answer
+        assert reply.vehicle is None  # the year alone is not taken for one of ours
+    named_in_passing = ask(assistant, "Can I charge my 2024 Tessel at a Tesla Supercharger?")
+    assert "Tesla:" not in named_in_passing.answer and not named_in_passing.answer.startswith(
+        "I can only help"
+    )
+
+
 def test_recall_question_uses_the_vehicle_named_before(assistant: Assistant) -> None:
     first = ask(assistant, "I have a 2022 Tessel.")
     reply = ask(assistant, "Is there a recall on it?", session_id=first.session_id)
@@ -210,7 +268,7 @@ def test_llm_path_end_to_end_with_a_scripted_chat_model(
 
 
 def _answer_sentences(reply: AssistantReply) -> Iterator[tuple[str, list[int]]]:
-    for piece in re.findall(r"(.+?)((?: \[\d+\])+)(?=\s|$)", reply.answer.replace("\n", " ")):
+    for piece in re.findall(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)", reply.answer.replace("\n", " ")):
         yield piece[0].strip(), [int(n) for n in re.findall(r"\d+", piece[1])]
 
 

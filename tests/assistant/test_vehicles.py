@@ -190,6 +190,14 @@ def test_covers_models_and_years_with_documents(catalog: VehicleCatalog) -> None
     assert not catalog.covers(None)
 
 
+def test_a_model_year_beyond_the_models_documents_is_not_known(catalog: VehicleCatalog) -> None:
+    assert catalog.model_years("tessel") == (2021, 2025)
+    assert catalog.knows_model_year(Vehicle(model="Tessel", year=2023))
+    assert not catalog.knows_model_year(Vehicle(model="Tessel", year=2027))
+    assert not catalog.knows_model_year(Vehicle(model="Karst", year=2021))
+    assert catalog.knows_model_year(Vehicle(model="Karst"))  # no year said: nothing to doubt
+
+
 def test_a_make_wide_document_covers_that_makes_models_only() -> None:
     catalog = VehicleCatalog([("Halvard", None, None, None)])
 
@@ -239,3 +247,21 @@ def test_describe_vehicle() -> None:
     assert describe_vehicle(Vehicle(make="Halvard", model="Karst")) == "Halvard Karst"
     assert "2021" in describe_vehicle(Vehicle(year=2021))
     assert describe_vehicle(None) == "unknown vehicle"
+
+
+@pytest.mark.parametrize(
+    ("message", "owned", "make"),
+    [
+        ("Toyota Camry 2020", False, "Toyota"),
+        ("how do I reset the TPMS on my 2019 Honda?", True, "Honda"),
+        ("I drive a Ford, does this apply?", True, "Ford"),
+        ("it's a '21 Mercedes-Benz", True, "Mercedes-Benz"),
+        ("Can I charge at a Tesla Supercharger?", True, None),
+        ("How do I reset the TPMS on my Halvard?", True, None),
+        ("How do I reset the TPMS?", False, None),
+    ],
+)
+def test_another_makers_car_is_spotted(
+    catalog: VehicleCatalog, message: str, owned: bool, make: str | None
+) -> None:
+    assert catalog.other_make_in(message, owned=owned) == make
