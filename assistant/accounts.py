@@ -13,13 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,18 +27,16 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
-    create_engine,
     delete,
-    event,
     or_,
     select,
     update,
 )
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import Database, utc_now
 from knowledge.errors import ConfigurationError, InputError, StageError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -50,11 +44,6 @@ PASSWORD_MIN_CHARS = 10
 PASSWORD_MAX_CHARS = 1024
 """Far above any real password; stops a megabyte 'password' from being hashed per request."""
 DISPLAY_NAME_MAX_CHARS = 120
-
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another process's write to finish before failing."""
-
-_BEGIN_OPTION = "glovebox_begin"
 
 
 @dataclass(frozen=True)
@@ -139,35 +128,14 @@ class SqlAccountStore:
         now: Callable[[], datetime] | None = None,
         hasher: PasswordHasher | None = None,
     ) -> None:
-        try:
-            url = make_url(database_url)
-        except ArgumentError as error:
-            raise ConfigurationError(
-                f"database URL {database_url!r} is not a SQLAlchemy URL ({error}); "
-                "set GLOVEBOX_DATABASE_URL like sqlite:///path/to/glovebox.sqlite3"
-            ) from error
-        self._display_url = url.render_as_string(hide_password=True)
-        try:
-            self._engine = _make_engine(url)
-        except NoSuchModuleError as error:
-            raise ConfigurationError(
-                f"database URL {self._display_url} names a database Glovebox has no driver "
-                f"for ({error}); install its driver or use a sqlite:/// URL"
-            ) from error
-        self._clock = now or _utc_now
+        self._db = Database(database_url, stage="accounts", create_tables=_create_tables)
+        self._clock = now or utc_now
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
-        self._reads = sessionmaker(self._engine, expire_on_commit=False)
-        self._writes = sessionmaker(
-            self._engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}),
-            expire_on_commit=False,
-        )
-        self._tables_ready = False
-        self._tables_lock = threading.Lock()
 
     def close(self) -> None:
         """Release the connections; the store can still be used (it reconnects)."""
-        self._engine.dispose()
+        self._db.close()
 
     # Accounts
 
@@ -188,7 +156,7 @@ class SqlAccountStore:
             last_sign_in_at=None,
         )
         try:
-            with self._transaction(write=True) as db:
+            with self._db.transaction(write=True) as db:
                 taken = db.scalar(select(_AccountRow.id).where(_AccountRow.username == username))
                 if taken is not None:
                     raise _duplicate(username)
@@ -200,14 +168,14 @@ class SqlAccountStore:
 
     def list_agents(self) -> list[AgentAccount]:
         """Every account, disabled ones included, by username."""
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             rows = db.scalars(select(_AccountRow).order_by(_AccountRow.username))
             return [_account(row) for row in rows]
 
     def disable_agent(self, username: str) -> AgentAccount:
         """The agent can no longer sign in, and every session they have ends now."""
         now = self._now()
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._account_row(db, username)
             row.active = False
             db.execute(
@@ -222,7 +190,7 @@ class SqlAccountStore:
 
     def enable_agent(self, username: str) -> AgentAccount:
         """The agent can sign in again; sessions ended by `disable_agent` stay ended."""
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._account_row(db, username)
             row.active = True
             return _account(row)
@@ -232,7 +200,7 @@ class SqlAccountStore:
         (disable the agent to end them)."""
         _check_password(password)
         password_hash = self._hasher.hash(password)
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._account_row(db, username)
             row.password_hash = password_hash
             return _account(row)
@@ -244,7 +212,7 @@ class SqlAccountStore:
         does not tell a caller which usernames exist.
         """
         normalized = username.strip().lower() if isinstance(username, str) else ""
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             found = db.execute(
                 select(_AccountRow.id, _AccountRow.password_hash, _AccountRow.active).where(
                     _AccountRow.username == normalized
@@ -259,7 +227,7 @@ class SqlAccountStore:
         new_hash = (
             self._hasher.hash(password) if self._hasher.check_needs_rehash(password_hash) else None
         )
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = db.get(_AccountRow, account_id)
             # Disabled, or given a new password, while we were verifying: the old one is void.
             if row is None or not row.active or row.password_hash != password_hash:
@@ -280,7 +248,7 @@ class SqlAccountStore:
             raise InputError(source="ttl", problem=f"must be positive, not {ttl}")
         token = secrets.token_urlsafe(32)
         now = self._now()
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._account_row(db, username)
             if not row.active:
                 raise InputError(
@@ -313,7 +281,7 @@ class SqlAccountStore:
                 _AccountRow.active.is_(True),
             )
         )
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             row = db.scalars(query).first()
             return None if row is None else _account(row)
 
@@ -321,7 +289,7 @@ class SqlAccountStore:
         """Sign out. Closing an unknown or already closed token does nothing."""
         if not isinstance(token, str) or not token:
             return
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             db.execute(
                 update(_AgentSessionRow)
                 .where(
@@ -333,7 +301,7 @@ class SqlAccountStore:
 
     def purge_expired(self) -> int:
         """Delete sessions that have expired or been closed; returns how many went."""
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             result = db.execute(
                 delete(_AgentSessionRow).where(
                     or_(
@@ -371,35 +339,6 @@ class SqlAccountStore:
             raise ConfigurationError("the accounts clock returned a naive datetime; return UTC")
         return now.astimezone(UTC)
 
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Session]:
-        self._create_tables_once()
-        factory = self._writes if write else self._reads
-        try:
-            with factory.begin() as db:
-                yield db
-        except OperationalError as error:
-            raise StageError(
-                "accounts", f"database {self._display_url} failed: {error.orig}"
-            ) from error
-
-    def _create_tables_once(self) -> None:
-        if self._tables_ready:
-            return
-        with self._tables_lock:
-            if self._tables_ready:
-                return
-            try:
-                with self._engine.execution_options(
-                    **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
-                ).begin() as connection:
-                    _AccountBase.metadata.create_all(connection)
-            except OperationalError as error:
-                raise StageError(
-                    "accounts", f"cannot create tables in {self._display_url}: {error.orig}"
-                ) from error
-            self._tables_ready = True
-
     @staticmethod
     def _account_row(db: Session, username: str) -> _AccountRow:
         normalized = username.strip().lower()
@@ -414,39 +353,8 @@ class SqlAccountStore:
         return row
 
 
-def _make_engine(url: URL) -> Engine:
-    """As `assistant.tickets` makes its engine: WAL, a busy timeout, writers BEGIN IMMEDIATE."""
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    in_memory = url.database in (None, "", ":memory:")
-    if in_memory:
-        # One shared connection, or every checkout would see its own empty database.
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    else:
-        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-        # SQLAlchemy, not the sqlite3 module, says when a transaction begins.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # Writers take the lock at BEGIN IMMEDIATE, where busy_timeout can wait for it.
-        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
-
-    return engine
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+def _create_tables(connection: Connection) -> None:
+    _AccountBase.metadata.create_all(connection)
 
 
 def _token_digest(token: str) -> str:

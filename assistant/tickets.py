@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from sqlalchemy import (
@@ -32,19 +28,16 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     case,
-    create_engine,
-    event,
     func,
     inspect,
     select,
 )
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import Database, utc_now
 from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
-from knowledge.errors import ConfigurationError, InputError, StageError
+from knowledge.errors import InputError
 
 TurnRole = Literal["user", "assistant", "agent"]
 TURN_ROLES: tuple[str, ...] = get_args(TurnRole)
@@ -65,11 +58,6 @@ SEVERITY_RANK = {
     Severity.MEDIUM: 2,
     Severity.LOW: 3,
 }
-
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another process's write to finish before failing."""
-
-_BEGIN_OPTION = "glovebox_begin"
 
 
 # --- What callers get back: plain values, never ORM rows ------------------------------------
@@ -368,39 +356,18 @@ class SqlTicketStore:
     """
 
     def __init__(self, database_url: str) -> None:
-        try:
-            url = make_url(database_url)
-        except ArgumentError as error:
-            raise ConfigurationError(
-                f"database URL {database_url!r} is not a SQLAlchemy URL ({error}); "
-                "set GLOVEBOX_DATABASE_URL like sqlite:///path/to/glovebox.sqlite3"
-            ) from error
-        self._display_url = url.render_as_string(hide_password=True)
-        try:
-            self._engine = _make_engine(url)
-        except NoSuchModuleError as error:
-            raise ConfigurationError(
-                f"database URL {self._display_url} names a database Glovebox has no driver "
-                f"for ({error}); install its driver or use a sqlite:/// URL"
-            ) from error
-        self._reads = sessionmaker(self._engine, expire_on_commit=False)
-        self._writes = sessionmaker(
-            self._engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}),
-            expire_on_commit=False,
-        )
-        self._tables_ready = False
-        self._tables_lock = threading.Lock()
+        self._db = Database(database_url, stage="tickets", create_tables=_create_tables)
 
     def close(self) -> None:
         """Release the connections; the store can still be used (it reconnects)."""
-        self._engine.dispose()
+        self._db.close()
 
     # Sessions
 
     def create_session(self, channel: Channel) -> str:
-        now = _now()
+        now = utc_now()
         session_id = uuid.uuid4().hex
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             db.add(
                 _SessionRow(
                     id=session_id,
@@ -414,7 +381,7 @@ class SqlTicketStore:
         return session_id
 
     def get_session(self, session_id: str) -> ConversationSession | None:
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             row = db.get(_SessionRow, session_id)
             if row is None:
                 return None
@@ -449,31 +416,31 @@ class SqlTicketStore:
                 source="turn", problem=f"role must be one of {', '.join(TURN_ROLES)}, not {role!r}"
             )
         stored_payload = None if payload is None else _as_json(payload, "turn payload")
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             session_row = self._session_row(db, session_id)
             return self._append_turn(db, session_row, role, text, stored_payload)
 
     def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None:
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._session_row(db, session_id)
             row.vehicle_make = vehicle.make
             row.vehicle_model = vehicle.model
             row.vehicle_year = vehicle.year
             row.vehicle_vin = vehicle.vin
-            row.updated_at = _now()
+            row.updated_at = utc_now()
 
     def record_outcome(self, session_id: str, answered: bool) -> int:
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._session_row(db, session_id)
             row.failed_answers = 0 if answered else row.failed_answers + 1
-            row.updated_at = _now()
+            row.updated_at = utc_now()
             return row.failed_answers
 
     def set_state(self, session_id: str, state: EscalationState) -> None:
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._session_row(db, session_id)
             row.state = EscalationState(state)
-            row.updated_at = _now()
+            row.updated_at = utc_now()
 
     # Tickets
 
@@ -482,8 +449,8 @@ class SqlTicketStore:
         passages = _as_json(list(draft.passages), "ticket passages")
         if not draft.reason.strip():
             raise InputError(source="ticket reason", problem="is empty; give a code like 'safety'")
-        now = _now()
-        with self._transaction(write=True) as db:
+        now = utc_now()
+        with self._db.transaction(write=True) as db:
             session_row = self._session_row(db, draft.session_id)
             already_open = db.scalar(
                 select(func.max(_TicketRow.id)).where(
@@ -527,7 +494,7 @@ class SqlTicketStore:
             return _ticket(row)
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             row = db.get(_TicketRow, ticket_id)
             return None if row is None else _ticket(row)
 
@@ -541,13 +508,13 @@ class SqlTicketStore:
         query = select(_TicketRow).order_by(severity_rank, _TicketRow.created_at, _TicketRow.id)
         if state is not None:
             query = query.where(_TicketRow.state == EscalationState(state))
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             return [_ticket(row) for row in db.scalars(query.limit(limit))]
 
     def assign(self, ticket_id: int, agent_name: str) -> Ticket:
         if not agent_name.strip():
             raise InputError(source="agent_name", problem="is empty; say who takes the ticket")
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._move_ticket(db, ticket_id, EscalationState.HUMAN)
             row.assignee = agent_name.strip()
             return _ticket(row)
@@ -557,7 +524,7 @@ class SqlTicketStore:
             raise InputError(
                 source="resolution_note", problem="is empty; say how the ticket was resolved"
             )
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._move_ticket(db, ticket_id, EscalationState.RESOLVED)
             row.resolution_note = resolution_note.strip()
             return _ticket(row)
@@ -566,7 +533,7 @@ class SqlTicketStore:
         """A checked state change of the ticket; its session follows it."""
         row = self._ticket_row(db, ticket_id)
         _check_transition(row, state)
-        now = _now()
+        now = utc_now()
         row.state = state
         row.updated_at = now
         session_row = self._session_row(db, row.session_id)
@@ -578,23 +545,23 @@ class SqlTicketStore:
         """An internal note on the ticket, for agents only."""
         if not text.strip():
             raise InputError(source="note", problem="is empty; write the note")
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._ticket_row(db, ticket_id)
-            now = _now()
+            now = utc_now()
             entry = {"author": author.strip(), "text": text.strip(), "created_at": now.isoformat()}
             row.notes = [*(row.notes or []), entry]
             row.updated_at = now
             return _ticket(row)
 
     def add_agent_message(self, ticket_id: int, text: str) -> Turn:
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             row = self._ticket_row(db, ticket_id)
             if row.state is EscalationState.RESOLVED:
                 raise InputError(
                     source="ticket",
                     problem=f"{ticket_reference(row.id)} is resolved; the asker has moved on",
                 )
-            row.updated_at = _now()
+            row.updated_at = utc_now()
             session_row = self._session_row(db, row.session_id)
             return self._append_turn(db, session_row, "agent", text, None)
 
@@ -608,7 +575,7 @@ class SqlTicketStore:
         comment: str | None = None,
         suggestion: str | None = None,
     ) -> Feedback:
-        with self._transaction(write=True) as db:
+        with self._db.transaction(write=True) as db:
             self._session_row(db, session_id)
             turn_row = (
                 db.scalars(
@@ -638,7 +605,7 @@ class SqlTicketStore:
                 helpful=helpful,
                 comment=(comment or "").strip() or None,
                 suggestion=(suggestion or "").strip() or None,
-                created_at=_now(),
+                created_at=utc_now(),
             )
             db.add(row)
             db.flush()
@@ -653,7 +620,7 @@ class SqlTicketStore:
             .order_by(_FeedbackRow.created_at.desc(), _FeedbackRow.id.desc())
             .limit(limit)
         )
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             return [
                 _feedback(row, turn_row, self._question_before(db, turn_row))
                 for row, turn_row in db.execute(query).all()
@@ -680,42 +647,12 @@ class SqlTicketStore:
         query = select(_SessionRow.id).order_by(_SessionRow.updated_at.desc()).limit(limit)
         if since is not None:
             query = query.where(_SessionRow.updated_at >= since)
-        with self._transaction(write=False) as db:
+        with self._db.transaction(write=False) as db:
             session_ids = list(db.scalars(query))
         sessions = [self.get_session(session_id) for session_id in session_ids]
         return [session for session in sessions if session is not None]
 
     # Plumbing
-
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Session]:
-        self._create_tables_once()
-        factory = self._writes if write else self._reads
-        try:
-            with factory.begin() as db:
-                yield db
-        except OperationalError as error:
-            raise StageError(
-                "tickets", f"database {self._display_url} failed: {error.orig}"
-            ) from error
-
-    def _create_tables_once(self) -> None:
-        if self._tables_ready:
-            return
-        with self._tables_lock:
-            if self._tables_ready:
-                return
-            try:
-                with self._engine.execution_options(
-                    **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
-                ).begin() as connection:
-                    _Base.metadata.create_all(connection)
-                    _add_missing_columns(connection)
-            except OperationalError as error:
-                raise StageError(
-                    "tickets", f"cannot create tables in {self._display_url}: {error.orig}"
-                ) from error
-            self._tables_ready = True
 
     @staticmethod
     def _session_row(db: Session, session_id: str) -> _SessionRow:
@@ -745,7 +682,7 @@ class SqlTicketStore:
         index = db.scalar(
             select(func.count()).select_from(_TurnRow).where(_TurnRow.session_id == session_row.id)
         )
-        now = _now()
+        now = utc_now()
         row = _TurnRow(
             session_id=session_row.id, role=role, text=text, payload=payload, created_at=now
         )
@@ -755,37 +692,9 @@ class SqlTicketStore:
         return _turn(index or 0, row)
 
 
-def _make_engine(url: URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    in_memory = url.database in (None, "", ":memory:")
-    if in_memory:
-        # One shared connection, or every checkout would see its own empty database.
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    else:
-        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-        # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if not in_memory:
-            # Readers (the console) and a writer (the API) then work at the same time.
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # Writers take the write lock at BEGIN IMMEDIATE, where busy_timeout can wait for it;
-        # a deferred transaction that reads and then writes fails at once if another process
-        # wrote in between.
-        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
-
-    return engine
+def _create_tables(connection: Connection) -> None:
+    _Base.metadata.create_all(connection)
+    _add_missing_columns(connection)
 
 
 def _add_missing_columns(connection: Connection) -> None:
@@ -803,10 +712,6 @@ def _add_missing_columns(connection: Connection) -> None:
             connection.exec_driver_sql(
                 f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
             )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json_default(value: object) -> object:

@@ -33,7 +33,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(MONDAY)
-    monkeypatch.setattr("assistant.tickets._now", clock)
+    monkeypatch.setattr("assistant.tickets.utc_now", clock)
     return clock
 
 

@@ -1,0 +1,132 @@
+"""Opening Glovebox's SQL database: one recipe for the ticket store and the account store.
+
+SQLite by default (WAL, a busy timeout, writers take the lock at BEGIN IMMEDIATE), any
+SQLAlchemy URL with an installed driver otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from knowledge.errors import ConfigurationError, StageError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another process's write to finish before failing."""
+
+_BEGIN_OPTION = "glovebox_begin"
+WRITER = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
+"""Execution options for a transaction that writes: it takes the write lock at BEGIN."""
+
+
+class Database:
+    """One SQL database: read and write transactions, its tables created on first use.
+
+    db = Database(url, stage="tickets", create_tables=Base.metadata.create_all)
+    with db.transaction(write=True) as session: ...
+    """
+
+    def __init__(
+        self, database_url: str, *, stage: str, create_tables: Callable[[Connection], None]
+    ) -> None:
+        try:
+            url = make_url(database_url)
+        except ArgumentError as error:
+            raise ConfigurationError(
+                f"database URL {database_url!r} is not a SQLAlchemy URL ({error}); "
+                "set GLOVEBOX_DATABASE_URL like sqlite:///path/to/glovebox.sqlite3"
+            ) from error
+        self.display_url = url.render_as_string(hide_password=True)
+        """The URL with any password hidden, for messages."""
+        try:
+            self.engine = _make_engine(url)
+        except NoSuchModuleError as error:
+            raise ConfigurationError(
+                f"database URL {self.display_url} names a database Glovebox has no driver "
+                f"for ({error}); install its driver or use a sqlite:/// URL"
+            ) from error
+        self._stage = stage
+        self._create_tables = create_tables
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self.engine.execution_options(**WRITER), expire_on_commit=False)
+        self._tables_ready = False
+        self._tables_lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Session]:
+        """Commits on success, rolls back on an exception; a database failure is a StageError."""
+        self._create_tables_once()
+        factory = self._writes if write else self._reads
+        try:
+            with factory.begin() as session:
+                yield session
+        except OperationalError as error:
+            raise StageError(
+                self._stage, f"database {self.display_url} failed: {error.orig}"
+            ) from error
+
+    def close(self) -> None:
+        """Release the connections; the database can still be used (it reconnects)."""
+        self.engine.dispose()
+
+    def _create_tables_once(self) -> None:
+        if self._tables_ready:
+            return
+        with self._tables_lock:
+            if self._tables_ready:
+                return
+            try:
+                with self.engine.execution_options(**WRITER).begin() as connection:
+                    self._create_tables(connection)
+            except OperationalError as error:
+                raise StageError(
+                    self._stage, f"cannot create tables in {self.display_url}: {error.orig}"
+                ) from error
+            self._tables_ready = True
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    if in_memory:
+        # One shared connection, or every checkout would see its own empty database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            # Readers (the console) and a writer (the API) then work at the same time.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # Writers take the write lock at BEGIN IMMEDIATE, where busy_timeout can wait for it;
+        # a deferred transaction that reads and then writes fails at once if another process
+        # wrote in between.
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+    return engine
