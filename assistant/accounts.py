@@ -21,12 +21,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (
     Boolean,
-    DateTime,
-    Dialect,
     ForeignKey,
     Integer,
     String,
-    TypeDecorator,
     delete,
     or_,
     select,
@@ -36,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import Database, utc_now
+from assistant.database import Database, UtcDateTime, utc_now
 from knowledge.errors import ConfigurationError, InputError, StageError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -66,23 +63,6 @@ class AgentAccount:
 # --- Tables ------------------------------------------------------------------------------------
 
 
-class _UtcDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC (SQLite keeps no offsets) and hands back aware UTC datetimes."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class _AccountBase(DeclarativeBase):
     pass
 
@@ -95,8 +75,8 @@ class _AccountRow(_AccountBase):
     display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX_CHARS))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    last_sign_in_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class _AgentSessionRow(_AccountBase):
@@ -105,9 +85,9 @@ class _AgentSessionRow(_AccountBase):
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     """Hex SHA-256 of the token: the token is random, so a slow hash would add nothing."""
     account_id: Mapped[int] = mapped_column(ForeignKey(_AccountRow.id), index=True)
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(_UtcDateTime(), index=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # --- The store ---------------------------------------------------------------------------------

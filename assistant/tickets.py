@@ -13,20 +13,17 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
-    Dialect,
     Enum,
     ForeignKey,
     Integer,
     String,
     Text,
-    TypeDecorator,
     case,
     func,
     inspect,
@@ -35,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import Database, utc_now
+from assistant.database import Database, UtcDateTime, utc_now
 from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
 from knowledge.errors import InputError
 
@@ -250,23 +247,6 @@ class TicketStore(Protocol):
 # --- Tables ------------------------------------------------------------------------------------
 
 
-class _UtcDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC (SQLite keeps no offsets) and hands back aware UTC datetimes."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _string_enum(enum_class: type[Any]) -> Enum:
     return Enum(
         enum_class,
@@ -286,8 +266,8 @@ class _SessionRow(_Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState))
     failed_answers: Mapped[int] = mapped_column(Integer, default=0)
     vehicle_make: Mapped[str | None] = mapped_column(String(80))
@@ -305,7 +285,7 @@ class _TurnRow(_Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _TicketRow(_Base):
@@ -328,8 +308,8 @@ class _TicketRow(_Base):
     assignee: Mapped[str | None] = mapped_column(String(120))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _FeedbackRow(_Base):
@@ -342,7 +322,7 @@ class _FeedbackRow(_Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
     suggestion: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # --- The store ---------------------------------------------------------------------------------
