@@ -32,7 +32,11 @@ SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             # A red warning light that is on now (not "what does the red light mean?").
             r"\b(red (\w+ ){0,3}(light|lamp|indicator|warning)s? (is |are |just |has )*"
             r"(on|lit|came on|come on|flashing|blinking|stays on)"
-            r"|overheat(ing|ed|s)?|(drive system|engine|battery|motor) (is )?(too |very )?hot\b"
+            # Overheating now ("it's overheating", "the engine overheated"), not "does the
+            # battery overheat when fast charging?".
+            r"|((is|it'?s|keeps|kept|started|starts|just|has) |(my|the|our) (\w+ )?)"
+            r"overheat(ing|ed)|overheating (now|again|while)"
+            r"|(drive system|engine|battery|motor) (is )?(too |very )?hot\b"
             r"|temperature (gauge|warning) (is )?(in the red|on))",
         ),
         (

@@ -24,6 +24,7 @@ def reasons(message: str, *, failed_answers: int = 0, max_failed_answers: int = 
         "The red BRAKE light just came on while I'm on the highway",
         "Red battery thermometer light is on and it says Drive system hot",
         "The engine is overheating",
+        "my Karst overheated twice on the way up the mountain",
         "The steering suddenly went loose and the car wanders, I almost lost control",
         "My car is in the garage and there's a burning plastic smell near the battery",
         "My engine stalled on the freeway and won't restart",
@@ -58,6 +59,8 @@ def test_emergencies_go_to_a_human_as_critical_safety_cases(message: str) -> Non
         "What does the Pre-Collision System warning light mean?",
         "Will DC fast charging hurt the battery?",
         "What is the crash test rating of the 2024 Karst?",
+        "Does the battery overheat when fast charging?",
+        "How do I keep the engine from overheating when towing in summer?",
     ],
 )
 def test_everyday_questions_about_safety_features_are_not_emergencies(question: str) -> None:
