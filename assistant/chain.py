@@ -189,7 +189,7 @@ class Assistant:
             session = self._tickets.get_session(session_id)
             assert session is not None
             history = [(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")]
-            other_make = self._other_make(question, vehicle_text)
+            other_make = self._other_make(question, vehicle_text, session.vehicle)
             vehicle = (
                 session.vehicle
                 if other_make
@@ -360,9 +360,18 @@ class Assistant:
     def _session(self, session_id: str | None, channel: Channel) -> str:
         if session_id is None:
             return self._tickets.create_session(channel)
-        if self._tickets.get_session(session_id) is None:
+        session = self._tickets.get_session(session_id)
+        if session is None:
             raise InputError(
                 "session", f"no session {session_id}; start a new one without --session"
+            )
+        if session.channel != channel:
+            # An agent's answer (internal bulletins allowed) must never land in a driver's
+            # conversation, nor a driver's question in an agent's.
+            raise InputError(
+                "session",
+                f"{session_id} is a {session.channel} conversation, not {channel}; "
+                "start a new one without --session",
             )
         return session_id
 
@@ -393,12 +402,14 @@ class Assistant:
             vehicle = vehicle.merged_with(mentioned)
         return vehicle if (vehicle.make or vehicle.model or vehicle.year) else known
 
-    def _other_make(self, question: str, vehicle_text: str | None) -> str | None:
-        """Another maker's car ('my Toyota'), unless the question also names one of ours."""
-        if (self._catalog.find_in_text(question) or Vehicle()).model:
-            return None
+    def _other_make(
+        self, question: str, vehicle_text: str | None, known: Vehicle | None
+    ) -> str | None:
+        """Another maker's car ('my Toyota'), unless the conversation is about one of ours."""
         if vehicle_text and (make := self._catalog.other_make_in(vehicle_text)):
             return make
+        if (known and known.model) or (self._catalog.find_in_text(question) or Vehicle()).model:
+            return None
         return self._catalog.other_make_in(question, owned=True)
 
     def _without_vehicle(self, text: str) -> str:

@@ -17,6 +17,13 @@ ABOUT_RECALLS_IN_GENERAL = re.compile(
     r"|how long|why)\b",
     re.IGNORECASE,
 )
+HOW_TO = re.compile(r"\bhow (can|do|would|should) i\b", re.IGNORECASE)
+# "Any recalls for my Tessel? Which parts?": asking for the list wins over the general words.
+ASKS_FOR_THE_LIST = re.compile(
+    r"\b((any|open|outstanding|which|what) (safety )?recalls|is there a recall"
+    r"|(been|was|is it|it) recalled)\b",
+    re.IGNORECASE,
+)
 RECALL_LINES = (
     "NHTSA recall campaign",
     "Vehicles:",
@@ -33,11 +40,11 @@ def is_recall_lookup(question: str) -> bool:
     Not a question about one campaign number ('what does 22V174 fix?') and not one about
     recalls in general ('is the recall repair free?'): those are answered from the passages.
     """
-    return (
-        bool(RECALL_QUESTION.search(question))
-        and not names_a_campaign(question)
-        and not ABOUT_RECALLS_IN_GENERAL.search(question)
-    )
+    if not RECALL_QUESTION.search(question) or names_a_campaign(question):
+        return False
+    if HOW_TO.search(question):
+        return False
+    return bool(ASKS_FOR_THE_LIST.search(question)) or not ABOUT_RECALLS_IN_GENERAL.search(question)
 
 
 def names_a_campaign(question: str) -> bool:

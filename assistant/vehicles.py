@@ -219,7 +219,10 @@ class VehicleCatalog:
         Honda'), so 'can I charge at a Tesla Supercharger?' is still a question for us.
         """
         for mention in _mentions(self._other_make_pattern, text):
-            if not owned or _OWNED_BEFORE.search(text[: mention.start]):
+            if not owned or (
+                _OWNED_BEFORE.search(text[: mention.start])
+                and not _ACCESSORY_AFTER.match(text[mention.end :])
+            ):
                 return self._other_make_names[mention.key]
         return None
 
@@ -418,6 +421,13 @@ _OWNED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 """Words just before a maker's name that make it the asker's car."""
+
+_ACCESSORY_AFTER = re.compile(
+    r"\s+(super ?chargers?|chargers?|charging|adapters?|app|wall ?(box|connector|charger)"
+    r"|plugs?|cables?|connectors?|stations?|network)\b",
+    re.IGNORECASE,
+)
+"""'My Tesla adapter' is a charging accessory, not the asker's car."""
 
 _VIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)[A-Za-z0-9]{17}(?![A-Za-z0-9])")
 """17 letters and digits standing alone, at least one of them a digit (no word is a VIN)."""

@@ -162,10 +162,22 @@ def test_another_makers_car_gets_no_answer_from_our_manuals(assistant: Assistant
     for reply in (said, given):
         assert reply.abstained and not reply.citations and "Toyota" in reply.answer
         assert reply.vehicle is None  # the year alone is not taken for one of ours
+    ours = ask(assistant, "I drive a 2024 Tessel")
+    later = ask(assistant, "My Tesla wall connector, will it work?", session_id=ours.session_id)
+    assert not later.answer.startswith("I can only help")
     named_in_passing = ask(assistant, "Can I charge my 2024 Tessel at a Tesla Supercharger?")
     assert "Tesla:" not in named_in_passing.answer and not named_in_passing.answer.startswith(
         "I can only help"
     )
+
+
+def test_an_agent_answer_never_lands_in_a_drivers_conversation(assistant: Assistant) -> None:
+    driver = ask(assistant, "How do I pair my phone?", vehicle_text="Halvard Brisa 2020")
+    with pytest.raises(InputError, match="is a driver conversation"):
+        assistant.ask("What does TSB-HV-23-014 say?", channel=Channel.AGENT,
+                      session_id=driver.session_id)  # fmt: skip
+    turns = assistant.tickets.get_session(driver.session_id).turns  # type: ignore[union-attr]
+    assert [t.role for t in turns] == ["user", "assistant"]
 
 
 def test_recall_question_uses_the_vehicle_named_before(assistant: Assistant) -> None:

@@ -19,6 +19,7 @@ from assistant.recalls import (
         "any open recalls for a 2023 karst?",
         "Has my Brisa ever been recalled?",
         "Which recalls affect VIN 7HVT1A2EXRA204117?",
+        "Are there any recalls for my Tessel? Which parts?",
     ],
 )
 def test_asking_which_recalls_a_car_has_is_a_lookup(question: str) -> None:

@@ -257,6 +257,8 @@ def test_describe_vehicle() -> None:
         ("I drive a Ford, does this apply?", True, "Ford"),
         ("it's a '21 Mercedes-Benz", True, "Mercedes-Benz"),
         ("Can I charge at a Tesla Supercharger?", True, None),
+        ("Can I use my Tesla adapter to charge?", True, None),
+        ("I have a Ford charger at home", True, None),
         ("How do I reset the TPMS on my Halvard?", True, None),
         ("How do I reset the TPMS?", False, None),
     ],
