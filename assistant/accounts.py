@@ -192,6 +192,9 @@ class SqlAccountStore:
         does not tell a caller which usernames exist.
         """
         normalized = username.strip().lower() if isinstance(username, str) else ""
+        if not isinstance(password, str) or len(password) > PASSWORD_MAX_CHARS:
+            self._verify(self._dummy(), "", username=None)  # same cost, no megabyte hashed
+            return None
         with self._db.transaction(write=False) as db:
             found = db.execute(
                 select(_AccountRow.id, _AccountRow.password_hash, _AccountRow.active).where(

@@ -40,9 +40,11 @@ class CountingHasher(PasswordHasher):
     def __init__(self, time_cost: int = 1, memory_cost: int = 8 * 1024) -> None:
         super().__init__(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
         self.verifications = 0
+        self.longest_verified = 0
 
     def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.verifications += 1
+        self.longest_verified = max(self.longest_verified, len(password))
         return super().verify(hash, password)
 
 
@@ -123,6 +125,16 @@ def test_a_wrong_password_or_an_unknown_agent_does_not_sign_in(
     # Unknown names still cost a verification, so timing does not reveal who exists.
     assert hasher.verifications == verified_before + 2
     assert store.list_agents()[0].last_sign_in_at is None
+
+
+def test_a_megabyte_password_is_refused_without_hashing_it(
+    store: SqlAccountStore, hasher: CountingHasher
+) -> None:
+    store.add_agent("alice", PASSWORD)
+    verified_before = hasher.verifications
+    assert store.authenticate("alice", PASSWORD + "x" * 1_000_000) is None
+    assert hasher.verifications == verified_before + 1  # the same cost as a wrong password
+    assert hasher.longest_verified < 1_000
 
 
 def test_a_disabled_agent_cannot_sign_in_and_their_sessions_end(store: SqlAccountStore) -> None:
