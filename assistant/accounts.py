@@ -236,7 +236,10 @@ class SqlAccountStore:
             if not row.active:
                 raise InputError(
                     source="username",
-                    problem=f"agent {row.username!r} is disabled; enable the account first",
+                    problem=(
+                        f"agent {row.username!r} is disabled; "
+                        "enable it with `glovebox agents enable`"
+                    ),
                 )
             db.add(
                 _AgentSessionRow(
@@ -308,7 +311,7 @@ class SqlAccountStore:
             raise StageError(
                 "accounts",
                 f"the stored password hash of agent {username!r} is unreadable; "
-                "set a new password for the agent",
+                "set a new one with `glovebox agents set-password`",
             ) from error
 
     def _dummy(self) -> str:
@@ -388,7 +391,7 @@ def _duplicate(username: str) -> InputError:
         source="username",
         problem=(
             f"agent {username!r} already exists; choose another username, "
-            "or set that agent's password instead"
+            "or give that agent a new password with `glovebox agents set-password`"
         ),
     )
 

@@ -411,24 +411,52 @@ def _accounts() -> SqlAccountStore:
     return SqlAccountStore(get_settings().resolved_database_url)
 
 
+PasswordFromStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
+]
+
+
+def _new_password(from_stdin: bool) -> str:
+    """Asked for (hidden, twice) or read from stdin; never taken as an argument."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @agents_app.command("add")
 def agents_add(
     username: Annotated[str, typer.Argument(help="Lowercase letters, digits, . - _")],
     display_name: Annotated[str | None, typer.Option(help="Shown in the console.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
-    ] = False,
+    password_stdin: PasswordFromStdin = False,
 ) -> None:
     """Add an agent account (the password is asked for, never taken as an argument)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _new_password(password_stdin)
     try:
         account = _accounts().add_agent(username, password, display_name)
     except GloveboxError as error:
         raise _fail(error) from error
     typer.echo(f"added {account.username}")
+
+
+@agents_app.command("set-password")
+def agents_set_password(username: str, password_stdin: PasswordFromStdin = False) -> None:
+    """Give an agent a new password; the old one stops working."""
+    password = _new_password(password_stdin)
+    try:
+        _accounts().set_password(username, password)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"new password set for {username}")
+
+
+@agents_app.command("enable")
+def agents_enable(username: str) -> None:
+    """Let a disabled agent sign in again."""
+    try:
+        _accounts().enable_agent(username)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(f"enabled {username}")
 
 
 @agents_app.command("list")

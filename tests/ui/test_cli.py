@@ -184,3 +184,9 @@ def test_agent_accounts_are_added_listed_and_disabled(tmp_path: Path) -> None:
     assert "disabled" in agents("list").stdout
     missing = agents("disable", "nobody")
     assert missing.returncode == 2 and "no agent 'nobody'" in missing.stderr
+    assert agents("enable", "ana").returncode == 0
+    assert "active" in agents("list").stdout
+    renewed = agents("set-password", "ana", "--password-stdin", password="n3w-secret-pass\n")
+    assert renewed.returncode == 0 and "new password set for ana" in renewed.stdout
+    too_short = agents("set-password", "ana", "--password-stdin", password="short\n")
+    assert too_short.returncode == 2 and "10 characters" in too_short.stderr
