@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,22 +38,28 @@ def test_help_imports_no_heavy_library() -> None:
     assert output.stdout.strip() == "[]", output.stderr
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [],
-        ["ingest"],
-        ["serve"],
-        ["bench", "ingest"],
-        ["kb", "list"],
-        ["kb", "check"],
-        ["kb", "drop"],
-    ],
-)
-def test_every_command_has_help(glovebox_home: Path, command: list[str]) -> None:
-    result = glovebox(glovebox_home, *command, "--help")
-    assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
+def _every_command() -> list[list[str]]:
+    import typer
+
+    from ui.cli import app
+
+    def walk(command: Any, path: list[str]) -> Iterator[list[str]]:
+        yield path
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(sub, [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+@pytest.mark.parametrize("command", _every_command(), ids=" ".join)
+def test_every_command_has_help(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
 
 
 def test_missing_path_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> None:
