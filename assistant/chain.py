@@ -497,26 +497,23 @@ class Assistant:
             raise InputError("session", f"no session {session_id}; start a new conversation")
         if message.strip():
             self._tickets.add_turn(session_id, "user", message.strip())
-        if session.open_ticket_id is not None:
-            ticket = self._tickets.get_ticket(session.open_ticket_id)
-            assert ticket is not None
-        else:
             session = self._tickets.get_session(session_id) or session
-            questions = [t.text for t in session.turns if t.role == "user"]
-            replies = [t.text for t in session.turns if t.role == "assistant"]
-            ticket = self._tickets.open_ticket(
-                TicketDraft(
-                    session_id=session_id,
-                    channel=session.channel,
-                    reason="human_requested",
-                    severity=Severity.MEDIUM,
-                    summary="asked for a person: "
-                    + (questions[-1][:160] if questions else "(no question yet)"),
-                    assistant_said=replies[-1] if replies else "",
-                    vehicle=session.vehicle,
-                    transcript=session.transcript(),
-                )
-            )
+        questions = [t.text for t in session.turns if t.role == "user"]
+        replies = [t.text for t in session.turns if t.role == "assistant"]
+        ticket = self._tickets.open_ticket(
+            TicketDraft(
+                session_id=session_id,
+                channel=session.channel,
+                reason="human_requested",
+                severity=Severity.MEDIUM,
+                summary="asked for a person: "
+                + (questions[-1][:160] if questions else "(no question yet)"),
+                assistant_said=replies[-1] if replies else "",
+                vehicle=session.vehicle,
+                transcript=session.transcript(),
+            ),
+            reuse_open=True,
+        )
         return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
 
     def _escalate(
@@ -531,27 +528,22 @@ class Assistant:
         assert session is not None
         lead = SAFETY_LEAD if trigger.reason == "safety" else ""
         said = " ".join(part for part in (reply.answer, lead, self._policy.handoff_message) if part)
-        if session.open_ticket_id is not None:
-            ticket = self._tickets.get_ticket(session.open_ticket_id)
-            assert ticket is not None
-        else:
-            quotes = {c.source_id: c.quote for c in reply.citations}
-            ticket = self._tickets.open_ticket(
-                TicketDraft(
-                    session_id=session_id,
-                    channel=session.channel,
-                    reason=trigger.reason,
-                    severity=trigger.severity,
-                    summary=f"{trigger.reason.replace('_', ' ')} ({trigger.detail}): "
-                    f"{reply.standalone_question[:160]}",
-                    assistant_said=said,
-                    vehicle=vehicle,
-                    transcript=session.transcript(),
-                    passages=[
-                        passage_evidence(p, quotes.get(p.chunk_id)) for p in retrieval.passages
-                    ],
-                )
-            )
+        quotes = {c.source_id: c.quote for c in reply.citations}
+        ticket = self._tickets.open_ticket(
+            TicketDraft(
+                session_id=session_id,
+                channel=session.channel,
+                reason=trigger.reason,
+                severity=trigger.severity,
+                summary=f"{trigger.reason.replace('_', ' ')} ({trigger.detail}): "
+                f"{reply.standalone_question[:160]}",
+                assistant_said=said,
+                vehicle=vehicle,
+                transcript=session.transcript(),
+                passages=[passage_evidence(p, quotes.get(p.chunk_id)) for p in retrieval.passages],
+            ),
+            reuse_open=True,
+        )
         reply.answer = f"{said} Your reference is {ticket.reference}."
         return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
 

@@ -212,8 +212,12 @@ class TicketStore(Protocol):
 
     def set_state(self, session_id: str, state: EscalationState) -> None: ...
 
-    def open_ticket(self, draft: TicketDraft) -> Ticket:
-        """Store the escalation and move the session to waiting_for_human."""
+    def open_ticket(self, draft: TicketDraft, *, reuse_open: bool = False) -> Ticket:
+        """Store the escalation and move the session to waiting_for_human.
+
+        A session has one open ticket at a time: opening another is an InputError, or with
+        `reuse_open` gives back the open one (two requests at once then share it).
+        """
         ...
 
     def get_ticket(self, ticket_id: int) -> Ticket | None: ...
@@ -424,7 +428,7 @@ class SqlTicketStore:
 
     # Tickets
 
-    def open_ticket(self, draft: TicketDraft) -> Ticket:
+    def open_ticket(self, draft: TicketDraft, *, reuse_open: bool = False) -> Ticket:
         transcript = _as_json(list(draft.transcript), "ticket transcript")
         passages = _as_json(list(draft.passages), "ticket passages")
         if not draft.reason.strip():
@@ -438,6 +442,8 @@ class SqlTicketStore:
                     _TicketRow.state != EscalationState.RESOLVED,
                 )
             )
+            if already_open is not None and reuse_open:
+                return _ticket(db.get_one(_TicketRow, already_open))
             if already_open is not None:
                 raise InputError(
                     source="ticket",

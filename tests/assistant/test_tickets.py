@@ -206,6 +206,8 @@ class TicketStoreContract:
 
         with pytest.raises(InputError, match=f"already has open ticket {first.reference}"):
             store.open_ticket(draft_for(store, session_id, reason="frustration"))
+        reused = store.open_ticket(draft_for(store, session_id, reason="x"), reuse_open=True)
+        assert (reused.id, reused.reason) == (first.id, first.reason)
 
         store.assign(first.id, "Dana")
         store.resolve(first.id, "Towed to the dealer.")
