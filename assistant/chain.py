@@ -13,12 +13,16 @@ from assistant.escalation import ConfidenceInputs, Trigger, confidence_score, me
 from assistant.extractive import content_terms
 from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
 from assistant.recalls import (
+    URGENT_LINES,
     RecallLookup,
     asks_what_campaign_is,
     campaign_named,
     is_recall_lookup,
+    listing,
     names_a_campaign,
+    notice_lines,
 )
+from assistant.recalls import urgent as urgent_among
 from assistant.records import (
     AnswerSentence,
     Channel,
@@ -205,14 +209,17 @@ class Assistant:
         )
         with clock("rewrite"):
             standalone = self._rewriter.run(question, history[-6:])
+        recall_lookup = is_recall_lookup(standalone)
+        notices: list[Passage] | None = None
         urgent: list[Passage] = []
         if vehicle is not None and vehicle.is_known:
             with clock("recall_check"):
-                open_recalls = self._recalls.urgent_for(vehicle, channel)
+                notices = self._recalls.recalls_for(vehicle, channel)
+            open_recalls = urgent_among(notices)
             urgent = _not_yet_told(open_recalls, session)
             # A do-not-drive recall is told to the asker once, with any answer; it takes a
             # person only when the asker asks about recalls, not on every unrelated question.
-            if open_recalls and is_recall_lookup(standalone) and session.open_ticket_id is None:
+            if open_recalls and recall_lookup and session.open_ticket_id is None:
                 severe = any(p.metadata.get("do_not_drive") for p in open_recalls)
                 triggers.insert(
                     0,
@@ -224,13 +231,23 @@ class Assistant:
                 )
         reply = AssistantReply("", session_id, vehicle=vehicle, standalone_question=standalone)
 
-        if is_recall_lookup(standalone) and not (vehicle and (vehicle.model or vehicle.vin)):
-            return self._finish_asking_vehicle(reply, clock, "recall")
-        lists_recalls = is_recall_lookup(standalone) and vehicle is not None
         campaign = campaign_named(standalone)
+        if not (triggers and triggers[0].reason in PERSON_NEEDED):
+            # Replies that need no retrieval: decided before it runs.
+            if other_make:
+                return self._finish_other_make(reply, clock, other_make)
+            if campaign is not None and not self._recalls.knows_campaign(campaign, channel):
+                return self._finish_unknown_campaign(reply, clock, campaign)
+            if vehicle is not None and not self._catalog.knows_model_year(vehicle):
+                return self._finish_unknown_model_year(reply, clock, vehicle)
+            if recall_lookup and not (vehicle and (vehicle.model or vehicle.vin)):
+                return self._finish_asking_vehicle(reply, clock, "recall")
+        lists_recalls = recall_lookup and vehicle is not None
         with clock("retrieve"):
-            if is_recall_lookup(standalone) and vehicle is not None:
-                draft = self._recalls.run(vehicle, channel)
+            if recall_lookup and vehicle is not None:
+                draft = listing(
+                    notices if notices is not None else self._recalls.recalls_for(vehicle, channel)
+                )
             elif campaign is not None and asks_what_campaign_is(standalone):
                 draft = self._recalls.campaign(campaign, channel)
             else:
@@ -251,12 +268,6 @@ class Assistant:
                     reply, triggers[0], session_id, retrieval, vehicle
                 )
             return self._finish(reply, clock)
-        if other_make:
-            return self._finish_other_make(reply, clock, other_make)
-        if campaign is not None and not self._recalls.knows_campaign(campaign, channel):
-            return self._finish_unknown_campaign(reply, clock, campaign)
-        if vehicle is not None and not self._catalog.knows_model_year(vehicle):
-            return self._finish_unknown_model_year(reply, clock, vehicle)
         mentioned = self._catalog.find_in_text(question)
         states_only_a_vehicle = (
             mentioned is not None
@@ -272,7 +283,7 @@ class Assistant:
             return self._finish(reply, clock)
         if not triggers and self._needs_vehicle(vehicle, topic, retrieval.passages):
             return self._finish_asking_vehicle(reply, clock, "answer")
-        if is_recall_lookup(standalone) and vehicle is not None and not draft.passages:
+        if lists_recalls and not draft.passages:
             reply.answer = (
                 f"I found no recall notice for the {describe_vehicle(vehicle)} in the service "
                 "information I have. Recalls are also listed by VIN on the NHTSA recall site."
@@ -301,7 +312,7 @@ class Assistant:
             reason = "unsupported" if checked.dropped else "low_confidence"
             triggers.append(Trigger(reason, Severity.LOW, "no supported answer in the knowledge"))
         shown = supported if answered or safety else DraftAnswer([], supported.passages)
-        if urgent and not is_recall_lookup(standalone):
+        if urgent and not recall_lookup:
             shown = _with_urgent_recalls(shown, urgent)
         reply.answer, reply.citations = _render(shown)
         reply.abstained = not answered and not safety
@@ -597,9 +608,7 @@ def _with_urgent_recalls(draft: DraftAnswer, urgent: list[Passage]) -> DraftAnsw
         if recall.chunk_id not in {p.chunk_id for p in passages}:
             passages.append(recall)
         number = next(i for i, p in enumerate(passages, 1) if p.chunk_id == recall.chunk_id)
-        for line in recall.text.split("\n"):
-            if line.startswith(("NHTSA recall campaign", "Consumer advisory:", "Remedy:")):
-                sentences.append(AnswerSentence(line.strip(), [number]))
+        sentences += [AnswerSentence(line, [number]) for line in notice_lines(recall, URGENT_LINES)]
     return DraftAnswer(sentences + draft.sentences, passages)
 
 

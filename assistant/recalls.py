@@ -24,6 +24,8 @@ ASKS_FOR_THE_LIST = re.compile(
     r"|(been|was|is it|it) recalled)\b",
     re.IGNORECASE,
 )
+URGENT_LINES = ("NHTSA recall campaign", "Consumer advisory:", "Remedy:")
+"""What an owner must hear first about a do-not-drive or park-outside recall."""
 RECALL_LINES = (
     "NHTSA recall campaign",
     "Vehicles:",
@@ -112,15 +114,6 @@ class RecallLookup:
             reverse=True,
         )
 
-    def run(self, vehicle: Vehicle, channel: Channel) -> DraftAnswer:
-        passages = self.recalls_for(vehicle, channel)
-        sentences: list[AnswerSentence] = []
-        for number, passage in enumerate(passages, 1):
-            for line in passage.text.split("\n"):
-                if line.startswith(RECALL_LINES):
-                    sentences.append(AnswerSentence(line.strip(), [number]))
-        return DraftAnswer(sentences, passages)
-
     def knows_campaign(self, campaign: str, channel: Channel) -> bool:
         return bool(self._campaign_chunks(campaign, channel))
 
@@ -134,19 +127,34 @@ class RecallLookup:
         passages = self._first_chunks(self._campaign_chunks(campaign, channel))
         cited_by: dict[str, list[int]] = {}
         for number, passage in enumerate(passages, 1):
-            for line in passage.text.split("\n"):
-                if line.startswith(RECALL_LINES):
-                    cited_by.setdefault(line.strip(), []).append(number)
+            for line in notice_lines(passage):
+                cited_by.setdefault(line, []).append(number)
         order = {prefix: rank for rank, prefix in enumerate(RECALL_LINES)}
         lines = sorted(
             cited_by, key=lambda line: order[next(p for p in RECALL_LINES if line.startswith(p))]
         )
         return DraftAnswer([AnswerSentence(line, cited_by[line]) for line in lines], passages)
 
-    def urgent_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
-        """Recalls that tell this vehicle's owner not to drive it or to park it outside."""
-        return [
-            passage
-            for passage in self.recalls_for(vehicle, channel)
-            if passage.metadata.get("do_not_drive") or passage.metadata.get("park_outside")
-        ]
+
+def listing(notices: list[Passage]) -> DraftAnswer:
+    """'Is there a recall on my car?': each notice's campaign, advisory and remedy, cited."""
+    sentences = [
+        AnswerSentence(line, [number])
+        for number, passage in enumerate(notices, 1)
+        for line in notice_lines(passage)
+    ]
+    return DraftAnswer(sentences, notices)
+
+
+def urgent(notices: list[Passage]) -> list[Passage]:
+    """Recalls that tell the owner not to drive the vehicle or to park it outside."""
+    return [
+        passage
+        for passage in notices
+        if passage.metadata.get("do_not_drive") or passage.metadata.get("park_outside")
+    ]
+
+
+def notice_lines(passage: Passage, prefixes: tuple[str, ...] = RECALL_LINES) -> list[str]:
+    """The lines of a recall notice that start with one of `prefixes`, in notice order."""
+    return [line.strip() for line in passage.text.split("\n") if line.startswith(prefixes)]
