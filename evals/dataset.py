@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evals.yaml_errors import invalid_yaml
 from knowledge.errors import InputError
 
 
@@ -104,12 +105,7 @@ def _yaml_records(path: Path) -> list[tuple[int | None, Any]]:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(
-            str(path),
-            f"not valid YAML ({getattr(error, 'problem', error)})",
-            line=mark.line + 1 if mark is not None else None,
-        ) from error
+        raise invalid_yaml(path, error) from error
     if not isinstance(data, list):
         raise InputError(str(path), "a YAML dataset is a list of cases")
     lines = [item.start_mark.line + 1 for item in node.value] if node is not None else []

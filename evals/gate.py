@@ -12,6 +12,7 @@ dotted paths into the nested metrics (`ragas.id_context_recall.mean`, `latency_m
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from evals.yaml_errors import invalid_yaml
 from knowledge.errors import InputError
 
 DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -45,6 +47,8 @@ class GateCheck:
     direction: Literal["min", "max"]
     value: float | None
     passed: bool
+    close_matches: list[str] = field(default_factory=list)
+    """Measured metric names like `metric`, when `metric` itself was not measured."""
 
 
 @dataclass
@@ -60,6 +64,18 @@ class GateResult:
     def failed(self) -> list[GateCheck]:
         return [check for check in self.checks if not check.passed]
 
+    def describe(self, check: GateCheck) -> str:
+        """One line for a failed check, e.g. `citation_recall is 0.0, needs >= 1.0`."""
+        if check.value is None:
+            where = self.thresholds_file or "the thresholds file"
+            matches = ", ".join(check.close_matches)
+            hint = f" (did you mean {matches}?)" if matches else ""
+            return (
+                f"{check.metric} is not in results.json's metrics; check the name in {where}{hint}"
+            )
+        sign = ">=" if check.direction == "min" else "<="
+        return f"{check.metric} is {check.value}, needs {sign} {check.threshold}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
@@ -72,12 +88,15 @@ def load_thresholds(path: Path) -> dict[str, Threshold]:
     if not path.is_file():
         raise InputError(str(path), "no such thresholds file; pass --thresholds PATH")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        raise invalid_yaml(path, error) from error
+    if not data:
+        # An empty gate would pass every run, which is what a gate must never do by accident.
         raise InputError(
-            str(path), f"not valid YAML ({error})", line=mark.line + 1 if mark else None
-        ) from error
+            str(path),
+            "has no thresholds; add lines like `pass_rate: {min: 0.9}`, or pass --no-gate",
+        )
     if not isinstance(data, dict):
         raise InputError(str(path), "thresholds are a mapping of metric: {min: x} or {max: x}")
     thresholds = {}
@@ -109,12 +128,13 @@ def check_gate(
     result = GateResult(thresholds_file=source)
     for metric, bound in thresholds.items():
         value = values.get(metric)
+        close = [] if value is not None else difflib.get_close_matches(metric, values, n=3)
         if bound.min is not None:
             passed = value is not None and value >= bound.min
-            result.checks.append(GateCheck(metric, bound.min, "min", value, passed))
+            result.checks.append(GateCheck(metric, bound.min, "min", value, passed, close))
         elif bound.max is not None:
             passed = value is not None and value <= bound.max
-            result.checks.append(GateCheck(metric, bound.max, "max", value, passed))
+            result.checks.append(GateCheck(metric, bound.max, "max", value, passed, close))
     return result
 
 

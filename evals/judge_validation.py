@@ -29,6 +29,13 @@ from knowledge.errors import InputError
 
 FAITHFULNESS_DIR = Path("faithfulness")
 """Where the three sets live, relative to the shared data folder."""
+BEGIN_DIR = FAITHFULNESS_DIR / "begin"
+HALUEVAL_FILE = FAITHFULNESS_DIR / "halueval" / "general_data.json"
+FAITHBENCH_FILE = FAITHFULNESS_DIR / "faithbench" / "FaithBench.csv"
+MISSING_DATA_HINT = (
+    "pass the folder holding faithfulness/ with `glovebox eval --judge-data DIR` "
+    "(or skip with --judge-samples 0), or `glovebox bench judges --shared-data DIR`"
+)
 
 WINDOW_WORDS = 200
 WINDOW_OVERLAP_WORDS = 50
@@ -69,6 +76,25 @@ def _require_columns(path: Path, found: Sequence[str] | None, needed: Sequence[s
         )
 
 
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise InputError(str(path), f"no such file; {MISSING_DATA_HINT}")
+
+
+def _begin_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("**/begin_*.tsv"))
+    if not files:
+        raise InputError(str(folder), f"no begin_*.tsv files here; {MISSING_DATA_HINT}")
+    return files
+
+
+def check_judge_data(shared_data_dir: Path) -> None:
+    """Raises InputError naming the first missing set, so an eval fails before its cases run."""
+    _begin_files(shared_data_dir / BEGIN_DIR)
+    _require_file(shared_data_dir / HALUEVAL_FILE)
+    _require_file(shared_data_dir / FAITHBENCH_FILE)
+
+
 def load_begin(folder: Path, *, limit: int | None = None, seed: int = 0) -> list[JudgedSample]:
     """BEGIN's dev and test TSVs under `folder` (every `begin_*.tsv`, all three sub-benchmarks).
 
@@ -77,11 +103,8 @@ def load_begin(folder: Path, *, limit: int | None = None, seed: int = 0) -> list
     not (a generic reply such as "I love that movie!" is not attributable to the knowledge).
     Labels are stripped: the files end lines with CR, which the csv module leaves in the value.
     """
-    files = sorted(folder.glob("**/begin_*.tsv"))
-    if not files:
-        raise InputError(str(folder), "no begin_*.tsv files here; point at BEGIN's folder")
     samples = []
-    for path in files:
+    for path in _begin_files(folder):
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
             _require_columns(path, reader.fieldnames, ("knowledge", "response", "begin_label"))
@@ -113,6 +136,7 @@ def load_halueval_general(
     checker can only judge whether the answer stays on what was asked, not whether its facts
     are true. Read its figures as a stress test, not as grounding accuracy.
     """
+    _require_file(path)
     needed = ("user_query", "chatgpt_response", "hallucination")
     samples = []
     with path.open(encoding="utf-8") as handle:
@@ -145,6 +169,7 @@ def load_faithbench(path: Path, *, limit: int | None = None, seed: int = 0) -> l
     "worst" annotation wins, Questionable and Unwanted are hallucinated): a summary is faithful
     when its worst label is Consistent or Benign, hallucinated when Questionable or Unwanted.
     """
+    _require_file(path)
     csv.field_size_limit(sys.maxsize)
     samples = []
     with path.open(newline="", encoding="utf-8") as handle:
@@ -342,10 +367,9 @@ def run_judge_validation(
     checker: SupportChecker, shared_data_dir: Path, limit: int = 200, seed: int = 0
 ) -> list[JudgeValidation]:
     """The checker on `limit` samples of each set; `shared_data_dir` is ../shared/data."""
-    folder = shared_data_dir / FAITHFULNESS_DIR
     sets = [
-        load_begin(folder / "begin", limit=limit, seed=seed),
-        load_halueval_general(folder / "halueval" / "general_data.json", limit=limit, seed=seed),
-        load_faithbench(folder / "faithbench" / "FaithBench.csv", limit=limit, seed=seed),
+        load_begin(shared_data_dir / BEGIN_DIR, limit=limit, seed=seed),
+        load_halueval_general(shared_data_dir / HALUEVAL_FILE, limit=limit, seed=seed),
+        load_faithbench(shared_data_dir / FAITHBENCH_FILE, limit=limit, seed=seed),
     ]
     return [validate(checker, samples) for samples in sets]

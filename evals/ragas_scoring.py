@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knowledge.errors import ConfigurationError
-from knowledge.settings import GloveboxSettings
+from knowledge.settings import GloveboxSettings, quiet_offline_environment
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -165,6 +165,7 @@ class RagasScorer:
         return scores
 
     def _score(self, spec: MetricSpec, samples: list[RagasSample]) -> list[float | None]:
+        quiet_offline_environment()
         from ragas import EvaluationDataset, SingleTurnSample, evaluate
         from ragas.dataset_schema import EvaluationResult
 
@@ -196,8 +197,9 @@ def _finite(value: Any) -> float | None:
 def _summarise(
     runs: list[list[float | None]], samples: int, repeats: int, uses_llm: bool
 ) -> dict[str, Any]:
+    """`unscored` counts samples no repeat could score; `failed_scores` counts failed repeats."""
     run_means = [statistics.fmean(s) for run in runs if (s := [v for v in run if v is not None])]
-    unscored = sum(any(run[i] is None for run in runs) for i in range(samples)) if runs else 0
+    unscored = sum(all(run[i] is None for run in runs) for i in range(samples)) if runs else 0
     return {
         "mean": round(statistics.fmean(run_means), 4) if run_means else None,
         "stdev": round(statistics.stdev(run_means), 4) if len(run_means) > 1 else None,
@@ -205,5 +207,6 @@ def _summarise(
         "samples": samples,
         "scored": samples - unscored,
         "unscored": unscored,
+        "failed_scores": sum(value is None for run in runs for value in run),
         "llm": uses_llm,
     }

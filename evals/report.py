@@ -91,7 +91,7 @@ def render_report(results: dict[str, Any], baseline: dict[str, Any] | None = Non
         _headline_cards(metrics, base_metrics),
         _gate_section(results.get("gate")),
         _metric_tables(metrics, base_metrics),
-        _tag_section(cases),
+        _tag_section(metrics.get("by_tag") or {}),
         _selective_section(metrics.get("selective_answer_curve") or []),
         _latency_section(metrics.get("latency_ms") or {}, base_metrics, cases),
         _judge_section(results.get("judge_validation") or [], results.get("judge_validation_note")),
@@ -254,7 +254,7 @@ def _gate_section(gate: dict[str, Any] | None) -> str:
         metric = str(check.get("metric", ""))
         sign = "≤" if check.get("direction") == "max" else "≥"
         rows.append(
-            f"<tr><td>{_metric_name(metric)}</td>"
+            f"<tr><td>{_metric_name(metric)}{_unmeasured_note(check)}</td>"
             f'<td class="num">{sign} {_number(check.get("threshold"), _digits(metric))}</td>'
             f'<td class="num">{_number(check.get("value"), _digits(metric))}</td>'
             f"<td>{_verdict(bool(check.get('passed')))}</td></tr>\n"
@@ -263,6 +263,14 @@ def _gate_section(gate: dict[str, Any] | None) -> str:
     intro = f"Thresholds from <code>{_e(source)}</code>." if source else ""
     table = _table(["Metric", "Required", "Value", "Result"], rows, "gate")
     return _section("gate", "Release gate", table, intro)
+
+
+def _unmeasured_note(check: dict[str, Any]) -> str:
+    if check.get("value") is not None:
+        return ""
+    matches = ", ".join(str(name) for name in check.get("close_matches") or [])
+    hint = f"; did you mean {_e(matches)}?" if matches else ""
+    return f'<div class="note">not in results.json\'s metrics{hint}</div>'
 
 
 # Metric tables
@@ -321,9 +329,11 @@ def _ragas_rows(ragas: dict[str, Any], base: dict[str, Any] | None) -> list[str]
         mean, stdev = score.get("mean"), score.get("stdev")
         shown = _number(mean) + (f" ± {_number(stdev)}" if stdev is not None else "")
         judge = "LLM judge" if score.get("llm") else "no LLM"
+        failed = score.get("failed_scores")
+        failed_note = f" · {_e(failed)} failed repeats" if failed else ""
         note = (
             f"{_e(score.get('repeats'))} repeats · {_e(score.get('scored'))} scored · "
-            f"{_e(score.get('unscored'))} unscored · {judge}"
+            f"{_e(score.get('unscored'))} unscored{failed_note} · {judge}"
         )
         base_means = {name: (base_ragas.get(metric) or {}).get("mean")} if base else None
         rows.append(_metric_row(name, mean, base_means, shown, note))
@@ -333,23 +343,23 @@ def _ragas_rows(ragas: dict[str, Any], base: dict[str, Any] | None) -> list[str]
 # Charts
 
 
-def _tag_section(cases: list[dict[str, Any]]) -> str:
-    if not cases:
+def _tag_section(by_tag: dict[str, dict[str, Any]]) -> str:
+    """Draws the runner's `by_tag` metric, so the chart and results.json cannot disagree."""
+    tallies = [
+        (str(tag), round(tally["pass_rate"] * tally["cases"]), int(tally["cases"]))
+        for tag, tally in sorted(by_tag.items())
+        if tally.get("cases") and _is_number(tally.get("pass_rate"))
+    ]
+    if not tallies:
         return ""
-    tallies: dict[str, list[int]] = {}
-    for case in cases:
-        for tag in case.get("tags") or ["(untagged)"]:
-            tally = tallies.setdefault(str(tag), [0, 0])
-            tally[0] += bool(case.get("passed"))
-            tally[1] += 1
-    return _section("tags", "Pass rate by tag", _tag_chart(sorted(tallies.items())))
+    return _section("tags", "Pass rate by tag", _tag_chart(tallies))
 
 
-def _tag_chart(tallies: list[tuple[str, list[int]]]) -> str:
+def _tag_chart(tallies: list[tuple[str, int, int]]) -> str:
     row, label_width, bar_width, width = 30, 220, 420, 760
     height = row * len(tallies) + 24
     parts = []
-    for index, (tag, (passed, total)) in enumerate(tallies):
+    for index, (tag, passed, total) in enumerate(tallies):
         y = 8 + index * row
         share = passed / total
         parts.append(
@@ -570,14 +580,21 @@ def _failures_section(cases: list[dict[str, Any]]) -> str:
     if not failed:
         return _section("failures", title, '<p class="ok">Every case passed.</p>')
     rows = [
-        f'<tr data-case="{_e(case.get("id"))}"><td><code>{_e(case.get("id"))}</code></td>'
-        f"<td>{_tags(case.get('tags') or [])}</td><td>{_text(case.get('question'))}</td>"
+        f"{_case_lead(case)}<td>{_text(case.get('question'))}</td>"
         f"<td>{_answer(case.get('answer'))}</td><td>{_citations(case.get('citations'))}</td>"
         f'<td class="reason">{_e(case.get("failure") or None)}</td></tr>\n'
         for case in failed
     ]
     headers = ["Case", "Tags", "Question", "Answer", "Citations", "Why it failed"]
     return _section("failures", title, _table(headers, rows, "cases"))
+
+
+def _case_lead(case: dict[str, Any]) -> str:
+    """A case row's opening tag and its Case and Tags cells, shared by both case tables."""
+    return (
+        f'<tr data-case="{_e(case.get("id"))}"><td><code>{_e(case.get("id"))}</code></td>'
+        f"<td>{_tags(case.get('tags') or [])}</td>"
+    )
 
 
 def _text(value: Any) -> str:
@@ -613,8 +630,7 @@ def _all_cases_section(cases: list[dict[str, Any]]) -> str:
     if not cases:
         return ""
     rows = [
-        f'<tr data-case="{_e(case.get("id"))}"><td><code>{_e(case.get("id"))}</code></td>'
-        f"<td>{_tags(case.get('tags') or [])}</td><td>{_e(case.get('expect'))}</td>"
+        f"{_case_lead(case)}<td>{_e(case.get('expect'))}</td>"
         f"<td>{_verdict(bool(case.get('passed')))}</td>"
         f'<td class="num">{_number(case.get("confidence"))}</td>'
         f'<td class="num">{_number(case.get("first_relevant_rank"))}</td>'

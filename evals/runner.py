@@ -19,6 +19,7 @@ from evals.ragas_scoring import RagasSample, RagasScorer
 from knowledge.store import KnowledgeStore
 
 CUTOFFS = (1, 5, 10)
+UNTAGGED = "(untagged)"
 CITED_SENTENCE = re.compile(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)")
 
 
@@ -246,15 +247,15 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
 
 
 def by_tag(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float | int | None]]:
-    tags = sorted({tag for outcome in outcomes for tag in outcome.tags})
-    summary: dict[str, dict[str, float | int | None]] = {}
-    for tag in tags:
-        tagged = [o for o in outcomes if tag in o.tags]
-        summary[tag] = {
-            "cases": len(tagged),
-            "pass_rate": _share(sum(o.passed for o in tagged), len(tagged)),
-        }
-    return summary
+    """Cases and pass rate per tag; cases without tags count under UNTAGGED, if there are any."""
+    groups: dict[str, list[CaseOutcome]] = {}
+    for outcome in outcomes:
+        for tag in set(outcome.tags) or {UNTAGGED}:
+            groups.setdefault(tag, []).append(outcome)
+    return {
+        tag: {"cases": len(tagged), "pass_rate": _share(sum(o.passed for o in tagged), len(tagged))}
+        for tag, tagged in sorted(groups.items())
+    }
 
 
 def selective_curve(answer_cases: list[CaseOutcome]) -> list[dict[str, float]]:

@@ -76,6 +76,10 @@ class EvalSuite:
         self.cases: list[EvalCase] = load_dataset(options.dataset)
         self._thresholds = load_thresholds(options.thresholds) if options.thresholds else None
         self._baseline = load_baseline(options.baseline) if options.baseline else None
+        if self._judge_data is not None:
+            from evals.judge_validation import check_judge_data
+
+            check_judge_data(self._judge_data)
         options.out_dir.mkdir(parents=True, exist_ok=True)
         tickets = options.out_dir / "tickets.sqlite3"
         tickets.unlink(missing_ok=True)
@@ -105,10 +109,6 @@ class EvalSuite:
         evaluated = self._runner.run(self.cases, progress=progress)
         results = evaluated.to_json()
         results["run"] = self._run_info(started_at)
-        judge_rows = self._judge_validation()
-        if judge_rows:
-            results["judge_validation"] = judge_rows
-            results["judge_validation_note"] = HALUEVAL_NOTE
         outcome = EvalOutcome(
             results,
             self._options.out_dir / "results.json",
@@ -123,8 +123,21 @@ class EvalSuite:
         if self._baseline is not None:
             outcome.deltas = metric_deltas(results["metrics"], self._baseline["metrics"])
             results["baseline"] = {"file": str(self._options.baseline), "deltas": outcome.deltas}
+        # Written before judge validation as well, so a bad judge-data file cannot lose the cases.
         self._write(outcome)
+        judge_rows = self._judge_validation()
+        if judge_rows:
+            results["judge_validation"] = judge_rows
+            results["judge_validation_note"] = HALUEVAL_NOTE
+            self._write(outcome)
         return outcome
+
+    @property
+    def _judge_data(self) -> Path | None:
+        """The shared data folder for judge validation; None when it is skipped."""
+        if self._options.judge_samples <= 0:
+            return None
+        return self._options.judge_data
 
     def _run_info(self, started_at: str) -> dict[str, Any]:
         judge = None
@@ -148,8 +161,8 @@ class EvalSuite:
         }
 
     def _judge_validation(self) -> list[dict[str, Any]]:
-        folder = self._options.judge_data
-        if folder is None or self._options.judge_samples <= 0:
+        folder = self._judge_data
+        if folder is None:
             return []
         from evals.judge_validation import run_judge_validation
 

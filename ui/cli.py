@@ -333,10 +333,7 @@ def eval_command(
     typer.echo(f"report:  {outcome.report_path}\nresults: {outcome.results_path}")
     if outcome.gate is not None:
         for check in outcome.gate.failed:
-            sign = ">=" if check.direction == "min" else "<="
-            typer.echo(
-                f"gate: {check.metric} is {check.value}, needs {sign} {check.threshold}", err=True
-            )
+            typer.echo(f"gate: {outcome.gate.describe(check)}", err=True)
         typer.echo(f"gate: {'passed' if outcome.gate.passed else 'FAILED'}")
         if not outcome.gate.passed:
             raise typer.Exit(EXIT_GATE_FAILED)

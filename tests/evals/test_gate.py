@@ -69,6 +69,37 @@ def test_a_metric_that_was_not_measured_fails_rather_than_passing_silently(
     assert not gate.passed and gate.failed[0].value is None
 
 
+def test_a_misspelt_metric_is_named_with_the_thresholds_file_and_close_matches(
+    tmp_path: Path,
+) -> None:
+    path = thresholds_file(tmp_path, "pass_rte: {min: 0.8}\npass_rate: {min: 0.95}\n")
+    gate = check_gate(METRICS, load_thresholds(path), str(path))
+    missing, low = gate.failed
+    assert missing.close_matches == ["pass_rate"]
+    assert gate.describe(missing) == (
+        f"pass_rte is not in results.json's metrics; check the name in {path} "
+        "(did you mean pass_rate?)"
+    )
+    assert gate.describe(low) == "pass_rate is 0.9, needs >= 0.95"
+    assert "None" not in gate.describe(missing)
+
+
+@pytest.mark.parametrize("text", ["", "# every threshold commented out\n", "{}\n"])
+def test_a_thresholds_file_without_thresholds_is_refused(tmp_path: Path, text: str) -> None:
+    path = thresholds_file(tmp_path, text)
+    with pytest.raises(InputError, match="has no thresholds; add lines like") as caught:
+        load_thresholds(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_yaml_error_is_one_line_with_the_line_number(tmp_path: Path) -> None:
+    path = thresholds_file(tmp_path, "pass_rate: {min: 0.9}\nrecall_at_5: {min: [0.9\n")
+    with pytest.raises(InputError, match="not valid YAML") as caught:
+        load_thresholds(path)
+    assert "\n" not in str(caught.value)
+    assert caught.value.line is not None and caught.value.line >= 2
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

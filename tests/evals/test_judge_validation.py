@@ -16,6 +16,7 @@ from evals.judge_validation import (
     ConfusionMatrix,
     JudgedSample,
     auroc,
+    check_judge_data,
     context_windows,
     load_begin,
     load_faithbench,
@@ -105,6 +106,24 @@ def test_each_loader_reads_both_classes_from_the_real_file(
     assert {sample.faithful for sample in samples} == {True, False}
     assert all(sample.context and sample.claim for sample in samples)
     assert loader(shared_data(relative), limit=20, seed=0) == samples
+
+
+@pytest.mark.parametrize(("relative", "loader"), LOADERS)
+def test_a_missing_set_names_the_path_and_what_to_pass(
+    tmp_path: Path, relative: str, loader: Callable[..., list[JudgedSample]]
+) -> None:
+    with pytest.raises(InputError, match="--judge-data DIR") as caught:
+        loader(tmp_path / relative)
+    assert str(tmp_path / relative) in str(caught.value)
+    assert "--judge-samples 0" in str(caught.value)
+
+
+def test_check_judge_data_names_the_first_missing_set(tmp_path: Path) -> None:
+    begin = tmp_path / "faithfulness" / "begin"
+    begin.mkdir(parents=True)
+    (begin / "begin_dev.tsv").write_text("knowledge\tresponse\tbegin_label\n")
+    with pytest.raises(InputError, match=r"general_data\.json: no such file"):
+        check_judge_data(tmp_path)
 
 
 def test_a_missing_column_names_the_file(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ def test_non_llm_metrics_score_retrieval_ids_and_reference_overlap() -> None:
     assert "rouge_l_vs_reference" not in scores.per_case["wrong"]  # nothing to compare
     recall = scores.summary["id_context_recall"]
     assert recall["mean"] == 0.5 and recall["samples"] == 2 and recall["unscored"] == 0
+    assert recall["scored"] == 2 and recall["failed_scores"] == 0
     assert "faithfulness_ragas" not in scores.summary  # no judge, no LLM metric
 
 
@@ -68,7 +69,9 @@ def test_llm_faithfulness_is_repeated_with_mean_spread_and_unscored_count() -> N
     assert faithfulness["llm"] is True and faithfulness["repeats"] == 3
     assert faithfulness["samples"] == 1  # WRONG cited nothing: not a faithfulness sample
     assert faithfulness["mean"] == 0.75 and faithfulness["stdev"] == pytest.approx(0.3536, 1e-3)
-    assert faithfulness["unscored"] == 1 and faithfulness["scored"] == 0
+    # Two of three repeats scored it, so the sample counts as scored; the failed repeat is kept.
+    assert faithfulness["unscored"] == 0 and faithfulness["scored"] == 1
+    assert faithfulness["failed_scores"] == 1
     assert scores.per_case["tpms"]["faithfulness_ragas"] == 0.75
 
 

@@ -158,6 +158,7 @@ def test_baseline_deltas_point_and_colour_by_which_way_is_better() -> None:
 def test_injected_markup_in_a_case_renders_as_text() -> None:
     results = eval_results()
     results["cases"][0]["tags"] = ["<b>tag</b>"]
+    results["metrics"]["by_tag"]["<b>tag</b>"] = {"cases": 1, "pass_rate": 1.0}
 
     page = render_report(results)
 
@@ -206,6 +207,33 @@ def test_tag_chart_is_svg_with_one_bar_per_tag() -> None:
     assert chart.count('class="bar"') == 4
     assert "procedure · n=2" in chart and "50% (1/2)" in chart
     assert "safety · n=1" in chart and "100% (1/1)" in chart
+
+
+def test_tag_chart_draws_the_runners_by_tag_metric_and_its_untagged_bucket() -> None:
+    results = eval_results()
+    assert "(untagged)" not in section(render_report(results), "tags")
+
+    results["cases"].append({**results["cases"][0], "id": "bare", "tags": []})
+    results["metrics"]["by_tag"] = summarise(
+        [outcome("r01", ["procedure"], True), outcome("bare", [], False)]
+    )["by_tag"]
+    chart = section(render_report(results), "tags")
+
+    assert chart.count('class="bar"') == 2  # one source of truth: by_tag, not a recount
+    assert "(untagged) · n=1" in chart and "0% (0/1)" in chart
+    assert "procedure · n=1" in chart and "100% (1/1)" in chart
+
+
+def test_a_gate_metric_that_was_not_measured_says_so_in_the_report() -> None:
+    results = full_results()
+    results["gate"]["checks"].append(
+        {"metric": "pass_rte", "threshold": 0.9, "direction": "min", "value": None,
+         "passed": False, "close_matches": ["pass_rate"]}
+    )  # fmt: skip
+
+    gate = section(render_report(results), "gate")
+
+    assert "not in results.json's metrics; did you mean pass_rate?" in gate
 
 
 def test_selective_curve_and_latency_histogram_are_drawn() -> None:

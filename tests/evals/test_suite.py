@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evals.suite import EvalOptions, EvalSuite
+from knowledge.errors import InputError
 from knowledge.settings import GloveboxSettings, get_settings
 from ui.cli import EXIT_GATE_FAILED, app
 
@@ -100,3 +102,34 @@ def test_a_missing_dataset_is_a_clear_configuration_error(
     code, output = run_eval(tmp_path / "nope.jsonl", thresholds, tmp_path / "out")
     assert code == 2
     assert "nope.jsonl" in output and "--dataset" in output
+
+
+def test_judge_data_without_the_sets_fails_before_any_case_runs(
+    eval_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    dataset, thresholds = eval_files
+    shared = tmp_path / "shared"
+    (shared / "faithfulness").mkdir(parents=True)
+    options = EvalOptions(
+        dataset=dataset,
+        kb=get_settings().default_kb,
+        out_dir=tmp_path / "out",
+        thresholds=thresholds,
+        judge_data=shared,
+        judge_samples=5,
+    )
+    with pytest.raises(InputError, match="--judge-data DIR") as caught:
+        EvalSuite(get_settings(), options)  # builds everything; runs no case
+    assert str(shared / "faithfulness" / "begin") in str(caught.value)
+    assert "--judge-samples 0" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_reports_missing_judge_data_as_an_input_error(
+    eval_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    dataset, thresholds = eval_files
+    extra = ("--judge-data", str(tmp_path / "nowhere"), "--judge-samples", "5")
+    code, output = run_eval(dataset, thresholds, tmp_path / "out", *extra)
+    assert code == 2, output
+    assert "nowhere" in output and "--judge-data" in output
