@@ -174,6 +174,10 @@ class Assistant:
     def catalog(self) -> VehicleCatalog:
         return self._catalog
 
+    @property
+    def recalls(self) -> RecallLookup:
+        return self._recalls
+
     def ask(
         self,
         question: str,

@@ -57,13 +57,13 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
     embedder = build_embedder(settings)
     store = open_knowledge_base(settings, kb, embedder, create=False)
     tickets = SqlTicketStore(settings.resolved_database_url)
-    assistant = build_assistant(settings, kb, embedder=embedder, tickets=tickets)
+    assistant = build_assistant(settings, kb, embedder=embedder, tickets=tickets, store=store)
     return Services(
         assistant=assistant,
         tickets=tickets,
         accounts=SqlAccountStore(settings.resolved_database_url),
         catalog=assistant.catalog,
-        recalls=RecallLookup(store),
+        recalls=assistant.recalls,
         store=store,
         embedder=embedder,
     )
@@ -76,10 +76,12 @@ def build_assistant(
     embedder: Embedder | None = None,
     generator_kind: Literal["extractive", "llm"] | None = None,
     tickets: SqlTicketStore | None = None,
+    store: KnowledgeStore | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
 
-    `generator_kind` overrides that choice (the eval suite compares the two).
+    `generator_kind` overrides that choice (the eval suite compares the two); `store` is the
+    knowledge base already opened with `embedder`, when the caller has one.
     """
     if generator_kind == "llm" and not settings.llm_base_url:
         raise ConfigurationError(
@@ -88,7 +90,7 @@ def build_assistant(
         )
     use_llm = bool(settings.llm_base_url) and generator_kind != "extractive"
     embedder = embedder or build_embedder(settings)
-    store = open_knowledge_base(settings, kb, embedder, create=False)
+    store = store or open_knowledge_base(settings, kb, embedder, create=False)
     generator: AnswerGenerator = ExtractiveGenerator()
     support: SupportChecker = DeterministicSupportChecker(
         embedder, min_similarity=settings.support_min_similarity

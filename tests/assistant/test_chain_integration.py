@@ -327,3 +327,23 @@ def test_a_streamed_reply_reports_stages_then_releases_the_checked_answer(
 def test_a_streamed_reply_raises_what_ask_raises(assistant: Assistant) -> None:
     with pytest.raises(InputError, match="empty"):
         list(assistant.stream("   ", channel=Channel.DRIVER))
+
+
+def test_a_server_opens_the_knowledge_base_once(
+    sample_home: GloveboxSettings, real_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.wiring as wiring
+
+    opened: list[str] = []
+    open_for_real = wiring.open_knowledge_base
+
+    def counting_open(*arguments: object, **options: object) -> KnowledgeStore:
+        opened.append("store")
+        return open_for_real(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wiring, "open_knowledge_base", counting_open)
+    monkeypatch.setattr(wiring, "build_embedder", lambda settings: real_embedder)
+    services = wiring.build_services(sample_home, "default")
+    assert opened == ["store"]
+    assert services.recalls is services.assistant.recalls
+    assert services.catalog is services.assistant.catalog
