@@ -83,6 +83,12 @@ class Escalation:
         }
 
 
+ReplyOutcome = Literal[
+    "answered", "unanswered", "asked_for_vehicle", "not_a_question", "handed_off", "out_of_scope"
+]
+"""What a reply did with its question; insights count only `unanswered` as a knowledge gap."""
+
+
 @dataclass
 class AssistantReply:
     """What the asker sees, with what a script or the console needs to show where it came from."""
@@ -97,6 +103,15 @@ class AssistantReply:
     vehicle: Vehicle | None = None
     standalone_question: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    outcome: ReplyOutcome | None = None
+    """Set by the replies that are not judged by citations (asked for the vehicle, handed to a
+    person); otherwise `answered` or `unanswered` from citations and abstention."""
+
+    @property
+    def settled_outcome(self) -> ReplyOutcome:
+        if self.outcome is not None:
+            return self.outcome
+        return "answered" if self.citations and not self.abstained else "unanswered"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -267,6 +282,7 @@ class Assistant:
         topic = self._without_vehicle(standalone)
         if triggers and triggers[0].reason in PERSON_NEEDED:
             reply.answer = "I'm passing this conversation to a person."
+            reply.outcome = "handed_off"
             with clock("escalate"):
                 reply.escalation = self._escalate(
                     reply, triggers[0], session_id, retrieval, vehicle
@@ -284,6 +300,7 @@ class Assistant:
             reply.answer = (
                 f"Noted: {describe_vehicle(vehicle)}. What would you like to know about it?"
             )
+            reply.outcome = "not_a_question"
             return self._finish(reply, clock)
         if not triggers and self._needs_vehicle(vehicle, topic, retrieval.passages):
             return self._finish_asking_vehicle(reply, clock, "answer")
@@ -293,6 +310,7 @@ class Assistant:
                 "information I have. Recalls are also listed by VIN on the NHTSA recall site."
             )
             reply.confidence = 1.0
+            reply.outcome = "answered"
             self._tickets.record_outcome(session_id, answered=True)
             return self._finish(reply, clock)
         with clock("generate"):
@@ -468,6 +486,7 @@ class Assistant:
                 "and year, or the 17-character VIN."
             )
         reply.asked_for_vehicle = True
+        reply.outcome = "asked_for_vehicle"
         return self._finish(reply, clock)
 
     def _finish_unknown_model_year(
@@ -481,6 +500,7 @@ class Assistant:
         )
         reply.abstained = True
         reply.asked_for_vehicle = True
+        reply.outcome = "asked_for_vehicle"
         return self._finish(reply, clock)
 
     def _finish_other_make(
@@ -492,6 +512,7 @@ class Assistant:
             f"I can't answer for a {other_make}: its maker or dealer has the right information."
         )
         reply.abstained = True
+        reply.outcome = "out_of_scope"
         return self._finish(reply, clock)
 
     def _finish_unknown_campaign(
@@ -572,6 +593,7 @@ class Assistant:
                 "confidence": reply.confidence,
                 "abstained": reply.abstained,
                 "asked_for_vehicle": reply.asked_for_vehicle,
+                "outcome": reply.settled_outcome,
             },
         )
         reply.timings_ms = clock.milliseconds()

@@ -30,8 +30,8 @@ FETCH_LIMIT = 5000
 ASKED_FOR_VEHICLE_PREFIX = "Which vehicle"
 """How the assistant's "which vehicle is it?" replies begin (`Assistant._finish_asking_vehicle`).
 
-The stored payload does not say the assistant asked, so an uncited reply starting with this is
-recognised by its text: asking for the vehicle is the assistant doing its job, not a gap.
+Only for replies stored before the payload carried an `outcome`: an uncited reply starting
+with this asked for the vehicle, which is the assistant doing its job, not a gap.
 """
 
 MAX_SAMPLE_COMMENTS = 3
@@ -120,11 +120,11 @@ def build_insights(
 ) -> Insights:
     """Questions per day, escalations and the knowledge-gap backlog for `since`..`now`.
 
-    A question is a user turn. It is answered when the assistant's reply to it (the first
-    assistant turn before the next user turn) has citations and did not abstain. It is a gap
-    when that reply did not answer it and was not a request for the vehicle, or when the
-    reply's latest rating is thumbs down; a question with no assistant reply (a person took
-    the conversation) is neither answered nor a gap.
+    A question is a user turn; the assistant's reply to it (the first assistant turn before
+    the next user turn) stores its outcome. It is a gap when that outcome is `unanswered` (not
+    when the reply asked for the vehicle, handed the case to a person or said the car is
+    another maker's), or when the reply's latest rating is thumbs down; a question with no
+    assistant reply (a person took the conversation) is neither answered nor a gap.
     """
     if not 0.0 < min_similarity <= 1.0:
         raise InputError(
@@ -214,14 +214,14 @@ def _questions(
         if turn.role != "user":
             continue
         reply = _reply_to(session.turns[position + 1 :])
-        answered = reply is not None and _answers(reply)
+        outcome = None if reply is None else _outcome(reply)
         questions.append(
             _Question(
                 session_id=session.id,
                 text=" ".join(turn.text.split()),
                 asked_at=turn.created_at,
-                answered=answered,
-                unanswered_gap=reply is not None and not answered and not _asks_vehicle(reply),
+                answered=outcome == "answered",
+                unanswered_gap=outcome == "unanswered",
                 feedback=None if reply is None else ratings.get((session.id, reply.index)),
             )
         )
@@ -237,17 +237,18 @@ def _reply_to(later_turns: list[Turn]) -> Turn | None:
     return None
 
 
-def _answers(reply: Turn) -> bool:
+def _outcome(reply: Turn) -> str:
+    """What the reply did, as the chain stored it; guessed for turns stored before it did."""
     payload = reply.payload or {}
-    return bool(payload.get("citations")) and payload.get("abstained") is not True
-
-
-def _asks_vehicle(reply: Turn) -> bool:
-    """The reply asked which vehicle (stored since the payload says so; older turns by text)."""
-    payload = reply.payload or {}
-    if "asked_for_vehicle" in payload:
-        return bool(payload["asked_for_vehicle"])
-    return not payload.get("citations") and reply.text.startswith(ASKED_FOR_VEHICLE_PREFIX)
+    if "outcome" in payload:
+        return str(payload["outcome"])
+    if payload.get("citations") and payload.get("abstained") is not True:
+        return "answered"
+    if payload.get("asked_for_vehicle") or (
+        not payload.get("citations") and reply.text.startswith(ASKED_FOR_VEHICLE_PREFIX)
+    ):
+        return "asked_for_vehicle"
+    return "unanswered"
 
 
 def _days(

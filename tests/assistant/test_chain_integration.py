@@ -143,6 +143,10 @@ def test_a_general_recall_question_is_answered_without_asking_for_the_car(
 def test_the_brand_alone_is_not_taken_for_a_stated_vehicle(assistant: Assistant) -> None:
     reply = ask(assistant, "Does Halvard keep a record of my trips?")
     assert not reply.answer.startswith("Noted:")
+    noted = ask(assistant, "It's a 2023 Karst")
+    assert noted.answer.startswith("Noted:") and noted.settled_outcome == "not_a_question"
+    stored = assistant.tickets.get_session(noted.session_id)
+    assert stored is not None and stored.turns[-1].payload["outcome"] == "not_a_question"  # type: ignore[index]
 
 
 def test_a_model_year_the_knowledge_does_not_reach_is_said_not_guessed(

@@ -218,6 +218,25 @@ def test_asking_which_vehicle_is_not_a_knowledge_gap(store: SqlTicketStore, cloc
     assert (result.days[0].questions, result.days[0].answered) == (1, 0)
 
 
+@pytest.mark.parametrize(
+    ("outcome", "gap"),
+    [("handed_off", False), ("not_a_question", False), ("out_of_scope", False),
+     ("unanswered", True)],
+)  # fmt: skip
+def test_the_stored_outcome_decides_what_is_a_gap(
+    store: SqlTicketStore, clock: Clock, outcome: str, gap: bool
+) -> None:
+    session_id = store.create_session(Channel.DRIVER)
+    store.add_turn(session_id, "user", "My Karst makes a whine at 40 mph")
+    payload = {"citations": [], "abstained": False, "outcome": outcome}
+    store.add_turn(session_id, "assistant", "I'm passing this conversation to a person.", payload)
+
+    result = insights(store, clock)
+
+    assert bool(result.gaps) is gap
+    assert result.days[0].answered == 0
+
+
 def test_csv_exports_parse_back_with_their_headers(store: SqlTicketStore, clock: Clock) -> None:
     ask_unanswered(store, 'Is "eco mode", the one with the leaf, safe in snow?')
 
