@@ -4,7 +4,7 @@ call this, so sign-in, chat, sources, the vehicle card, feedback and the queue b
 Every method that reads or changes agent data takes the signed-in `AgentAccount`; callers get
 it from `agent_for(token)`, which is the only way in.
 
-    desk = AgentDesk(services)
+    desk = AgentDesk(services, timedelta(hours=8), max_question_chars=1000)
     token = desk.sign_in("ana", "correct horse battery")
     agent = desk.agent_for(token)
     for event in desk.ask(agent, "How do I reset the TPMS light?", vehicle_text="Tessel 2022"):
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.records import Channel, EscalationState, Severity, Vehicle
 from assistant.vehicles import decode_vin, describe_vehicle
@@ -39,6 +39,11 @@ STAGE_LABELS = {
     "support": "Checking every sentence against its source",
     "escalate": "Handing the case to a person",
 }
+SESSION_COOKIE = "glovebox_agent"
+QueueState = Literal["open", "waiting_for_human", "human", "resolved", "all"]
+QueueChannel = Literal["all", "driver", "agent"]
+QueueSeverity = Literal["all", "critical", "high", "medium", "low"]
+QueueSort = Literal["severity", "oldest", "newest"]
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 PUBLIC = "public"
 _MARKS = re.compile(r"\[(\d+)\]")
@@ -46,6 +51,14 @@ _MARKS = re.compile(r"\[(\d+)\]")
 
 class NotSignedIn(Exception):
     """No session, an expired one, or a disabled account: sign in again."""
+
+
+def token_from(cookies: dict[str, str], headers: Any) -> str | None:
+    """The agent's session token: the console's cookie, or an API client's bearer token."""
+    authorization = str(headers.get("authorization") or "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return cookies.get(SESSION_COOKIE) or None
 
 
 @dataclass(frozen=True)
@@ -123,11 +136,14 @@ class AgentTurn:
 
 
 class AgentDesk:
-    def __init__(self, services: Services, session_ttl: timedelta) -> None:
+    def __init__(
+        self, services: Services, session_ttl: timedelta, *, max_question_chars: int
+    ) -> None:
         self._services = services
         self._accounts: SqlAccountStore = services.accounts
         self._tickets: SqlTicketStore = services.tickets
         self._session_ttl = session_ttl
+        self.max_question_chars = max_question_chars
 
     # Sign-in
 
@@ -160,6 +176,11 @@ class AgentDesk:
     ) -> Iterator[ReplyEvent]:
         """The agent-channel answer as events (internal bulletins allowed); see `finish`."""
         del agent  # signed in is all it takes; kept so no caller can skip the check
+        if len(question) > self.max_question_chars:
+            raise InputError(
+                "question",
+                f"is {len(question)} characters; keep it to {self.max_question_chars}",
+            )
         return self._services.assistant.stream(
             question,
             channel=Channel.AGENT,
@@ -292,6 +313,8 @@ class AgentDesk:
         return self.ticket(agent, ticket_id)
 
     def resolve(self, agent: AgentAccount, ticket_id: int, note: str) -> Ticket:
+        if not note.strip():
+            raise InputError("resolution_note", "is empty; say what was done for the customer")
         ticket = self.ticket(agent, ticket_id)
         if ticket.state is EscalationState.WAITING_FOR_HUMAN:
             self.claim(agent, ticket_id)

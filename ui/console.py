@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import gradio as gr
 
@@ -32,8 +32,17 @@ from assistant.insights import daily_csv, insights_csv
 from assistant.records import EscalationState
 from assistant.tickets import ticket_id_from_reference
 from knowledge.errors import GloveboxError
-from ui.agent_desk import STAGE_LABELS, AgentDesk, NotSignedIn, SourceView
-from ui.server import MAX_QUESTION_CHARS, token_from
+from ui.agent_desk import (
+    STAGE_LABELS,
+    AgentDesk,
+    NotSignedIn,
+    QueueChannel,
+    QueueSeverity,
+    QueueSort,
+    QueueState,
+    SourceView,
+    token_from,
+)
 
 if TYPE_CHECKING:
     from assistant.accounts import AgentAccount
@@ -582,21 +591,21 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             with gr.Tab("Queue", id="queue", elem_id="tab-queue"):
                 with gr.Row(elem_classes="gbx-bottom"):
                     state_filter = gr.Dropdown(
-                        ["open", "waiting_for_human", "human", "resolved", "all"],
+                        list(get_args(QueueState)),
                         value="open",
                         label="State",
                         elem_id="queue-state",
                     )
                     channel_filter = gr.Dropdown(
-                        ["all", "driver", "agent"], value="all", label="Channel"
+                        list(get_args(QueueChannel)), value="all", label="Channel"
                     )
                     severity_filter = gr.Dropdown(
-                        ["all", "critical", "high", "medium", "low"],
+                        list(get_args(QueueSeverity)),
                         value="all",
                         label="Severity",
                     )
                     sort_order = gr.Dropdown(
-                        ["severity", "oldest", "newest"], value="severity", label="Sort"
+                        list(get_args(QueueSort)), value="severity", label="Sort"
                     )
                     refresh_button = gr.Button(
                         "Refresh", size="sm", elem_id="queue-refresh", scale=0, min_width=90
@@ -738,9 +747,9 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             if not text:
                 gr.Warning("Type a question first.")
                 return
-            if len(text) > MAX_QUESTION_CHARS:
+            if len(text) > desk.max_question_chars:
                 gr.Warning(
-                    f"The question is too long: keep it under {MAX_QUESTION_CHARS} characters."
+                    f"The question is too long: keep it to {desk.max_question_chars} characters."
                 )
                 return
             history = [*history, {"role": "user", "content": text}]

@@ -13,6 +13,7 @@ and questions are capped.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -28,11 +29,19 @@ from pydantic import BaseModel, Field
 
 from assistant.chain import AssistantReply, Citation
 from assistant.records import Channel
+from assistant.tickets import ticket_reference
 from assistant.wiring import Services
+from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
+from ui.agent_desk import customer_copy
 
 STATIC = Path(__file__).resolve().parent / "static"
 DRIVER_PATHS = ("/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls")
+PUBLIC_CITATION_FIELDS = ("n", "title", "section", "kind", "page", "effective_date", "quote")
+UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
+"""All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -76,38 +85,62 @@ class ChatCompletionRequest(BaseModel):
 
 
 class RateLimiter:
-    """At most `limit` events per `window` seconds per key (a sliding window, in memory)."""
+    """At most `limit` events per `window` seconds per key (a sliding window, in memory).
 
-    def __init__(self, limit: int, window: float = 60.0) -> None:
+    per_ip = RateLimiter(60)
+    if not per_ip.allow(client_ip): ...  # answer 429
+    """
+
+    def __init__(
+        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._limit = limit
         self._window = window
+        self._clock = clock
         self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = clock() + window
 
     def allow(self, key: str) -> bool:
-        now = time.monotonic()
+        """Counts an event for `key`; False (and not counted) when `key` is at its limit."""
         with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and now - events[0] > self._window:
-                events.popleft()
+            events = self._recent(key)
             if len(events) >= self._limit:
                 return False
-            events.append(now)
-            if len(self._events) > 50_000:  # forget idle keys rather than grow without bound
-                self._events = {k: v for k, v in self._events.items() if v}
+            events.append(self._clock())
             return True
+
+    def exhausted(self, key: str) -> bool:
+        """Whether `key` is at its limit now; counts nothing."""
+        with self._lock:
+            return len(self._recent(key)) >= self._limit
+
+    def record(self, key: str) -> None:
+        """Counts an event for `key` even past its limit (a failed sign-in, say)."""
+        with self._lock:
+            self._recent(key).append(self._clock())
+
+    def __len__(self) -> int:
+        """How many keys are remembered."""
+        with self._lock:
+            return len(self._events)
+
+    def _recent(self, key: str) -> deque[float]:
+        now = self._clock()
+        if now >= self._next_sweep:
+            # At most once a window, so a limiter with many keys is not rebuilt on every call.
+            self._events = {
+                k: v for k, v in self._events.items() if v and now - v[-1] <= self._window
+            }
+            self._next_sweep = now + self._window
+        events = self._events.setdefault(key, deque())
+        while events and now - events[0] > self._window:
+            events.popleft()
+        return events
 
 
 def public_citation(citation: Citation) -> dict[str, Any]:
-    return {
-        "n": citation.n,
-        "title": citation.title,
-        "section": citation.section,
-        "kind": citation.kind,
-        "page": citation.page,
-        "effective_date": citation.effective_date,
-        "quote": citation.quote,
-    }
+    return {name: getattr(citation, name) for name in PUBLIC_CITATION_FIELDS}
 
 
 def driver_reply(reply: AssistantReply, turn_index: int) -> dict[str, Any]:
@@ -166,11 +199,15 @@ class DriverApi:
             raise ApiError(403, f"origin {origin} is not allowed for this key")
         return key
 
-    def check_rate(self, request: Request, session_id: str | None = None) -> None:
+    def check_rate(self, request: Request) -> None:
         client = request.client.host if request.client else "unknown"
         if not self._per_ip.allow(client):
             raise ApiError(429, "too many requests from this address; wait a minute")
-        if session_id and not self._per_session.allow(session_id):
+
+    def check_session_rate(self, key: str) -> None:
+        """Per conversation: call it after `driver_session` has checked the id, so a made-up id
+        is a 404, not a new key to remember."""
+        if not self._per_session.allow(key):
             raise ApiError(429, "too many questions in this conversation; wait a minute")
 
     def check_question(self, question: str) -> str:
@@ -210,13 +247,16 @@ class DriverApi:
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = request.url.path
-        public = path.startswith(DRIVER_PATHS) and not path.startswith("/v1/agent")
+        public = path.startswith(DRIVER_PATHS)
         origin = request.headers.get("origin")
         if public and request.method == "OPTIONS":
             if origin is None or origin.rstrip("/") not in self._origins:
                 return _error(403, f"origin {origin} may not use this API")
             return Response(status_code=204, headers=_cors(origin))
         length = request.headers.get("content-length")
+        if public and request.method == "POST" and not length:
+            # A chunked body has no length to check against the cap before it is read.
+            return _error(411, "send the body with a Content-Length header (not chunked)")
         if length and length.isdigit() and int(length) > self._settings.max_request_bytes:
             return _error(413, f"the request is over {self._settings.max_request_bytes} bytes")
         response = await call_next(request)
@@ -240,10 +280,11 @@ class DriverApi:
         def chat(body: DriverChat, request: Request) -> dict[str, Any]:
             """Ask a question; the whole answer as JSON."""
             self.check_key(request)
-            self.check_rate(request, body.session_id)
+            self.check_rate(request)
             question = self.check_question(body.question)
             if body.session_id:
                 self.driver_session(body.session_id)
+                self.check_session_rate(body.session_id)
             reply = services.assistant.ask(
                 question, channel=Channel.DRIVER, session_id=body.session_id,
                 vehicle_text=body.vehicle, vin=body.vin,
@@ -255,10 +296,11 @@ class DriverApi:
             """Ask a question; Server-Sent Events: session, status, delta..., citations,
             confidence, escalation (if any), done."""
             self.check_key(request)
-            self.check_rate(request, body.session_id)
+            self.check_rate(request)
             question = self.check_question(body.question)
             if body.session_id:
                 self.driver_session(body.session_id)
+                self.check_session_rate(body.session_id)
             else:  # made now, so the stream can name it first
                 body.session_id = services.tickets.create_session(Channel.DRIVER)
             return StreamingResponse(
@@ -307,7 +349,7 @@ class DriverApi:
                 }  # fmt: skip
                 if turn.role == "assistant" and turn.payload:
                     entry["citations"] = [
-                        {k: c.get(k) for k in ("n", "title", "section", "kind", "page", "quote")}
+                        {name: c.get(name) for name in PUBLIC_CITATION_FIELDS}
                         for c in turn.payload.get("citations", [])
                         if c.get("audience") == "public"
                     ]
@@ -316,7 +358,7 @@ class DriverApi:
             return {
                 "session_id": found.id,
                 "state": found.state.value,
-                "ticket_id": f"GBX-{ticket:06d}" if ticket else None,
+                "ticket_id": ticket_reference(ticket) if ticket else None,
                 "turns": turns,
             }
 
@@ -339,7 +381,9 @@ class DriverApi:
         def completions(body: ChatCompletionRequest, request: Request) -> Any:
             """OpenAI-compatible chat completions on the driver channel, citations kept."""
             self.check_key(request)
-            self.check_rate(request, body.user)
+            self.check_rate(request)
+            if body.user:  # OpenAI's end-user id stands in for a conversation here
+                self.check_session_rate(f"openai-user:{body.user}")
             question, history = _conversation(body.messages)
             question = self.check_question(question)
             session_id = services.tickets.create_session(Channel.DRIVER)
@@ -353,8 +397,8 @@ class DriverApi:
                 question, channel=Channel.DRIVER, session_id=session_id,
                 vehicle_text=vehicle.label() if vehicle else None,
             )  # fmt: skip
-            content = _with_footnotes(reply)
-            extra = driver_reply(reply, self._turn_index(session_id))
+            extra = driver_reply(reply, self._turn_index(session_id))  # refuses internal sources
+            content = customer_copy(reply).text
             completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
             if body.stream:
                 return StreamingResponse(
@@ -401,8 +445,6 @@ class DriverApi:
         return found
 
     def _events(self, question: str, body: DriverChat) -> Iterator[str]:
-        from knowledge.errors import GloveboxError
-
         labels = {
             "retrieve": "Searching the service information",
             "support": "Checking the answer against its sources",
@@ -421,8 +463,13 @@ class DriverApi:
                     yield sse("delta", {"text": event.text})
                 elif event.reply is not None:
                     yield from self._closing_events(event.reply)
-        except (GloveboxError, ApiError) as error:
+        except ApiError as error:
+            yield sse("error", {"message": error.message})
+        except InputError as error:
             yield sse("error", {"message": str(error)})
+        except GloveboxError:
+            logger.exception("the driver stream for session %s failed", body.session_id)
+            yield sse("error", {"message": UNAVAILABLE})
 
     def _closing_events(self, reply: AssistantReply) -> Iterator[str]:
         shown = driver_reply(reply, self._turn_index(reply.session_id))
@@ -450,15 +497,6 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
     if isinstance(content, list):
         return " ".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
     return ""
-
-
-def _with_footnotes(reply: AssistantReply) -> str:
-    if not reply.citations:
-        return reply.answer
-    notes = "\n".join(
-        f"[{c.n}] {c.title}" + (f" — {c.section}" if c.section else "") for c in reply.citations
-    )
-    return f"{reply.answer}\n\nSources:\n{notes}"
 
 
 def _completion_chunks(

@@ -6,27 +6,43 @@ agent; sessions expire after `GLOVEBOX_AGENT_SESSION_HOURS`.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from assistant.accounts import AgentAccount
 from knowledge.errors import InputError, StageError
 from knowledge.settings import GloveboxSettings
-from ui.agent_desk import AgentDesk, NotSignedIn
-from ui.driver_api import DriverApi
+from ui.agent_desk import (
+    SESSION_COOKIE,
+    AgentDesk,
+    NotSignedIn,
+    QueueChannel,
+    QueueSeverity,
+    QueueSort,
+    QueueState,
+    token_from,
+)
+from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
 
 if TYPE_CHECKING:
     from assistant.tickets import Ticket
 
-SESSION_COOKIE = "glovebox_agent"
 CONSOLE_PATH = "/console"
-MAX_QUESTION_CHARS = 2000
+AGENT_API_PATH = "/v1/agent/"
+FAILED_SIGN_INS_PER_MINUTE = 10
+"""Per client address; a right password is never throttled, so a call centre behind one
+address can all sign in at the start of a shift."""
+WRONG_PASSWORD = "Wrong username or password."
+TOO_MANY_SIGN_INS = "Too many failed sign-ins from this address; wait a minute and try again."
+
+logger = logging.getLogger(__name__)
 
 
 class SignIn(BaseModel):
@@ -35,7 +51,8 @@ class SignIn(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: str = Field(min_length=1)
+    """Capped by GLOVEBOX_MAX_QUESTION_CHARS, which the desk checks."""
     session_id: str | None = Field(default=None, max_length=64)
     vehicle: str | None = Field(default=None, max_length=120)
     vin: str | None = Field(default=None, max_length=17)
@@ -51,14 +68,6 @@ class FeedbackRequest(BaseModel):
 
 class TextRequest(BaseModel):
     text: str = Field(min_length=1, max_length=8000)
-
-
-def token_from(cookies: dict[str, str], headers: Any) -> str | None:
-    """The agent's session token: the console's cookie, or an API client's bearer token."""
-    authorization = str(headers.get("authorization") or "")
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip() or None
-    return cookies.get(SESSION_COOKIE) or None
 
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
@@ -91,8 +100,14 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     from assistant.wiring import build_services
 
     services = build_services(settings, kb)
-    desk = AgentDesk(services, timedelta(hours=settings.agent_session_hours))
+    services.accounts.purge_expired()
+    desk = AgentDesk(
+        services,
+        timedelta(hours=settings.agent_session_hours),
+        max_question_chars=settings.max_question_chars,
+    )
     store = services.store
+    failed_sign_ins = RateLimiter(FAILED_SIGN_INS_PER_MINUTE)
     application = FastAPI(title="Glovebox", version="0.1.0")
 
     @application.exception_handler(InputError)
@@ -106,8 +121,15 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         return JSONResponse({"error": {"message": str(error)}}, status_code=401)
 
     @application.exception_handler(StageError)
-    async def stage_failed(_request: Request, error: StageError) -> JSONResponse:
-        return JSONResponse({"error": {"message": str(error)}}, status_code=503)
+    async def stage_failed(request: Request, error: StageError) -> JSONResponse:
+        path = request.url.path
+        if path.startswith((AGENT_API_PATH, CONSOLE_PATH)):
+            return JSONResponse({"error": {"message": str(error)}}, status_code=503)
+        logger.error("%s %s failed: %s", request.method, path, error, exc_info=error)
+        return JSONResponse({"error": {"message": UNAVAILABLE}}, status_code=503)
+
+    def client_address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
 
     def signed_in_agent(request: Request) -> AgentAccount:
         return desk.agent_for(token_from(request.cookies, request.headers))
@@ -144,9 +166,13 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     async def login(request: Request) -> Response:
         form = await request.form()
         target = _safe_next(str(form.get("next") or ""))
+        address = client_address(request)
+        if failed_sign_ins.exhausted(address):
+            return HTMLResponse(login_html(target, error=TOO_MANY_SIGN_INS), status_code=429)
         token = desk.sign_in(str(form.get("username") or ""), str(form.get("password") or ""))
         if token is None:
-            return HTMLResponse(login_html(target, failed=True), status_code=401)
+            failed_sign_ins.record(address)
+            return HTMLResponse(login_html(target, error=WRONG_PASSWORD), status_code=401)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
@@ -169,9 +195,15 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         return response
 
     @application.post("/v1/agent/sessions")
-    def open_agent_session(body: SignIn) -> JSONResponse:
+    def open_agent_session(body: SignIn, request: Request) -> JSONResponse:
+        address = client_address(request)
+        if failed_sign_ins.exhausted(address):
+            return JSONResponse(
+                {"error": {"message": TOO_MANY_SIGN_INS, "field": "password"}}, status_code=429
+            )
         token = desk.sign_in(body.username, body.password)
         if token is None:
+            failed_sign_ins.record(address)
             return JSONResponse(
                 {"error": {"message": "wrong username or password"}}, status_code=401
             )
@@ -230,10 +262,10 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     @application.get("/v1/agent/tickets")
     def agent_tickets(
         agent: AgentAccount = Agent,
-        state: str = "open",
-        channel: str = "all",
-        severity: str = "all",
-        sort: str = "severity",
+        state: QueueState = "open",
+        channel: QueueChannel = "all",
+        severity: QueueSeverity = "all",
+        sort: QueueSort = "severity",
     ) -> list[dict[str, Any]]:
         tickets = desk.queue(agent, state=state, channel=channel, severity=severity, sort=sort)
         return [ticket_json(ticket) for ticket in tickets]
@@ -266,7 +298,9 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         return ticket_json(desk.resolve(agent, ticket_id_from_reference(reference), body.text))
 
     @application.get("/v1/agent/insights")
-    def agent_insights(agent: AgentAccount = Agent, days: int = 30) -> dict[str, Any]:
+    def agent_insights(
+        agent: AgentAccount = Agent, days: Annotated[int, Query(ge=1, le=365)] = 30
+    ) -> dict[str, Any]:
         return asdict(desk.insights(agent, days=days))
 
     DriverApi(settings, services).install(application)
@@ -322,8 +356,8 @@ def _feedback_json(item: Any) -> dict[str, Any]:
     return data
 
 
-def login_html(target: str, *, failed: bool = False) -> str:
-    error = '<p class="error" role="alert">Wrong username or password.</p>' if failed else ""
+def login_html(target: str, *, error: str = "") -> str:
+    alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Glovebox agent sign-in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -341,7 +375,7 @@ button {{ margin-top: 1.25rem; width: 100%; padding: .6rem; border: 0; border-ra
 .error {{ color: #b91c1c; }}
 </style></head>
 <body><form method="post" action="/login">
-<h1>Glovebox · agent sign-in</h1>{error}
+<h1>Glovebox · agent sign-in</h1>{alert}
 <input type="hidden" name="next" value="{html.escape(_safe_next(target))}">
 <label for="username">Username</label>
 <input id="username" name="username" autocomplete="username" required autofocus>

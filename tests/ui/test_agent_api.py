@@ -6,6 +6,7 @@ Every request goes over HTTP to a real server process, as the console and script
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from assistant.accounts import SqlAccountStore
 from assistant.records import Channel, Severity
 from assistant.tickets import SqlTicketStore, TicketDraft
-from tests.ui.conftest import WIDGET_KEY, RunningServer
+from knowledge.settings import GloveboxSettings
+from tests.ui.conftest import AGENT, WIDGET_KEY, RunningServer
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +45,39 @@ def test_a_wrong_password_gets_no_session(client: httpx.Client) -> None:
     assert "token" not in refused.json()
     form = client.post("/login", data={"username": "ana", "password": "guess-1234"})
     assert form.status_code == 401 and "Wrong username or password" in form.text
+    assert "glovebox_agent" not in form.headers.get("set-cookie", "")
+
+
+def test_sign_in_guesses_are_throttled_per_address(
+    sample_kb_home: GloveboxSettings, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from ui.server import FAILED_SIGN_INS_PER_MINUTE, create_app
+
+    database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
+    accounts = SqlAccountStore(database_url)
+    accounts.add_agent(*AGENT, display_name="Ana Agent")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    SqlAccountStore(database_url, now=lambda: yesterday).open_session(AGENT[0], timedelta(hours=8))
+    settings = sample_kb_home.model_copy(update={"database_url": database_url})
+    client = TestClient(create_app(settings, "default", console=False))
+    assert accounts.purge_expired() == 0  # the server purged the stale session as it started
+
+    right = {"username": AGENT[0], "password": AGENT[1]}
+    signed_in = [client.post("/v1/agent/sessions", json=right).status_code for _ in range(12)]
+    assert signed_in == [200] * 12  # the right password is never throttled
+    guesses = [
+        client.post("/v1/agent/sessions", json={**right, "password": f"guess-{n}"}).status_code
+        for n in range(FAILED_SIGN_INS_PER_MINUTE + 1)
+    ]
+    assert guesses == [401] * FAILED_SIGN_INS_PER_MINUTE + [429]
+    refused = client.post("/v1/agent/sessions", json=right)
+    assert refused.status_code == 429 and "token" not in refused.json()
+    assert refused.json()["error"]["field"] == "password"
+    assert "wait a minute" in refused.json()["error"]["message"]
+    form = client.post("/login", data=right, follow_redirects=False)
+    assert form.status_code == 429 and "Too many failed sign-ins" in form.text
     assert "glovebox_agent" not in form.headers.get("set-cookie", "")
 
 
@@ -198,6 +233,9 @@ def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
     assert (claimed["state"], claimed["assignee"]) == ("human", "ana")
     client.post(f"{path}/notes", headers=bearer(token), json={"text": "Tow booked"})
     client.post(f"{path}/replies", headers=bearer(token), json={"text": "A tow is on its way."})
+    blank = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "   "})
+    assert blank.status_code == 400 and blank.json()["error"]["field"] == "resolution_note"
+    assert "is empty; say what was done" in blank.json()["error"]["message"]
     resolved = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "Towed"})
     assert resolved.json()["state"] == "resolved"
     ticket = store.get_ticket(opened.id)
@@ -207,3 +245,21 @@ def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
     assert transcript[-1] == {**transcript[-1], "role": "agent", "text": "A tow is on its way."}
     gone = client.get("/v1/agent/tickets", headers=bearer(token)).json()
     assert opened.reference not in [item["id"] for item in gone]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/agent/insights", {"days": 1_000_000}, "query.days"),
+        ("/v1/agent/insights", {"days": 0}, "query.days"),
+        ("/v1/agent/tickets", {"state": "opne"}, "query.state"),
+        ("/v1/agent/tickets", {"sort": "loudest"}, "query.sort"),
+    ],
+)
+def test_a_bad_query_parameter_is_a_clear_422(
+    client: httpx.Client, token: str, path: str, params: dict[str, object], field: str
+) -> None:
+    response = client.get(path, headers=bearer(token), params=params)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == field and error["message"].startswith(f"{field}: ")

@@ -57,6 +57,8 @@ def test_a_driver_gets_a_cited_public_answer_and_no_internals(client: httpx.Clie
     assert set(reply["citations"][0]) == {
         "n", "title", "section", "kind", "page", "effective_date", "quote",
     }  # fmt: skip
+    stored = client.get(f"/v1/sessions/{reply['session_id']}", headers=KEY).json()
+    assert stored["turns"][-1]["citations"] == reply["citations"]  # the same public fields
 
 
 def test_the_stream_sends_typed_events_and_never_internal_text(client: httpx.Client) -> None:
@@ -121,6 +123,20 @@ def test_an_oversized_body_is_refused_before_it_is_read(client: httpx.Client) ->
         content=json.dumps({"question": "x" * 100_000}),
     )  # fmt: skip
     assert response.status_code == 413
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_chunked_body_without_a_length_is_refused(client: httpx.Client) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"question": "'
+        yield b"x" * 100_000
+        yield b'"}'
+
+    response = client.post(
+        "/v1/chat", headers={**KEY, "Content-Type": "application/json"}, content=body()
+    )
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["error"]["message"]
     assert client.get("/healthz").status_code == 200
 
 
@@ -232,3 +248,49 @@ def test_a_flood_gets_429s_and_the_server_stays_up(strict_server: RunningServer)
     limited = client.get("/v1/sessions/nope", headers=KEY)
     assert limited.status_code == 429 and "wait a minute" in limited.json()["error"]["message"]
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_failed_stage_tells_drivers_nothing_internal_and_agents_everything(
+    sample_kb_home: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from assistant.accounts import SqlAccountStore
+    from assistant.chain import Assistant
+    from knowledge.errors import StageError
+    from tests.ui.conftest import AGENT
+    from ui.driver_api import UNAVAILABLE
+    from ui.server import create_app
+
+    detail = "the LLM at http://10.1.2.3:8000/v1 refused; check GLOVEBOX_LLM_API_KEY"
+
+    def fail(*_args: object, **_kwargs: object) -> Iterator[object]:
+        raise StageError("generate", detail)
+        yield  # a generator, like the real stream
+
+    def fail_now(*_args: object, **_kwargs: object) -> object:
+        raise StageError("generate", detail)
+
+    monkeypatch.setattr(Assistant, "stream", fail)
+    monkeypatch.setattr(Assistant, "ask", fail_now)
+    database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
+    SqlAccountStore(database_url).add_agent(*AGENT, display_name="Ana Agent")
+    settings = sample_kb_home.model_copy(update={"database_url": database_url})
+    client = TestClient(create_app(settings, "default", console=False))
+
+    chat = client.post("/v1/chat", headers=KEY, json={"question": "How do I pair my phone?"})
+    assert chat.status_code == 503 and chat.json() == {"error": {"message": UNAVAILABLE}}
+    stream = client.post("/v1/chat/stream", headers=KEY, json={"question": "And Android?"})
+    assert ("error", {"message": UNAVAILABLE}) in events(stream)
+    for response in (chat, stream):
+        assert "10.1.2.3" not in response.text and "GLOVEBOX_" not in response.text
+
+    token = client.post(
+        "/v1/agent/sessions", json={"username": AGENT[0], "password": AGENT[1]}
+    ).json()["token"]
+    agent = client.post(
+        "/v1/agent/chat",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"question": "How do I pair my phone?"},
+    )
+    assert agent.status_code == 503 and detail in agent.json()["error"]["message"]

@@ -150,14 +150,21 @@ def test_a_page_on_an_origin_that_is_not_allowed_is_refused(
             "response",
             lambda response: answered.append(response.status) if "/v1/" in response.url else None,
         )
+        refused_preflight = '"OPTIONS /v1/chat/stream HTTP/1.1" 403'
+        refused_before = running_server.log.read_text().count(refused_preflight)
         page.goto(stranger_site)
         page.locator("#gb-launcher").click()
         page.locator("#gb-input").fill("How do I reset the TPMS light?")
         page.locator("#gb-send").click()
+        refusal = page.locator(".gb-msg.gb-system.gb-error").last
+        expect(refusal).to_contain_text("Couldn't reach the assistant", timeout=15_000)
         expect(page.locator(".gb-msg.gb-assistant:not(.gb-welcome)")).to_have_count(0)
         expect(page.locator(".gb-msg.gb-system").last).to_be_visible(timeout=15_000)
-        # The preflight is refused, so the browser never sends the question at all.
+        # The preflight is refused, so the browser never sends the question at all. Chromium
+        # shows a page no response for a refused preflight: the server's log is where it shows.
         assert any("/v1/chat/stream" in url for url in blocked)
+        assert running_server.log.read_text().count(refused_preflight) > refused_before
+        assert answered == []
         assert all(status >= 400 for status in answered)
         preflight = httpx.options(
             f"{running_server.url}/v1/chat/stream",
