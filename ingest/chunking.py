@@ -70,6 +70,7 @@ class Chunker:
                         embedding_text=embedding_text,
                         page=section.page,
                         anchor=section.anchor,
+                        section_chunk_count=len(bodies),
                         document_metadata=metadata,
                     )
                 )
@@ -119,14 +120,20 @@ class Chunker:
         return carried, carried_size
 
     def _units(self, text: str, budget: int) -> list[str]:
-        """Paragraphs, list items and table rows; anything over budget cut into sentences, words."""
-        blocks: list[str] = []
+        """Paragraphs and lists, whole where they fit; a list that does not is cut between its
+        items (a step keeps its notes, a line ending in ':' keeps the item after it); anything
+        still over budget is cut into sentences, then words."""
+        paragraphs: list[list[str]] = []
         for paragraph in re.split(r"\n\s*\n", text):
             lines = [line for line in paragraph.split("\n") if line.strip()]
             if any(LIST_OR_TABLE_LINE.match(line) for line in lines):
-                blocks.extend(lines)
+                paragraphs.append(lines)
             elif lines:
-                blocks.append(" ".join(line.strip() for line in lines))
+                paragraphs.append([" ".join(line.strip() for line in lines)])
+        wholes = ["\n".join(lines) for lines in paragraphs]
+        blocks: list[str] = []
+        for lines, whole, size in zip(paragraphs, wholes, self._count_tokens(wholes), strict=True):
+            blocks.extend([whole] if size <= budget or len(lines) == 1 else _list_items(lines))
         units: list[str] = []
         for block, size in zip(blocks, self._count_tokens(blocks), strict=True):
             if size <= budget:
@@ -160,3 +167,16 @@ class Chunker:
         if current:
             pieces.append(" ".join(current))
         return pieces
+
+
+def _list_items(lines: list[str]) -> list[str]:
+    """A list's items: each top-level line with the indented lines under it; a lead line that
+    ends with ':' stays with the item after it."""
+    items: list[list[str]] = []
+    for line in lines:
+        indented = line[:1].isspace() and items
+        if indented or (items and items[-1][-1].rstrip().endswith(":")):
+            items[-1].append(line)
+        else:
+            items.append([line])
+    return ["\n".join(item) for item in items]

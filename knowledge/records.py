@@ -154,6 +154,8 @@ class Chunk(BaseModel):
     embedding_text: str
     page: int | None = None
     anchor: str | None = None
+    section_chunk_count: int = 1
+    """How many chunks its section was cut into: the answer reads the whole section back."""
     document_metadata: dict[str, MetadataValue]
 
     def chroma_metadata(self, document_revision: str, chunk_count: int) -> dict[str, MetadataValue]:
@@ -164,6 +166,7 @@ class Chunk(BaseModel):
             content_hash=self.content_hash,
             document_revision=document_revision,
             document_chunk_count=chunk_count,
+            section_chunk_count=self.section_chunk_count,
         )
         if self.page is not None:
             metadata["page"] = self.page

@@ -202,6 +202,19 @@ class KnowledgeStore:
         page = self._collection.get(ids=list(ids), include=["documents"])
         return dict(zip(page["ids"], page["documents"] or [], strict=True))
 
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[StoredChunk, str]]:
+        """The chunks of these ids that exist, with their text, in the order asked."""
+        if not ids:
+            return []
+        page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
+        found = {
+            chunk_id: (StoredChunk(chunk_id, dict(metadata or {})), text or "")  # type: ignore[arg-type]
+            for chunk_id, metadata, text in zip(
+                page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True
+            )
+        }
+        return [found[chunk_id] for chunk_id in ids if chunk_id in found]
+
     def write(self, chunks: Sequence[ChunkWrite]) -> None:
         """Upserts chunks with new embeddings, and updates metadata in place for the rest."""
         embedded = [chunk for chunk in chunks if chunk.embedding is not None]

@@ -1,4 +1,9 @@
-"""Markdown (and plain text) with front matter, split at its headings."""
+"""Markdown (and plain text) with front matter, split at its headings.
+
+Text converted from a PDF (hard-wrapped lines, page separators, bold pseudo-headings) is
+recognised and read through `ingest.pdf_text` first, so its sections have real titles, whole
+sentences and the page they start on.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 from ingest.loaders.base import LoadContext, LoadResult
 from ingest.metadata import build_document, slug, split_front_matter
+from ingest.pdf_text import looks_pdf_derived, split_pages, structure_pdf_text
 from ingest.reading import read_text
 from knowledge.errors import InputError
 from knowledge.records import ParsedDocument, Section
@@ -26,7 +32,10 @@ class MarkdownLoader:
         text = read_text(path, context.max_file_mb)
         front_matter, body, _ = split_front_matter(text, context.source)
         fields = {**(context.manifest_fields or {}), **front_matter}
-        sections, first_title = split_sections(body)
+        if looks_pdf_derived(body):
+            sections, first_title = structure_pdf_text(split_pages(body)), None
+        else:
+            sections, first_title = split_sections(body)
         fields.setdefault("title", first_title or path.stem.replace("-", " ").replace("_", " "))
         fields.setdefault("id", slug(path.stem))
         document = build_document(fields, source=context.source)
@@ -34,7 +43,8 @@ class MarkdownLoader:
             Section(
                 heading_path=_drop_title(section.heading_path, document.title),
                 text=section.text,
-                anchor=section.anchor,
+                page=section.page,
+                anchor=section.anchor or (f"page={section.page}" if section.page else None),
             )
             for section in sections
         ]
