@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assistant.escalation import ConfidenceInputs, Trigger, confidence_score, message_triggers
-from assistant.extractive import content_terms
+from assistant.calibration import AnswerEvidence, ConfidenceModel
+from assistant.decision import AnswerFacts, Decision, RoutingFacts, decide, route
+from assistant.escalation import Trigger, message_triggers
+from assistant.extractive import content_terms, stem
 from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
 from assistant.recalls import (
     URGENT_LINES,
@@ -34,16 +36,15 @@ from assistant.records import (
     Severity,
     Vehicle,
 )
-from assistant.retrieval import HybridRetriever
-from assistant.support import enforce_support
+from assistant.retrieval import HybridRetriever, keyword_tokens
+from assistant.sections import SectionExpander
+from assistant.support import SupportedAnswer, enforce_support
 from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
 from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
 
 SAFETY_LEAD = "If anyone is hurt or in danger, call 911 now."
-PERSON_NEEDED = frozenset({"human_requested", "legal_threat"})
-"""Reasons that are no question to answer: the asker wants, or needs, a person."""
 
 
 @dataclass
@@ -103,6 +104,8 @@ class AssistantReply:
     vehicle: Vehicle | None = None
     standalone_question: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    evidence: AnswerEvidence | None = None
+    """What the confidence was computed from (for evals and calibration; never shown)."""
     outcome: ReplyOutcome | None = None
     """Set by the replies that are not judged by citations (asked for the vehicle, handed to a
     person); otherwise `answered` or `unanswered` from citations and abstention."""
@@ -171,6 +174,8 @@ class Assistant:
         catalog: VehicleCatalog,
         recalls: RecallLookup,
         policy: ChainPolicy,
+        confidence: ConfidenceModel,
+        sections: SectionExpander | None = None,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -180,6 +185,8 @@ class Assistant:
         self._catalog = catalog
         self._recalls = recalls
         self._policy = policy
+        self._sections = sections
+        self._confidence = confidence
 
     @property
     def tickets(self) -> TicketStore:
@@ -249,38 +256,30 @@ class Assistant:
                     ),
                 )
         reply = AssistantReply("", session_id, vehicle=vehicle, standalone_question=standalone)
-
         campaign = campaign_named(standalone)
-        if not (triggers and triggers[0].reason in PERSON_NEEDED):
-            # Replies that need no retrieval: decided before it runs.
-            if other_make:
-                return self._finish_other_make(reply, clock, other_make)
-            if campaign is not None and not self._recalls.knows_campaign(campaign, channel):
-                return self._finish_unknown_campaign(reply, clock, campaign)
-            if vehicle is not None and not self._catalog.knows_model_year(vehicle):
-                return self._finish_unknown_model_year(reply, clock, vehicle)
-            if recall_lookup and not (vehicle and (vehicle.model or vehicle.vin)):
-                return self._finish_asking_vehicle(reply, clock, "recall")
+        routed = route(
+            RoutingFacts(
+                triggers=triggers,
+                other_make=other_make,
+                unknown_campaign=(
+                    campaign
+                    if campaign is not None and not self._recalls.knows_campaign(campaign, channel)
+                    else None
+                ),
+                unknown_model_year=vehicle is not None
+                and not self._catalog.knows_model_year(vehicle),
+                recall_lookup_without_vehicle=recall_lookup
+                and not (vehicle and (vehicle.model or vehicle.vin)),
+            )
+        )
+        if routed is not None and routed.action != "hand_to_person":
+            return self._finish_routed(reply, clock, routed, other_make, campaign)
         lists_recalls = recall_lookup and vehicle is not None
         with clock("retrieve"):
-            if recall_lookup and vehicle is not None:
-                draft = listing(
-                    notices if notices is not None else self._recalls.recalls_for(vehicle, channel)
-                )
-            elif campaign is not None and asks_what_campaign_is(standalone):
-                draft = self._recalls.campaign(campaign, channel)
-            else:
-                draft = DraftAnswer([], [])
-            if draft.passages or lists_recalls:
-                retrieval = RetrievalResult(draft.passages, 1.0, 0.0, 1.0)
-            else:
-                retrieval = self._retriever.run(
-                    RetrievalQuery(standalone, channel, _filterable(vehicle), self._policy.k)
-                )
-                draft = DraftAnswer([], retrieval.passages)
-        safety = any(t.reason == "safety" for t in triggers)
-        topic = self._without_vehicle(standalone)
-        if triggers and triggers[0].reason in PERSON_NEEDED:
+            draft, retrieval, from_lookup = self._retrieve(
+                standalone, channel, vehicle, notices, campaign, lists_recalls
+            )
+        if routed is not None:  # a person is needed: the ticket still gets the passages
             reply.answer = "I'm passing this conversation to a person."
             reply.outcome = "handed_off"
             with clock("escalate"):
@@ -288,65 +287,134 @@ class Assistant:
                     reply, triggers[0], session_id, retrieval, vehicle
                 )
             return self._finish(reply, clock)
-        mentioned = self._catalog.find_in_text(question)
-        states_only_a_vehicle = (
-            mentioned is not None
-            and bool(mentioned.model or mentioned.vin)  # "Halvard" alone is the brand
-            and len(content_terms(self._without_vehicle(question))) <= 1
-            and not re.search(r"\d", self._without_vehicle(question))  # "P0420", "24V210"
-            and not is_recall_lookup(question)
+        if not draft.sentences and self._sections is not None and retrieval.passages:
+            with clock("sections"):
+                # Chunks read back as whole sections, so a chunked procedure is quoted whole.
+                draft = DraftAnswer([], self._sections.run(retrieval.passages))
+        topic = self._without_vehicle(standalone)
+        safety = any(t.reason == "safety" for t in triggers)
+        early = decide(
+            AnswerFacts(
+                triggers=triggers,
+                states_only_a_vehicle=vehicle is not None and self._states_only_a_vehicle(question),
+                needs_vehicle=self._needs_vehicle(vehicle, topic, retrieval.passages),
+                no_recall_found=lists_recalls and not draft.passages,
+            )
         )
-        if vehicle is not None and states_only_a_vehicle:
-            reply.answer = (
-                f"Noted: {describe_vehicle(vehicle)}. What would you like to know about it?"
-            )
-            reply.outcome = "not_a_question"
-            return self._finish(reply, clock)
-        if not triggers and self._needs_vehicle(vehicle, topic, retrieval.passages):
-            return self._finish_asking_vehicle(reply, clock, "answer")
-        if lists_recalls and not draft.passages:
-            reply.answer = (
-                f"I found no recall notice for the {describe_vehicle(vehicle)} in the service "
-                "information I have. Recalls are also listed by VIN on the NHTSA recall site."
-            )
-            reply.confidence = 1.0
-            reply.outcome = "answered"
-            self._tickets.record_outcome(session_id, answered=True)
-            return self._finish(reply, clock)
+        if early.action in ("acknowledge", "ask_for_vehicle") or early.reason == "no_recall_found":
+            return self._finish_without_answer(reply, clock, early)
         with clock("generate"):
             if not draft.sentences:
                 asked = f"What should I do? {topic}" if safety else topic
-                draft = self._generator.run(asked, retrieval.passages, history[-6:])
+                draft = self._generator.run(asked, draft.passages, history[-6:])
         with clock("support"):
             checked = enforce_support(draft, self._support)
         supported = checked.draft
-        cited = [supported.passages[n - 1] for s in supported.sentences for n in s.citations]
-        coverage = _coverage(topic, cited)
-        support_ratio = checked.supported / checked.checked if checked.checked else 0.0
-        reply.confidence = confidence_score(
-            ConfidenceInputs(
-                retrieval.dense_top_similarity, retrieval.retriever_agreement, support_ratio,
-                coverage,
+        evidence = answer_evidence(topic, retrieval, checked, self._retriever.rarity)
+        reply.evidence = evidence
+        confidence = 1.0 if from_lookup else self._confidence.probability(evidence)
+        reply.confidence = confidence if supported.sentences else 0.0
+        decision = decide(
+            AnswerFacts(
+                triggers=triggers,
+                supported=bool(supported.sentences),
+                dropped_unsupported=bool(checked.dropped),
+                confidence=reply.confidence,
+                threshold=self._policy.answer_threshold,
             )
-        )  # fmt: skip
-        answered = bool(supported.sentences) and reply.confidence >= self._policy.answer_threshold
-        if not answered and not triggers:
-            reason = "unsupported" if checked.dropped else "low_confidence"
-            triggers.append(Trigger(reason, Severity.LOW, "no supported answer in the knowledge"))
-        shown = supported if answered or safety else DraftAnswer([], supported.passages)
+        )
+        shown = supported if decision.show_answer else DraftAnswer([], supported.passages)
         if urgent and not recall_lookup:
             shown = _with_urgent_recalls(shown, urgent)
         reply.answer, reply.citations = _render(shown)
-        reply.abstained = not answered and not safety
+        reply.abstained = decision.cannot_answer
         if reply.abstained:
             cannot = "I can't answer that from the service information I have."
             reply.answer = f"{reply.answer}\n\n{cannot}" if reply.answer else cannot
-        if triggers:
+        if decision.escalation is not None:
             with clock("escalate"):
                 reply.escalation = self._escalate(
-                    reply, triggers[0], session_id, retrieval, vehicle
+                    reply, decision.escalation, session_id, retrieval, vehicle
                 )
-        self._tickets.record_outcome(session_id, answered=answered)
+        self._tickets.record_outcome(session_id, answered=decision.action == "answer")
+        return self._finish(reply, clock)
+
+    def _retrieve(
+        self,
+        standalone: str,
+        channel: Channel,
+        vehicle: Vehicle | None,
+        notices: list[Passage] | None,
+        campaign: str | None,
+        lists_recalls: bool,
+    ) -> tuple[DraftAnswer, RetrievalResult, bool]:
+        """The draft a lookup gives (a recall listing, a campaign), or the retrieved passages;
+        and whether it came from a lookup."""
+        if lists_recalls:
+            assert vehicle is not None
+            draft = listing(
+                notices if notices is not None else self._recalls.recalls_for(vehicle, channel)
+            )
+        elif campaign is not None and asks_what_campaign_is(standalone):
+            draft = self._recalls.campaign(campaign, channel)
+        else:
+            draft = DraftAnswer([], [])
+        if draft.passages or lists_recalls:
+            return draft, RetrievalResult(draft.passages, 1.0, 0.0, 1.0), True
+        retrieval = self._retriever.run(
+            RetrievalQuery(standalone, channel, _filterable(vehicle), self._policy.k)
+        )
+        return DraftAnswer([], retrieval.passages), retrieval, False
+
+    def _states_only_a_vehicle(self, question: str) -> bool:
+        """'My car is a 2023 Karst': a vehicle and nothing to answer."""
+        mentioned = self._catalog.find_in_text(question)
+        rest = self._without_vehicle(question)
+        return (
+            mentioned is not None
+            and bool(mentioned.model or mentioned.vin)  # the brand alone is no vehicle
+            and len(content_terms(rest)) <= 1
+            and not re.search(r"\d", rest)  # "P0420", "24V210"
+            and not is_recall_lookup(question)
+        )
+
+    def _finish_routed(
+        self,
+        reply: AssistantReply,
+        clock: StageTimer,
+        decision: Decision,
+        other_make: str | None,
+        campaign: str | None,
+    ) -> AssistantReply:
+        if decision.reason == "out_of_scope":
+            assert other_make is not None
+            return self._finish_other_make(reply, clock, other_make)
+        if decision.reason == "unknown_campaign":
+            assert campaign is not None
+            return self._finish_unknown_campaign(reply, clock, campaign)
+        if decision.reason == "unknown_model_year":
+            assert reply.vehicle is not None
+            return self._finish_unknown_model_year(reply, clock, reply.vehicle)
+        return self._finish_asking_vehicle(reply, clock, "recall")
+
+    def _finish_without_answer(
+        self, reply: AssistantReply, clock: StageTimer, decision: Decision
+    ) -> AssistantReply:
+        if decision.action == "acknowledge":
+            reply.answer = (
+                f"Noted: {describe_vehicle(reply.vehicle)}. What would you like to know about it?"
+            )
+            reply.outcome = "not_a_question"
+            return self._finish(reply, clock)
+        if decision.action == "ask_for_vehicle":
+            return self._finish_asking_vehicle(reply, clock, "answer")
+        reply.answer = (
+            f"I found no recall notice for the {describe_vehicle(reply.vehicle)} in the service "
+            "information I have. Recalls are also listed by VIN on the NHTSA recall site."
+        )
+        reply.confidence = 1.0
+        reply.outcome = "answered"
+        self._tickets.record_outcome(reply.session_id, answered=True)
         return self._finish(reply, clock)
 
     def stream(
@@ -563,7 +631,8 @@ class Assistant:
         session = self._tickets.get_session(session_id)
         assert session is not None
         lead = SAFETY_LEAD if trigger.reason == "safety" else ""
-        said = " ".join(part for part in (reply.answer, lead, self._policy.handoff_message) if part)
+        handoff = " ".join(part for part in (lead, self._policy.handoff_message) if part)
+        said = f"{reply.answer}\n\n{handoff}" if reply.answer else handoff
         quotes = {c.source_id: c.quote for c in reply.citations}
         ticket = self._tickets.open_ticket(
             TicketDraft(
@@ -605,6 +674,39 @@ def _filterable(vehicle: Vehicle | None) -> Vehicle | None:
     if vehicle is None or not (vehicle.model or vehicle.year):
         return None
     return vehicle
+
+
+def answer_evidence(
+    topic: str,
+    retrieval: RetrievalResult,
+    checked: SupportedAnswer,
+    rarity: Callable[[str], float],
+) -> AnswerEvidence:
+    """The measurements the confidence model reads, from the retrieval and the checked draft."""
+    draft = checked.draft
+    cited_numbers = [n for s in draft.sentences for n in s.citations]
+    cited = [draft.passages[n - 1] for n in cited_numbers]
+    terms = content_terms(topic)
+    # The quoted unit's own heading is shown with it, and an FAQ answer never repeats the
+    # question its heading asks: both count as what the answer says.
+    headings = {p.section.split(" > ")[-1] for p in cited}
+    answered = content_terms(" ".join([*(s.text for s in draft.sentences), *headings]))
+    coverage = _coverage(topic, cited)
+    weights = {stem(word): rarity(word) for word in keyword_tokens(topic)}
+    weights = {term: weight for term, weight in weights.items() if term in terms}
+    total = sum(weights.values())
+    return AnswerEvidence(
+        dense_top=retrieval.dense_top_similarity,
+        agreement=retrieval.retriever_agreement,
+        support=checked.supported / checked.checked if checked.checked else 0.0,
+        coverage=coverage,
+        answer_terms=len(terms & answered) / len(terms) if terms else 0.0,
+        rare_answer_terms=(
+            sum(w for term, w in weights.items() if term in answered) / total if total else 0.0
+        ),
+        match=min(1.0, draft.match_score) if draft.match_score is not None else coverage,
+        cited_rank=1.0 / min(cited_numbers) if cited_numbers else 0.0,
+    )
 
 
 def _coverage(question: str, cited: list[Passage]) -> float:

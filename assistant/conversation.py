@@ -9,8 +9,10 @@ from assistant.extractive import content_terms
 from assistant.protocols import Turn
 
 CONTINUATION = re.compile(
-    r"^\s*(and\s+)?(what|how) about\b|^\s*(same|likewise)\b|"
-    r"^\s*and\s+(for|the|on|with|in|if|what if)\b|^\s*what if\b",
+    r"^\s*(and\s+)?(what|how) about\b|^\s*(same|likewise|also)\b|"
+    r"^\s*and\s+(for|the|on|with|in|if|what if)\b|^\s*what if\b"
+    # 'they', 'those', 'one of them' point back at what was asked; 'it' is usually the car.
+    r"|\b(they|them|those|these|theirs)\b|\b(delete|remove|change|add|rename) (one|it)\b",
     re.IGNORECASE,
 )
 YEAR_OR_NUMBER = re.compile(r"^\d+$")
@@ -29,6 +31,8 @@ class RuleQueryRewriter:
         if previous is None:
             return question
         own_topic = {term for term in content_terms(question) if not YEAR_OR_NUMBER.match(term)}
-        if CONTINUATION.search(question) or not own_topic:
+        # Sharing a word with the last question ('add a stop' -> 'the most stops') refines it.
+        refines = bool(own_topic & content_terms(previous))
+        if CONTINUATION.search(question) or not own_topic or refines:
             return f"{previous} {question}"
         return question

@@ -1,4 +1,4 @@
-"""When a human must take over: triggers that bypass the confidence score, and the score itself."""
+"""When a human must take over: the triggers that bypass the calibrated confidence."""
 
 from __future__ import annotations
 
@@ -123,26 +123,3 @@ def message_triggers(
         )
     order = list(Severity)
     return sorted(triggers, key=lambda t: -order.index(t.severity))
-
-
-@dataclass(frozen=True)
-class ConfidenceInputs:
-    dense_top_similarity: float
-    retriever_agreement: float
-    support_ratio: float
-    coverage: float
-
-
-def confidence_score(
-    inputs: ConfidenceInputs, *, similarity_floor: float = 0.25, similarity_ceiling: float = 0.65
-) -> float:
-    """0..1 from retrieval strength, retriever agreement, support-check results and coverage."""
-    span = similarity_ceiling - similarity_floor
-    retrieval = min(1.0, max(0.0, (inputs.dense_top_similarity - similarity_floor) / span))
-    score = (
-        0.35 * retrieval
-        + 0.15 * inputs.retriever_agreement
-        + 0.25 * inputs.support_ratio
-        + 0.25 * inputs.coverage
-    )
-    return round(min(1.0, max(0.0, score)), 3)

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from assistant.protocols import Turn
 from assistant.records import AnswerSentence, DraftAnswer, Passage
 from assistant.retrieval import keyword_tokens
+from assistant.units import Unit, split_units
+from knowledge.embedder import Embedder
 
-STEP = re.compile(r"^\s*(\d+)[.)]\s+(.*)")
-BULLET = re.compile(r"^\s*[-*+]\s+(.*)")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 PROCEDURAL = re.compile(
     r"\b(how (do|can|should|would) (i|you|we)|how to|what (should|do) i do|what to do|steps?"
     r"|procedure|reset|pair|connect|replace|change|install|attach|jump|relearn|set up|setup"
-    r"|program|turn (on|off)|activate)\b",
+    r"|program|turn (on|off)|activate"
+    # A symptom asks what to do about it: 'the light stays on', 'it won't pair'.
+    r"|stays? on|won'?t|will not|doesn'?t|does not|keeps|(is|isn'?t|not|stopped) working|fix)\b",
     re.IGNORECASE,
 )
-MAX_ITEMS_AFTER_COLON = 6
+SIMILARITY_FLOOR = 0.25
+"""Cosine a unit reaches by sharing the topic of a question without answering it."""
 GENERIC_TERMS = frozenset(
-    "halvard car vehicle please tell know need want get drive driving own have got".split()
+    "car vehicle please tell know need want get drive driving own have got".split()
 )
 
 
-@dataclass
-class _Unit:
-    passage_number: int
-    position: int
-    text: str
-    is_step: bool
-    score: float = 0.0
-    is_item: bool = False
-    """A bullet or table row: the continuation of a sentence that ends with a colon."""
-
-
-def _stem(token: str) -> str:
+def stem(token: str) -> str:
     """Crude, but 'tires'/'tire' and 'pairing'/'pair' meet: enough for term overlap."""
     for suffix in ("ing", "ed", "es", "s"):
         if len(token) > len(suffix) + 2 and token.endswith(suffix):
@@ -46,65 +36,13 @@ def _stem(token: str) -> str:
 
 
 def content_terms(text: str) -> set[str]:
-    return {_stem(token) for token in keyword_tokens(text) if token not in GENERIC_TERMS}
-
-
-def _clean(text: str) -> str:
-    text = re.sub(r"\*\*|__|`", "", text)
-    text = re.sub(r"^\s*[-*+]\s+", "", text)
-    if text.lstrip().startswith("|"):
-        cells = [cell.strip() for cell in text.strip().strip("|").split("|")]
-        text = ": ".join(cell for cell in cells if cell and not set(cell) <= set("-: "))
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def split_units(passage_number: int, text: str) -> list[_Unit]:
-    """Numbered steps, bullets and table rows as they are; running text cut into sentences."""
-    units: list[_Unit] = []
-    paragraph: list[str] = []
-    open_item: _Unit | None = None  # the step or bullet above, which a wrapped line continues
-
-    def flush_paragraph() -> None:
-        for sentence in SENTENCE_END.split(" ".join(paragraph)):
-            if len(sentence.split()) >= 3:
-                units.append(_Unit(passage_number, len(units), _clean(sentence), False))
-        paragraph.clear()
-
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if not stripped or set(stripped) <= set("|-: "):
-            flush_paragraph()
-            open_item = None
-            continue
-        step = STEP.match(line)
-        if step:
-            flush_paragraph()
-            text_of_step = f"{step.group(1)}. {_clean(step.group(2))}"
-            open_item = _Unit(passage_number, len(units), text_of_step, True)
-            units.append(open_item)
-        elif BULLET.match(line) or stripped.startswith("|"):
-            flush_paragraph()
-            open_item = None
-            item = _clean(line)
-            if item:
-                units.append(_Unit(passage_number, len(units), item, False, is_item=True))
-                if not stripped.startswith("|"):
-                    open_item = units[-1]
-        elif open_item is not None and (
-            line[:1].isspace() or not open_item.text.endswith((".", "!", "?", ":", ";"))
-        ):
-            # A list item wrapped onto an indented line, or cut mid-sentence: one item still.
-            open_item.text = f"{open_item.text} {_clean(stripped)}"
-        else:
-            open_item = None
-            paragraph.append(stripped)
-    flush_paragraph()
-    return units
+    return {stem(token) for token in keyword_tokens(text) if token not in GENERIC_TERMS}
 
 
 class ExtractiveGenerator:
-    """Answers with the passages' own words: the steps of a procedure in order, or the few
-    sentences that best match the question, each cited with its passage number.
+    """Answers with the passages' own words, in whole units: a procedure with every step in
+    order, a list with its lead, a warning, a table row, an FAQ answer, or the few sentences
+    that best match the question; each line cited with its passage number.
 
         draft = ExtractiveGenerator().run("How do I reset the TPMS?", passages)
         draft.text  # "1. Inflate all four tires ... [1] 2. Press and hold ... [1]"
@@ -113,13 +51,17 @@ class ExtractiveGenerator:
     def __init__(
         self,
         *,
+        embedder: Embedder | None = None,
         max_sentences: int = 3,
-        max_steps: int = 12,
         min_overlap: float = 0.34,
+        semantic_weight: float = 0.8,
         passages_considered: int = 4,
     ) -> None:
+        self._embedder = embedder
         self._max_sentences = max_sentences
-        self._max_steps = max_steps
+        self._semantic_weight = semantic_weight if embedder is not None else 0.0
+        # With meaning counted, a unit needs it too: the floor rises by a plain similarity.
+        self._min_score = min_overlap + self._semantic_weight * SIMILARITY_FLOOR
         self._min_overlap = min_overlap
         self._passages_considered = passages_considered
 
@@ -130,29 +72,22 @@ class ExtractiveGenerator:
         if not terms or not passages:
             return DraftAnswer([], passages)
         considered = passages[: self._passages_considered]
-        units_by_passage = [split_units(number, p.text) for number, p in enumerate(considered, 1)]
-        for passage, units in zip(considered, units_by_passage, strict=True):
-            # An FAQ answer rarely repeats its question: the heading says what the text is about.
-            heading = content_terms(f"{passage.title} {passage.section}")
-            heading_overlap = len(terms & heading) / len(terms)
-            for unit in units:
-                unit.score = self._score(unit, terms, heading_overlap)
-        if PROCEDURAL.search(question):
-            procedure = self._procedure(units_by_passage, considered, terms)
-            if procedure:
-                return DraftAnswer(procedure, passages)
-        candidates = [u for units in units_by_passage for u in units]
-        best = max((u.score for u in candidates), default=0.0)
-        # Only sentences nearly as relevant as the best one: a short answer beats a padded one.
-        floor = max(self._min_overlap, best * 0.7)
-        chosen = sorted(
-            (u for u in candidates if u.score >= floor),
-            key=lambda u: (-u.score, u.passage_number, u.position),
-        )[: self._max_sentences]
-        chosen = self._with_their_items(chosen, units_by_passage)
-        chosen.sort(key=lambda u: (u.passage_number, u.position))
+        units = [
+            unit
+            for number, passage in enumerate(considered, 1)
+            for unit in self._scored_units(number, passage, terms)
+        ]
+        self._add_meaning(question, units)
+        chosen = self._choose(units, terms, procedural=bool(PROCEDURAL.search(question)))
         return DraftAnswer(
-            [AnswerSentence(unit.text, [unit.passage_number]) for unit in chosen], passages
+            [
+                AnswerSentence(line.strip(), [unit.passage_number], unit=index)
+                for index, unit in enumerate(chosen)
+                for line in unit.lines
+                if line.strip()
+            ],
+            passages,
+            match_score=max((unit.score for unit in chosen), default=0.0),
         )
 
     def stream(
@@ -163,43 +98,66 @@ class ExtractiveGenerator:
             yield sentence.text + "".join(f" [{n}]" for n in sentence.citations) + " "
         yield draft
 
-    @staticmethod
-    def _with_their_items(chosen: list[_Unit], units_by_passage: list[list[_Unit]]) -> list[_Unit]:
-        """A sentence ending in a colon is only complete with the rows or bullets after it."""
-        result = list(chosen)
-        for unit in chosen:
-            if not unit.text.endswith(":"):
-                continue
-            following = units_by_passage[unit.passage_number - 1][unit.position + 1 :]
-            for item in following[:MAX_ITEMS_AFTER_COLON]:
-                if not item.is_item:
-                    break
-                if item not in result:
-                    result.append(item)
-        return result
+    def _scored_units(self, number: int, passage: Passage, terms: set[str]) -> list[Unit]:
+        # An FAQ answer rarely repeats its question: the heading says what the text is about.
+        heading = content_terms(f"{passage.title} {passage.section}")
+        heading_overlap = len(terms & heading) / len(terms)
+        units = [
+            unit
+            for unit in split_units(number, passage.text, kind=passage.kind)
+            if unit.kind != "fragment"
+        ]
+        for unit in units:
+            whole = len(terms & content_terms(unit.text)) / len(terms)
+            best_line = max(len(terms & content_terms(line)) / len(terms) for line in unit.lines)
+            # A block's many lines cover more words by size alone: its best line counts most.
+            overlap = whole if len(unit.lines) == 1 else 0.7 * best_line + 0.3 * whole
+            unit.score = 0.6 * overlap + 0.4 * heading_overlap + 0.15 / number
+        return units
 
-    @staticmethod
-    def _score(unit: _Unit, terms: set[str], heading_overlap: float) -> float:
-        overlap = len(terms & content_terms(unit.text)) / len(terms)
-        return 0.6 * overlap + 0.4 * heading_overlap + 0.15 / unit.passage_number
+    def _add_meaning(self, question: str, units: list[Unit]) -> None:
+        """Each unit's embedding similarity to the question, so a driver's words ('the nav
+        lady is too loud') still find the manual's ('volume of voice guidance')."""
+        if self._embedder is None or not units:
+            return
+        vectors = self._embedder.embed_documents([unit.text for unit in units])
+        query = self._embedder.embed_query(question)
+        for unit, vector in zip(units, vectors, strict=True):
+            similarity = sum(a * b for a, b in zip(query, vector, strict=True))
+            unit.score += self._semantic_weight * max(0.0, similarity)
 
-    def _procedure(
-        self, units_by_passage: list[list[_Unit]], passages: list[Passage], terms: set[str]
-    ) -> list[AnswerSentence]:
-        """The numbered steps of the best-matching passage that has any, in their order."""
-        for number, units in enumerate(units_by_passage, 1):
-            steps = [unit for unit in units if unit.is_step]
-            if len(steps) < 2:
+    def _choose(self, units: list[Unit], terms: set[str], *, procedural: bool) -> list[Unit]:
+        """The best unit (a procedure, when the question asks how), and what else answers a
+        part of the question the first one leaves open."""
+        if not units:
+            return []
+        best = max(
+            units,
+            key=lambda u: (round(u.score, 6), u.kind == "sentence", -u.passage_number, -u.position),
+        )
+        if procedural:
+            procedures = [u for u in units if u.kind == "procedure" and len(u.steps) >= 2]
+            # A procedure only when it is about as good a match as anything: 'how do I replace
+            # the timing belt?' must not get the child-seat steps for sharing 'replace'.
+            bar = max(self._min_score, 0.85 * best.score)
+            relevant = [u for u in procedures if u.score >= bar]
+            if relevant:
+                best = max(relevant, key=lambda u: (u.score, -u.passage_number, -u.position))
+        if best.score < self._min_score:
+            return []
+        floor = max(self._min_score, best.score * 0.7)
+        if best.kind == "sentence":
+            sentences = sorted(
+                (u for u in units if u.kind == "sentence" and u.score >= floor),
+                key=lambda u: (-u.score, u.passage_number, u.position),
+            )[: self._max_sentences]
+            if best not in sentences:
+                sentences = [best, *sentences[: self._max_sentences - 1]]
+            return sorted(sentences, key=lambda u: (u.passage_number, u.position))
+        covered = content_terms(best.text) & terms
+        for unit in sorted(units, key=lambda u: -u.score):
+            if unit is best or unit.score < floor:
                 continue
-            heading_terms = content_terms(
-                passages[number - 1].section + " " + passages[number - 1].text
-            )
-            if len(terms & heading_terms) / len(terms) < self._min_overlap:
-                continue
-            lead = [u for u in units if not u.is_step and u.position < steps[0].position]
-            sentences = [
-                AnswerSentence(u.text, [number]) for u in lead[-1:] if u.score >= self._min_overlap
-            ]
-            sentences += [AnswerSentence(step.text, [number]) for step in steps[: self._max_steps]]
-            return sentences
-        return []
+            if (content_terms(unit.text) & terms) - covered and unit.kind != "sentence":
+                return [best, unit]  # it answers another part of the question
+        return [best]

@@ -102,6 +102,8 @@ class AnswerSentence:
     text: str
     citations: list[int] = field(default_factory=list)
     """1-based indexes into the passages the answer was drafted from."""
+    unit: int | None = None
+    """Lines of one unit (a procedure, a list, a warning) share it: they stand or fall together."""
 
 
 @dataclass
@@ -110,6 +112,8 @@ class DraftAnswer:
 
     sentences: list[AnswerSentence]
     passages: list[Passage]
+    match_score: float | None = None
+    """How well the generator's chosen text matched the question, where it knows (0..1)."""
 
     @property
     def text(self) -> str:

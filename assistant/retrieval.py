@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from assistant.protocols import Reranker
+from assistant.query_terms import SpellingCorrector, expansion_terms
 from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult, Vehicle
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
@@ -24,6 +28,9 @@ STOPWORDS = frozenset(
     "your".split()
 )
 FUSION_METHODS = ("rrf", "weighted")
+MAX_RERANKED_LINES = 24
+EXPANSION_FEEDBACK = 3
+"""Passages of the first ranking whose shared words expand the keyword query."""
 
 
 def keyword_tokens(text: str) -> list[str]:
@@ -88,6 +95,12 @@ class AccessFilter:
         return True
 
 
+def _same_case(original: str, corrected: str) -> str:
+    if corrected == original.lower():
+        return original
+    return corrected.capitalize() if original[:1].isupper() else corrected
+
+
 class DenseRetriever:
     """Nearest chunks by embedding in Chroma, with the access filter inside the query."""
 
@@ -110,14 +123,21 @@ class DenseRetriever:
 
 
 class KeywordIndex:
-    """BM25 over every chunk of the knowledge base, rebuilt when an ingest changed it."""
+    """BM25 over every chunk of the knowledge base, rebuilt when an ingest changed it.
+
+    It also knows the knowledge base's words: `corrected` mends a question's misspellings
+    against them, and `run(extra_terms=...)` adds expansion terms at a lower weight.
+    """
 
     def __init__(self, store: KnowledgeStore) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._revision: str | None = None
         self._chunks: list[tuple[StoredChunk, str]] = []
+        self._tokens: list[list[str]] = []
         self._bm25: Any = None
+        self._frequency: Counter[str] = Counter()
+        self._corrector: SpellingCorrector | None = None
 
     def _fresh(self) -> None:
         revision = self._store.content_revision
@@ -126,11 +146,44 @@ class KeywordIndex:
         from rank_bm25 import BM25Okapi
 
         with self._lock:
+            if revision == self._revision and self._bm25 is not None:
+                return  # another request rebuilt it while this one waited
             chunks = list(self._store.iter_chunks_with_text())
             corpus = [keyword_tokens(self._indexed_text(chunk, text)) for chunk, text in chunks]
             self._bm25 = BM25Okapi(corpus) if corpus else None
             self._chunks = chunks
+            self._tokens = corpus
+            self._frequency = Counter(term for tokens in corpus for term in set(tokens))
+            self._corrector = SpellingCorrector(self._frequency)
             self._revision = revision
+
+    def corrected(self, text: str) -> str:
+        """The text with words the knowledge base never uses replaced by its closest words."""
+        self._fresh()
+        corrector = self._corrector
+        if corrector is None:
+            return text
+        return re.sub(
+            r"[A-Za-z]{4,}",
+            lambda word: _same_case(word.group(0), corrector.correct(word.group(0).lower())),
+            text,
+        )
+
+    def rarity(self, term: str) -> float:
+        """Inverse document frequency of a word in the knowledge base (rare words weigh more)."""
+        self._fresh()
+        documents = len(self._tokens)
+        return math.log((documents + 1) / (self._frequency[term] + 0.5)) if documents else 1.0
+
+    def expansion_for(self, query: str, feedback: list[Passage]) -> list[str]:
+        """Words the feedback passages share that the query lacks (pseudo-relevance feedback)."""
+        self._fresh()
+        return expansion_terms(
+            keyword_tokens(query),
+            [keyword_tokens(passage.text) for passage in feedback],
+            self._frequency,
+            len(self._tokens),
+        )
 
     @staticmethod
     def _indexed_text(chunk: StoredChunk, text: str) -> str:
@@ -145,7 +198,13 @@ class KeywordIndex:
                 extras.extend(str(item) for item in value)
         return " ".join([*extras, text])
 
-    def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
+    def run(
+        self,
+        query: RetrievalQuery,
+        k: int,
+        extra_terms: Sequence[str] = (),
+        extra_weight: float = 0.3,
+    ) -> list[Passage]:
         self._fresh()
         if self._bm25 is None:
             return []
@@ -153,6 +212,8 @@ class KeywordIndex:
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
+        if extra_terms:
+            scores = scores + extra_weight * self._bm25.get_scores(list(extra_terms))
         access = AccessFilter(query.channel, query.vehicle)
         ranked = sorted(
             (
@@ -198,6 +259,47 @@ class CrossEncoderReranker:
         return [passages[i] for i in order]
 
 
+class UnitReranker:
+    """Reorders passages by their best-matching line or sentence, not their average meaning.
+
+    A chunk's one embedding blurs a page of mixed content (two columns, a table, notes); the
+    line that answers still stands out on its own. Each candidate's score gains `weight`
+    times the best cosine between the question and any of its lines (cached by text).
+    """
+
+    def __init__(self, embedder: Embedder, *, weight: float = 0.5, depth: int = 20):
+        self._embedder = embedder
+        self._weight = weight
+        self._depth = depth
+
+    def run(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The first `depth` passages reordered; the rest keep their places after them."""
+        import numpy as np
+
+        if not passages:
+            return passages
+        passages, rest = passages[: self._depth], passages[self._depth :]
+        lines = [_lines(passage.text) for passage in passages]
+        flat = [line for group in lines for line in group]
+        vectors = np.asarray(self._embedder.embed_documents(flat))
+        scores = vectors @ np.asarray(self._embedder.embed_query(question))
+        start = 0
+        for passage, group in zip(passages, lines, strict=True):
+            best = float(scores[start : start + len(group)].max()) if group else 0.0
+            start += len(group)
+            passage.score += self._weight * max(0.0, best)
+        return [*sorted(passages, key=lambda p: (-p.score, p.chunk_id)), *rest]
+
+
+def _lines(text: str) -> list[str]:
+    """A passage's lines and sentences, without markup, each long enough to mean something."""
+    pieces = []
+    for line in text.split("\n"):
+        line = re.sub(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+|\*\*|\|", " ", line).strip()
+        pieces += [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", line) if len(p.split()) >= 3]
+    return pieces[:MAX_RERANKED_LINES] or [text[:400]]
+
+
 class HybridRetriever:
     """Dense and keyword results fused into one ranking (RRF or a weighted mix), then reranked.
 
@@ -214,7 +316,9 @@ class HybridRetriever:
         fetch_k: int = 30,
         rrf_k: int = 60,
         dense_weight: float = 0.7,
-        reranker: CrossEncoderReranker | None = None,
+        reranker: Reranker | None = None,
+        spelling: bool = False,
+        expansion: bool = False,
     ) -> None:
         if fusion not in FUSION_METHODS:
             raise ConfigurationError(
@@ -229,11 +333,26 @@ class HybridRetriever:
         self._rrf_k = rrf_k
         self._dense_weight = dense_weight
         self._reranker = reranker
+        self._spelling = spelling and keyword is not None
+        self._expansion = expansion and keyword is not None
+
+    def rarity(self, term: str) -> float:
+        """How rare a word is in the knowledge base (1.0 for every word without keyword search)."""
+        return self._keyword.rarity(term) if self._keyword is not None else 1.0
 
     def run(self, query: RetrievalQuery) -> RetrievalResult:
+        if self._spelling:
+            assert self._keyword is not None
+            query = replace(query, text=self._keyword.corrected(query.text))
         dense = self._dense.run(query, self._fetch_k) if self._dense else []
         keyword = self._keyword.run(query, self._fetch_k) if self._keyword else []
         fused = self._fuse(dense, keyword)
+        if self._expansion and fused:
+            assert self._keyword is not None
+            extra = self._keyword.expansion_for(query.text, fused[:EXPANSION_FEEDBACK])
+            if extra:
+                keyword = self._keyword.run(query, self._fetch_k, extra_terms=extra)
+                fused = self._fuse([replace(p, keyword_rank=None) for p in dense], keyword)
         if self._reranker is not None:
             fused = self._reranker.run(query.text, fused[: self._fetch_k])
         top_dense = {p.chunk_id for p in dense[:5]}

@@ -25,7 +25,7 @@ def facts(text: str) -> set[str]:
 
 
 def _normalised(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"\*\*|__|`|\|", " ", text)).strip().lower()
+    return re.sub(r"\s+", " ", re.sub(r"\|", " ", re.sub(r"\*\*|__|`", "", text))).strip().lower()
 
 
 class DeterministicSupportChecker:
@@ -53,6 +53,8 @@ class DeterministicSupportChecker:
             )
         if _normalised(body) in _normalised(cited_text):
             return SupportVerdict(True, 1.0, "quoted from the cited passage")
+        if _is_quoted_row(body, cited_text):
+            return SupportVerdict(True, 1.0, "a table row of the cited passage, with its header")
         vectors = self._embedder.embed_documents([body, *(p.text for p in cited)])
         similarity = max(
             sum(a * b for a, b in zip(vectors[0], vector, strict=True)) for vector in vectors[1:]
@@ -62,6 +64,20 @@ class DeterministicSupportChecker:
                 False, similarity, f"similarity {similarity:.2f} to the cited passage is too low"
             )
         return SupportVerdict(True, similarity, "paraphrases the cited passage")
+
+
+def _is_quoted_row(sentence: str, cited_text: str) -> bool:
+    """'Tire: Front; Pressure: 36 psi': every header and cell is a cell of the cited table."""
+    pairs = [part.split(": ", 1) for part in sentence.split("; ")]
+    if len(pairs) < 2 or any(len(pair) != 2 for pair in pairs):
+        return False
+    cells = {
+        _normalised(cell)
+        for line in cited_text.split("\n")
+        if line.lstrip().startswith("|")
+        for cell in line.strip().strip("|").split("|")
+    }
+    return all(_normalised(name) in cells and _normalised(value) in cells for name, value in pairs)
 
 
 @dataclass
@@ -89,6 +105,14 @@ def enforce_support(draft: DraftAnswer, checker: SupportChecker) -> SupportedAns
                 break
         else:
             dropped.append(sentence.text)
+    # A unit is quoted whole or not at all: one unsupported line drops its whole unit.
+    broken = {s.unit for s in draft.sentences if s.unit is not None and s.text in dropped}
+    if broken:
+        dropped += [s.text for s in kept if s.unit in broken]
+        kept = [s for s in kept if s.unit not in broken]
     return SupportedAnswer(
-        DraftAnswer(kept, draft.passages), len(draft.sentences), len(kept), dropped
+        DraftAnswer(kept, draft.passages, draft.match_score),
+        len(draft.sentences),
+        len(kept),
+        dropped,
     )

@@ -6,30 +6,42 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.accounts import SqlAccountStore
+from assistant.calibration import SHIPPED_MODEL, ConfidenceModel
 from assistant.chain import Assistant, ChainPolicy
 from assistant.conversation import RuleQueryRewriter
 from assistant.extractive import ExtractiveGenerator
-from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
+from assistant.protocols import AnswerGenerator, QueryRewriter, Reranker, SupportChecker
 from assistant.recalls import RecallLookup
-from assistant.retrieval import CrossEncoderReranker, DenseRetriever, HybridRetriever, KeywordIndex
+from assistant.retrieval import (
+    CrossEncoderReranker,
+    DenseRetriever,
+    HybridRetriever,
+    KeywordIndex,
+    UnitReranker,
+)
+from assistant.sections import SectionExpander
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
 from knowledge.components import build_embedder, open_knowledge_base
-from knowledge.embedder import Embedder
+from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 
 
 def build_retriever(
-    settings: GloveboxSettings, store: KnowledgeStore, embedder: Embedder
+    settings: GloveboxSettings,
+    store: KnowledgeStore,
+    embedder: Embedder,
+    line_embedder: Embedder | None = None,
 ) -> HybridRetriever:
-    reranker = (
-        CrossEncoderReranker(str(settings.reranker_model_path))
-        if settings.reranker_model_path
-        else None
-    )
+    """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`)."""
+    reranker: Reranker | None = None
+    if settings.reranker_model_path:
+        reranker = CrossEncoderReranker(str(settings.reranker_model_path))
+    elif settings.retrieval_line_rerank:
+        reranker = UnitReranker(line_embedder or CachedEmbedder(embedder))
     return HybridRetriever(
         DenseRetriever(store, embedder),
         KeywordIndex(store),
@@ -37,6 +49,8 @@ def build_retriever(
         fetch_k=settings.retrieval_fetch_k,
         dense_weight=settings.retrieval_dense_weight,
         reranker=reranker,
+        spelling=settings.retrieval_spelling,
+        expansion=settings.retrieval_expansion,
     )
 
 
@@ -91,7 +105,8 @@ def build_assistant(
     use_llm = bool(settings.llm_base_url) and generator_kind != "extractive"
     embedder = embedder or build_embedder(settings)
     store = store or open_knowledge_base(settings, kb, embedder, create=False)
-    generator: AnswerGenerator = ExtractiveGenerator()
+    lines = CachedEmbedder(embedder)  # the reranker and the generator embed the same lines
+    generator: AnswerGenerator = ExtractiveGenerator(embedder=lines)
     support: SupportChecker = DeterministicSupportChecker(
         embedder, min_similarity=settings.support_min_similarity
     )
@@ -117,13 +132,15 @@ def build_assistant(
         support = LlmSupportJudge(chat_model)
         rewriter = LlmQueryRewriter(chat_model)
     return Assistant(
-        retriever=build_retriever(settings, store, embedder),
+        retriever=build_retriever(settings, store, embedder, lines),
         generator=generator,
         support_checker=support,
         rewriter=rewriter,
         tickets=tickets or SqlTicketStore(settings.resolved_database_url),
         catalog=VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
         recalls=RecallLookup(store),
+        sections=SectionExpander(store),
+        confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),
         policy=ChainPolicy(
             k=settings.retrieval_k,
             answer_threshold=settings.confidence_answer_threshold,

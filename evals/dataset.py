@@ -23,6 +23,9 @@ class Expectation(StrEnum):
     ESCALATE = "escalate"
 
 
+Split = Literal["dev", "test"]
+
+
 class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,15 +49,24 @@ class EvalCase(BaseModel):
     expected_sources: list[str] = Field(default_factory=list)
     """Document ids; a retrieved or cited chunk of any of them is the right source."""
     gold_evidence: list[str] = Field(default_factory=list)
-    """Verbatim substrings; any of them in a retrieved or cited passage proves the passage."""
+    """Verbatim substrings; any of them in a retrieved or cited passage proves the passage.
+    Compared on letters and digits only, so line wraps, hyphenation and markup don't matter."""
+    expected_sections: list[str] = Field(default_factory=list)
+    """Heading paths ('Apps > Camera > Camera settings'); a passage from one of them is right."""
     tags: list[str] = Field(default_factory=list)
+    corpus: str | None = None
+    """The knowledge the case is asked of ('sample', 'venza'); results are reported per corpus."""
+    split: Split | None = None
+    """`dev` cases may be read and tuned on; `test` cases are only counted."""
 
     @model_validator(mode="after")
     def _answers_need_evidence(self) -> EvalCase:
-        if self.expect is Expectation.ANSWER and not (self.expected_sources or self.gold_evidence):
+        if self.expect is Expectation.ANSWER and not (
+            self.expected_sources or self.gold_evidence or self.expected_sections
+        ):
             raise ValueError(
-                "a case that expects an answer needs expected_sources or gold_evidence, "
-                "or the right passage cannot be told from a wrong one"
+                "a case that expects an answer needs expected_sources, gold_evidence or "
+                "expected_sections, or the right passage cannot be told from a wrong one"
             )
         return self
 

@@ -43,7 +43,9 @@ METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Overall", ("cases", "pass_rate")),
 )
-SHOWN_ELSEWHERE = frozenset({"selective_answer_curve", "latency_ms", "ragas", "by_tag"})
+SHOWN_ELSEWHERE = frozenset(
+    {"selective_answer_curve", "latency_ms", "ragas", "by_tag", "corpora", "reliability"}
+)
 NO_BETTER_DIRECTION = frozenset({"cases"})
 """A change in the number of cases is neither better nor worse, so it is not coloured."""
 
@@ -91,8 +93,11 @@ def render_report(results: dict[str, Any], baseline: dict[str, Any] | None = Non
         _headline_cards(metrics, base_metrics),
         _gate_section(results.get("gate")),
         _metric_tables(metrics, base_metrics),
+        _corpus_section(metrics.get("corpora") or {}),
         _tag_section(metrics.get("by_tag") or {}),
         _selective_section(metrics.get("selective_answer_curve") or []),
+        _per_corpus_curves(metrics.get("corpora") or {}),
+        _reliability_section(metrics.get("corpora") or {}),
         _latency_section(metrics.get("latency_ms") or {}, base_metrics, cases),
         _judge_section(results.get("judge_validation") or [], results.get("judge_validation_note")),
         _failures_section(cases),
@@ -467,6 +472,108 @@ def _axes(width: int, height: int, left: int, right: int, top: int, bottom: int)
         f'y2="{height - bottom}"/>'
         f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}"/>'
     )
+
+
+# Corpora
+
+
+def _corpus_section(corpora: dict[str, dict[str, dict[str, Any]]]) -> str:
+    from evals.tables import CORPUS_COLUMNS
+
+    if not corpora:
+        return ""
+    rows = []
+    for corpus, splits in corpora.items():
+        for split, metrics in splits.items():
+            cells = "".join(
+                f'<td class="num">{_number(metrics.get(key))}</td>' for _, key in CORPUS_COLUMNS
+            )
+            ece = f'<td class="num">{_number(metrics.get("calibration_error"))}</td>'
+            rows.append(f"<tr><td>{_e(corpus)}</td><td>{_e(split)}</td>{cells}{ece}</tr>\n")
+    headers = ["Corpus", "Split", *(header for header, _ in CORPUS_COLUMNS), "ECE"]
+    intro = (
+        "Each corpus is its own knowledge base. Tune on dev; test is only counted. ans+ok: "
+        "answered and correct among answerable questions; cover: answered among them; evid: "
+        "answers quoting the gold evidence; ECE: gap between confidence and accuracy."
+    )
+    return _section("corpora", "By corpus and split", _table(headers, rows, "compact"), intro)
+
+
+def _per_corpus_curves(corpora: dict[str, dict[str, dict[str, Any]]]) -> str:
+    charts = []
+    for corpus, splits in corpora.items():
+        points = [
+            p
+            for p in (splits.get("all") or {}).get("selective_answer_curve") or []
+            if _is_number(p.get("coverage")) and _is_number(p.get("accuracy"))
+        ]
+        if points and len(corpora) > 1:
+            charts.append(f"<div><h3>{_e(corpus)}</h3>{_selective_chart(points)}</div>")
+    if not charts:
+        return ""
+    body = f'<div class="split">{"".join(charts)}</div>'
+    return _section("selective-corpora", "Selective answering by corpus", body)
+
+
+def _reliability_section(corpora: dict[str, dict[str, dict[str, Any]]]) -> str:
+    charts = []
+    for corpus, splits in corpora.items():
+        for split, metrics in splits.items():
+            if split == "all" and len(splits) > 1:
+                continue  # its splits are drawn instead
+            table = [row for row in metrics.get("reliability") or [] if row.get("cases")]
+            if table:
+                title = f"{corpus} / {split}"
+                charts.append(f"<div><h3>{_e(title)}</h3>{_reliability_chart(table)}</div>")
+    if not charts:
+        return ""
+    intro = (
+        "Confidence is a calibrated probability that the answer is right. Each dot is a bin of "
+        "answers: its confidence (x) against the share that were right (y), sized by the "
+        "number of answers. On the diagonal, confidence means what it says."
+    )
+    body = f'<div class="split">{"".join(charts)}</div>'
+    return _section("reliability", "Calibration: confidence vs accuracy", body, intro)
+
+
+def _reliability_chart(table: list[dict[str, Any]]) -> str:
+    width, height, left, right, top, bottom = 320, 300, 52, 16, 16, 48
+    span_x, span_y = width - left - right, height - top - bottom
+
+    def x_at(value: float) -> float:
+        return left + value * span_x
+
+    def y_at(value: float) -> float:
+        return top + (1.0 - value) * span_y
+
+    parts = [_axes(width, height, left, right, top, bottom)]
+    parts.append(
+        f'<line class="grid" x1="{x_at(0):.1f}" y1="{y_at(0):.1f}" x2="{x_at(1):.1f}" '
+        f'y2="{y_at(1):.1f}"/>'
+    )
+    for tick in (0.0, 0.5, 1.0):
+        parts.append(
+            f'<text class="tick" x="{x_at(tick):.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{tick:.1f}</text>'
+            f'<text class="tick" x="{left - 6}" y="{y_at(tick) + 4:.1f}" '
+            f'text-anchor="end">{tick:.1f}</text>'
+        )
+    most = max(row["cases"] for row in table)
+    for row in table:
+        radius = 3 + 7 * math.sqrt(row["cases"] / most)
+        cx, cy = x_at(row["predicted"]), y_at(row["observed"])
+        parts.append(
+            f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius:.1f}">'
+            f"<title>{_e(row['bin'])}: {row['cases']} answers, confidence "
+            f"{_number(row['predicted'])}, right {_number(row['observed'])}</title></circle>"
+        )
+    parts.append(
+        f'<text class="axis-label" x="{(left + width - right) / 2}" y="{height - 10}" '
+        'text-anchor="middle">Confidence</text>'
+        f'<text class="axis-label" transform="translate(14 {(top + height - bottom) / 2}) '
+        'rotate(-90)" text-anchor="middle">Share right</text>'
+    )
+    return _svg(width, height, "Confidence vs accuracy", "".join(parts), "curve-chart")
 
 
 # Latency

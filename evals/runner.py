@@ -9,17 +9,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.calibration import expected_calibration_error, reliability
 from assistant.chain import Assistant, AssistantReply
 from assistant.protocols import SupportChecker
 from assistant.records import Channel, Passage, RetrievalQuery
 from assistant.retrieval import HybridRetriever
+from assistant.sections import SectionExpander
 from assistant.vehicles import VehicleCatalog
+from evals.corpora import same_section
 from evals.dataset import EvalCase, Expectation
 from evals.ragas_scoring import RagasSample, RagasScorer
 from knowledge.store import KnowledgeStore
 
 CUTOFFS = (1, 5, 10)
 UNTAGGED = "(untagged)"
+UNNAMED_CORPUS = "custom"
+ALL_SPLITS = "all"
 CITED_SENTENCE = re.compile(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)")
 
 
@@ -42,11 +47,17 @@ class CaseOutcome:
     supported_sentences: int
     sentences: int
     timings_ms: dict[str, float]
+    evidence: dict[str, float] | None = None
+    """What the confidence was computed from (the calibration's inputs)."""
+    answer_holds_evidence: bool | None = None
+    """Whether the answer itself quotes a gold evidence string (None: the case has none)."""
     retrieved_documents: list[str] = field(default_factory=list)
     """Document ids of the top 10 retrieved passages, best first (answer cases only)."""
     ragas: dict[str, float | None] = field(default_factory=dict)
     passed: bool = False
     failure: str = ""
+    corpus: str = UNNAMED_CORPUS
+    split: str = ALL_SPLITS
 
     @property
     def answered(self) -> bool:
@@ -62,8 +73,26 @@ class EvalResults:
         return {"metrics": self.metrics, "cases": [asdict(case) for case in self.cases]}
 
 
-def is_relevant(case: EvalCase, document_id: str, text: str) -> bool:
-    return document_id in case.expected_sources or any(e in text for e in case.gold_evidence)
+def _letters(text: str) -> str:
+    """Letters and digits only: a line wrap, a hyphenation or markup does not hide evidence."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _holds_evidence(case: EvalCase, answer: str) -> bool | None:
+    if case.expect is not Expectation.ANSWER or not case.gold_evidence:
+        return None
+    flat = _letters(answer)
+    return any(_letters(evidence) in flat for evidence in case.gold_evidence if _letters(evidence))
+
+
+def is_relevant(case: EvalCase, document_id: str, text: str, section: str = "") -> bool:
+    """A passage of an expected document or section, or one holding a gold evidence string."""
+    if document_id in case.expected_sources:
+        return True
+    if any(same_section(section, expected) for expected in case.expected_sections):
+        return True
+    flat = _letters(text)
+    return any(_letters(evidence) in flat for evidence in case.gold_evidence if _letters(evidence))
 
 
 class EvalRunner:
@@ -89,7 +118,18 @@ class EvalRunner:
         self._checker = checker
         self._ragas = ragas
 
+    @property
+    def store(self) -> KnowledgeStore:
+        return self._store
+
     def run(self, cases: list[EvalCase], progress: Callable[[], None] | None = None) -> EvalResults:
+        outcomes, samples = self.ask_all(cases, progress)
+        return score_outcomes(outcomes, samples, self._ragas)
+
+    def ask_all(
+        self, cases: list[EvalCase], progress: Callable[[], None] | None = None
+    ) -> tuple[list[CaseOutcome], list[RagasSample]]:
+        """Every case asked and judged; the samples for ragas, scored later over all corpora."""
         outcomes = []
         samples = []
         for case in cases:
@@ -99,13 +139,7 @@ class EvalRunner:
                 samples.append(sample)
             if progress:
                 progress()
-        metrics = summarise(outcomes)
-        if self._ragas is not None:
-            scores = self._ragas.run(samples)
-            metrics["ragas"] = scores.summary
-            for outcome in outcomes:
-                outcome.ragas = scores.per_case.get(outcome.id, {})
-        return EvalResults(metrics, outcomes)
+        return outcomes, samples
 
     def _run_case(self, case: EvalCase) -> tuple[CaseOutcome, RagasSample | None]:
         channel = Channel(case.audience)
@@ -120,15 +154,18 @@ class EvalRunner:
             case.question, channel=channel, session_id=session_id, vehicle_text=case.vehicle
         )
         rank, ndcg, retrieved = self._retrieval(case, channel)
-        texts = self._store.get_texts([c.source_id for c in reply.citations])
+        texts = SectionExpander(self._store).texts_for([c.source_id for c in reply.citations])
         cited_relevant = sum(
-            is_relevant(case, c.document_id, texts.get(c.source_id, "")) for c in reply.citations
+            is_relevant(case, c.document_id, texts.get(c.source_id, ""), c.section)
+            for c in reply.citations
         )
         supported, sentences = self._support(reply, texts)
         outcome = CaseOutcome(
             id=case.id,
             tags=case.tags,
             expect=case.expect.value,
+            corpus=case.corpus or UNNAMED_CORPUS,
+            split=case.split or ALL_SPLITS,
             question=case.question,
             answer=reply.answer,
             citations=[c.to_json() for c in reply.citations],
@@ -142,6 +179,8 @@ class EvalRunner:
             sentences=sentences,
             timings_ms=reply.timings_ms,
             retrieved_documents=retrieved,
+            answer_holds_evidence=_holds_evidence(case, reply.answer),
+            evidence=reply.evidence.to_json() if reply.evidence else None,
         )
         outcome.passed, outcome.failure = judge(case, outcome)
         sample = None
@@ -160,14 +199,7 @@ class EvalRunner:
     def _retrieval(self, case: EvalCase, channel: Channel) -> tuple[int | None, float, list[str]]:
         if case.expect is not Expectation.ANSWER:
             return None, 0.0, []
-        vehicle = self._catalog.find_in_text(case.vehicle) if case.vehicle else None
-        question = " ".join([*(t.text for t in case.history if t.role == "user"), case.question])
-        passages = self._retriever.run(RetrievalQuery(question, channel, vehicle, 10)).passages
-        relevant = [is_relevant(case, p.document_id, p.text) for p in passages]
-        rank = next((i for i, hit in enumerate(relevant, 1) if hit), None)
-        dcg = sum(1 / math.log2(i + 1) for i, hit in enumerate(relevant, 1) if hit)
-        ideal = sum(1 / math.log2(i + 1) for i in range(1, min(sum(relevant), 10) + 1))
-        return rank, (dcg / ideal if ideal else 0.0), [p.document_id for p in passages]
+        return rank_retrieval(case, self._retriever, self._catalog)
 
     def _support(self, reply: AssistantReply, texts: dict[str, str]) -> tuple[int, int]:
         by_number = {c.n: c for c in reply.citations}
@@ -181,6 +213,36 @@ class EvalRunner:
             total += 1
             supported += self._checker.run(sentence.strip(), cited).supported
         return supported, total
+
+
+def rank_retrieval(
+    case: EvalCase, retriever: HybridRetriever, catalog: VehicleCatalog, depth: int = 10
+) -> tuple[int | None, float, list[str]]:
+    """The rank of the first relevant passage, nDCG@depth and the retrieved document ids, for
+    the case's question (after its history), audience and vehicle."""
+    vehicle = catalog.find_in_text(case.vehicle) if case.vehicle else None
+    question = " ".join([*(t.text for t in case.history if t.role == "user"), case.question])
+    query = RetrievalQuery(question, Channel(case.audience), vehicle, depth)
+    passages = retriever.run(query).passages
+    relevant = [is_relevant(case, p.document_id, p.text, p.section) for p in passages]
+    rank = next((i for i, hit in enumerate(relevant, 1) if hit), None)
+    dcg = sum(1 / math.log2(i + 1) for i, hit in enumerate(relevant, 1) if hit)
+    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(sum(relevant), depth) + 1))
+    return rank, (dcg / ideal if ideal else 0.0), [p.document_id for p in passages]
+
+
+def score_outcomes(
+    outcomes: list[CaseOutcome], samples: list[RagasSample], ragas: RagasScorer | None
+) -> EvalResults:
+    """Metrics over every case, per corpus and split, and ragas where a scorer is given."""
+    metrics = summarise(outcomes)
+    metrics["corpora"] = summarise_by_corpus(outcomes)
+    if ragas is not None:
+        scores = ragas.run(samples)
+        metrics["ragas"] = scores.summary
+        for outcome in outcomes:
+            outcome.ragas = scores.per_case.get(outcome.id, {})
+    return EvalResults(metrics, outcomes)
 
 
 def judge(case: EvalCase, outcome: CaseOutcome) -> tuple[bool, str]:
@@ -211,9 +273,19 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
     escalate_expected = [o for o in outcomes if o.expect == "escalate"]
     escalated = [o for o in outcomes if o.escalated]
     abstain_cases = [o for o in outcomes if o.expect == "abstain"]
+    answered = [o for o in answer_cases if o.answered]
     metrics: dict[str, Any] = {
         "cases": len(outcomes),
         "pass_rate": _share(sum(o.passed for o in outcomes), len(outcomes)),
+        # Of the questions the knowledge answers: how many were answered, and answered right.
+        "coverage": _share(len(answered), len(answer_cases)),
+        "answered_correct": _share(sum(o.passed for o in answer_cases), len(answer_cases)),
+        "answered_accuracy": _share(sum(o.passed for o in answered), len(answered)),
+        # Stricter than citing the right passage: the answer quotes the evidence itself.
+        "evidence_in_answer": _share(
+            sum(bool(o.answer_holds_evidence) for o in answered),
+            sum(o.answer_holds_evidence is not None for o in answered),
+        ),
         **{
             f"recall_at_{k}": _share(sum(r is not None and r <= k for r in ranks), len(ranks))
             for k in CUTOFFS
@@ -241,9 +313,23 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         ),
         "by_tag": by_tag(outcomes),
         "selective_answer_curve": selective_curve(answer_cases),
+        "reliability": reliability(judged_answers(outcomes)),
+        "calibration_error": expected_calibration_error(judged_answers(outcomes)),
         "latency_ms": latency(outcomes),
     }
     return metrics
+
+
+def summarise_by_corpus(outcomes: list[CaseOutcome]) -> dict[str, dict[str, Any]]:
+    """The same metrics for each corpus: over all its cases, and per split where it has them."""
+    corpora: dict[str, dict[str, Any]] = {}
+    for corpus in dict.fromkeys(o.corpus for o in outcomes):
+        cases = [o for o in outcomes if o.corpus == corpus]
+        groups = {ALL_SPLITS: summarise(cases)}
+        for split in sorted({o.split for o in cases} - {ALL_SPLITS}):
+            groups[split] = summarise([o for o in cases if o.split == split])
+        corpora[corpus] = groups
+    return corpora
 
 
 def by_tag(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float | int | None]]:
@@ -256,6 +342,16 @@ def by_tag(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float | int | Non
         tag: {"cases": len(tagged), "pass_rate": _share(sum(o.passed for o in tagged), len(tagged))}
         for tag, tagged in sorted(groups.items())
     }
+
+
+def judged_answers(outcomes: list[CaseOutcome]) -> list[tuple[float, bool]]:
+    """(confidence, right) for every answer shown to a question that expected an answer or
+    none: what the confidence claims against what happened."""
+    return [
+        (o.confidence, o.passed and o.expect == "answer")
+        for o in outcomes
+        if o.answered and o.expect in ("answer", "abstain")
+    ]
 
 
 def selective_curve(answer_cases: list[CaseOutcome]) -> list[dict[str, float]]:

@@ -1,11 +1,14 @@
 """The whole eval run behind `glovebox eval`: cases, ragas, judge validation, gate, report.
 
-    suite = EvalSuite(settings, EvalOptions(dataset=path, kb="default", out_dir=Path("out")))
+    suite = EvalSuite(settings, EvalOptions(corpora=("sample", "venza"), out_dir=Path("out")))
     outcome = suite.run(progress=lambda: None)
     outcome.gate.passed  # False makes `glovebox eval` exit non-zero
 
-Tickets opened by escalating cases go to a database of their own in the output folder, so an
-eval never fills the agents' real queue.
+Each corpus (evals/corpora.yaml) is ingested into a knowledge base of its own (`eval-NAME`,
+incrementally: a second run embeds nothing) and its cases are asked of it. A dataset of the
+user's own (`dataset=`) is asked of the knowledge base `kb` instead. Tickets opened by
+escalating cases go to a database of their own in the output folder, so an eval never fills
+the agents' real queue.
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
+from evals.calibrate import CalibrationReport, calibrate
+from evals.corpora import (
+    CORPORA_FILE,
+    DEFAULT_SHARED_DATA,
+    corpus_cases,
+    corpus_sources,
+    load_corpora,
+    resolve_sections,
+    select_corpora,
+)
 from evals.dataset import EvalCase, load_dataset
 from evals.gate import (
     DEFAULT_THRESHOLDS,
@@ -28,7 +41,8 @@ from evals.gate import (
     metric_deltas,
 )
 from evals.ragas_scoring import RagasScorer, build_judge
-from evals.runner import EvalRunner
+from evals.runner import CaseOutcome, EvalRunner, score_outcomes
+from knowledge.embedder import Embedder
 from knowledge.settings import GloveboxSettings
 
 HALUEVAL_NOTE = (
@@ -41,9 +55,14 @@ DETERMINISTIC_JUDGE = "support checker (embedding similarity + facts)"
 
 @dataclass(frozen=True)
 class EvalOptions:
-    dataset: Path
-    kb: str
     out_dir: Path
+    corpora: tuple[str, ...] = ("sample",)
+    """Names in evals/corpora.yaml, or `all`; ignored when `dataset` is given."""
+    dataset: Path | None = None
+    """The user's own cases, asked of the knowledge base `kb`."""
+    kb: str = "default"
+    shared_data: Path = DEFAULT_SHARED_DATA
+    corpora_file: Path = CORPORA_FILE
     generator_kind: Literal["extractive", "llm"] | None = None
     repeats: int = 1
     baseline: Path | None = None
@@ -52,6 +71,11 @@ class EvalOptions:
     judge_data: Path | None = None
     """The shared data folder holding faithfulness/; None skips judge validation."""
     judge_samples: int = 100
+    calibrate: Path | None = None
+    """Fit the confidence model on the run's dev cases and write it here (the run answers
+    every case it can, the answer threshold at 0)."""
+    hold_out: tuple[str, ...] = ()
+    """Corpora the calibration is checked on and never fitted on."""
 
 
 @dataclass
@@ -61,19 +85,35 @@ class EvalOutcome:
     report_path: Path
     gate: GateResult | None = None
     deltas: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    calibration: CalibrationReport | None = None
+
+
+@dataclass
+class _Plan:
+    """One knowledge base and the cases asked of it."""
+
+    label: str
+    kb: str
+    cases: list[EvalCase]
+    runner: EvalRunner | None = None
 
 
 class EvalSuite:
     """Builds everything up front (so bad options fail before any case runs), then runs."""
 
-    def __init__(self, settings: GloveboxSettings, options: EvalOptions) -> None:
+    def __init__(
+        self,
+        settings: GloveboxSettings,
+        options: EvalOptions,
+        on_status: Callable[[str], None] | None = None,
+    ) -> None:
         from assistant.support import DeterministicSupportChecker
-        from assistant.vehicles import VehicleCatalog
-        from assistant.wiring import build_assistant, build_retriever
-        from knowledge.components import build_embedder, open_knowledge_base
+        from knowledge.components import build_embedder
 
         self._options = options
-        self.cases: list[EvalCase] = load_dataset(options.dataset)
+        self._on_status = on_status or (lambda message: None)
+        plans = self._plans(options)
+        self.cases: list[EvalCase] = [case for plan in plans for case in plan.cases]
         self._thresholds = load_thresholds(options.thresholds) if options.thresholds else None
         self._baseline = load_baseline(options.baseline) if options.baseline else None
         if self._judge_data is not None:
@@ -83,9 +123,11 @@ class EvalSuite:
         options.out_dir.mkdir(parents=True, exist_ok=True)
         tickets = options.out_dir / "tickets.sqlite3"
         tickets.unlink(missing_ok=True)
-        self._settings = settings.model_copy(update={"database_url": f"sqlite:///{tickets}"})
+        update: dict[str, Any] = {"database_url": f"sqlite:///{tickets}"}
+        if options.calibrate is not None:
+            update["confidence_answer_threshold"] = 0.0  # every answer shown, so all are judged
+        self._settings = settings.model_copy(update=update)
         embedder = build_embedder(settings)
-        store = open_knowledge_base(settings, options.kb, embedder, create=False)
         self._checker = DeterministicSupportChecker(
             embedder, min_similarity=settings.support_min_similarity
         )
@@ -93,21 +135,77 @@ class EvalSuite:
         self._generator = options.generator_kind or (
             "llm" if settings.llm_base_url else "extractive"
         )
-        self._runner = EvalRunner(
+        if options.dataset is None:
+            self._ingest(plans, embedder)
+        for plan in plans:
+            plan.runner = self._runner(plan.kb, embedder)
+            plan.cases = self._at_corpus_depth(plan)
+        self._plans_to_run = plans
+        self._ragas = RagasScorer(self._judge, repeats=options.repeats)
+
+    @staticmethod
+    def _plans(options: EvalOptions) -> list[_Plan]:
+        if options.dataset is not None:
+            return [_Plan(str(options.dataset), options.kb, load_dataset(options.dataset))]
+        chosen = select_corpora(load_corpora(options.corpora_file), list(options.corpora))
+        return [
+            _Plan(corpus.name, corpus.knowledge_base, corpus_cases(corpus, options.shared_data))
+            for corpus in chosen
+        ]
+
+    def _ingest(self, plans: list[_Plan], embedder: Embedder) -> None:
+        """Each corpus into its own knowledge base; unchanged sources embed nothing."""
+        from ingest.sync import build_ingest_job
+
+        corpora = load_corpora(self._options.corpora_file)
+        for plan in plans:
+            corpus = corpora[plan.label]
+            paths, manifest = corpus_sources(
+                corpus, self._options.shared_data, self._options.out_dir / "manifests"
+            )
+            self._on_status(f"knowledge base {plan.kb}: ingesting {corpus.name}")
+            report = build_ingest_job(self._settings, plan.kb, embedder).run(
+                paths, manifests=[manifest]
+            )
+            for skipped in report.skipped:
+                self._on_status(f"warning: {corpus.name}: {skipped.path}: {skipped.reason}")
+
+    @staticmethod
+    def _at_corpus_depth(plan: _Plan) -> list[EvalCase]:
+        if not any(case.expected_sections for case in plan.cases):
+            return plan.cases
+        assert plan.runner is not None
+        chunks = plan.runner.store.iter_chunks()
+        known = {str(chunk.metadata.get("section", "")) for chunk in chunks}
+        return [resolve_sections(case, known) for case in plan.cases]
+
+    def _runner(self, kb: str, embedder: Embedder) -> EvalRunner:
+        from assistant.vehicles import VehicleCatalog
+        from assistant.wiring import build_assistant, build_retriever
+        from knowledge.components import open_knowledge_base
+
+        store = open_knowledge_base(self._settings, kb, embedder, create=False)
+        return EvalRunner(
             build_assistant(
-                self._settings, options.kb, embedder=embedder, generator_kind=self._generator
+                self._settings, kb, embedder=embedder, generator_kind=self._generator,
+                store=store,
             ),
-            build_retriever(settings, store, embedder),
+            build_retriever(self._settings, store, embedder),
             store,
             VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
             self._checker,
-            RagasScorer(self._judge, repeats=options.repeats),
-        )
+        )  # fmt: skip
 
     def run(self, progress: Callable[[], None] | None = None) -> EvalOutcome:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        evaluated = self._runner.run(self.cases, progress=progress)
-        results = evaluated.to_json()
+        outcomes: list[CaseOutcome] = []
+        samples = []
+        for plan in self._plans_to_run:
+            assert plan.runner is not None
+            asked, sampled = plan.runner.ask_all(plan.cases, progress=progress)
+            outcomes += asked
+            samples += sampled
+        results = score_outcomes(outcomes, samples, self._ragas).to_json()
         results["run"] = self._run_info(started_at)
         outcome = EvalOutcome(
             results,
@@ -123,6 +221,9 @@ class EvalSuite:
         if self._baseline is not None:
             outcome.deltas = metric_deltas(results["metrics"], self._baseline["metrics"])
             results["baseline"] = {"file": str(self._options.baseline), "deltas": outcome.deltas}
+        if self._options.calibrate is not None:
+            outcome.calibration = calibrate(results["cases"], hold_out=set(self._options.hold_out))
+            outcome.calibration.model.save(self._options.calibrate)
         # Written before judge validation as well, so a bad judge-data file cannot lose the cases.
         self._write(outcome)
         judge_rows = self._judge_validation()
@@ -151,8 +252,8 @@ class EvalSuite:
         except PackageNotFoundError:
             glovebox_version = "unknown"
         return {
-            "dataset": str(self._options.dataset),
-            "knowledge_base": self._options.kb,
+            "dataset": ", ".join(plan.label for plan in self._plans_to_run),
+            "knowledge_base": ", ".join(plan.kb for plan in self._plans_to_run),
             "generator": self._generator,
             "repeats": self._options.repeats,
             "started_at": started_at,

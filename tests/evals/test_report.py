@@ -284,3 +284,23 @@ def test_write_report_writes_the_same_page_every_time(tmp_path: Path) -> None:
     assert path == tmp_path / "out" / "report.html"
     assert path.read_text(encoding="utf-8") == render_report(results, eval_results())
     assert render_report(results) == render_report(results)
+
+
+def test_each_corpus_gets_its_row_its_curve_and_its_calibration_chart() -> None:
+    from evals.runner import summarise_by_corpus
+
+    cases = [
+        outcome("v1", ["venza"], True, corpus="venza", split="dev", confidence=0.8),
+        outcome("v2", ["venza"], False, corpus="venza", split="test", confidence=0.3),
+        outcome("s1", ["s10"], True, corpus="s10", split="dev", confidence=0.9),
+    ]
+    results = EvalResults(summarise(cases), cases).to_json()
+    results["metrics"]["corpora"] = summarise_by_corpus(cases)
+    page = render_report(results)
+    table = section(page, "corpora")
+    assert table.count("<tr><td>venza</td>") == 3 and "<tr><td>s10</td><td>dev</td>" in table
+    curves = section(page, "selective-corpora")
+    assert "<h3>venza</h3>" in curves and "<h3>s10</h3>" in curves
+    charts = section(page, "reliability")
+    assert "<h3>venza / dev</h3>" in charts and "<h3>venza / test</h3>" in charts
+    assert charts.count("<circle") == 3  # one bin each: every case sits in its own bin

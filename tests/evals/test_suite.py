@@ -133,3 +133,62 @@ def test_the_cli_reports_missing_judge_data_as_an_input_error(
     code, output = run_eval(dataset, thresholds, tmp_path / "out", *extra)
     assert code == 2, output
     assert "nowhere" in output and "--judge-data" in output
+
+
+TINY_MANUAL = {
+    "section_0": {"title": "Connections", "text": ["Ways to connect the phone."]},
+    "section_1": {
+        "title": "Turning on Wi-Fi",
+        "section_hierarchy": "section_0>section_1",
+        "text": ["From Settings, tap Connections, then tap Wi-Fi to turn it on."],
+    },
+    "section_2": {
+        "title": "Screen brightness",
+        "text": ["From Settings, tap Display and drag the Brightness slider."],
+    },
+}
+TINY_QUESTIONS = (
+    "question_id,question,section_path,section_link,answer\n"
+    "1,How can I turn on wifi?,Connections>Turning on Wi-Fi,x,tap Wi-Fi\n"
+    "2,How do I make the screen brighter?,Screen brightness,x,drag the Brightness slider\n"
+)
+
+
+def test_a_corpus_is_ingested_into_its_own_knowledge_base_and_reported_per_split(
+    tmp_path: Path, settings: GloveboxSettings
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "phone").mkdir(parents=True)
+    (shared / "phone" / "tiny_manual_corpus.json").write_text(json.dumps(TINY_MANUAL))
+    (shared / "phone" / "questions.csv").write_text(TINY_QUESTIONS)
+    corpora_file = tmp_path / "corpora.yaml"
+    corpora_file.write_text(
+        "phone:\n"
+        "  sources:\n"
+        "    - shared: phone/tiny_manual_corpus.json\n"
+        "      document: {id: tiny-phone, kind: owner_manual, audience: public, title: Phone}\n"
+        "  cases: {emanual_csv: phone/questions.csv, dev_share: 0.5}\n"
+    )
+    statuses: list[str] = []
+    options = EvalOptions(
+        out_dir=tmp_path / "out", corpora=("phone",), shared_data=shared,
+        corpora_file=corpora_file, thresholds=None, judge_samples=0,
+    )  # fmt: skip
+    outcome = EvalSuite(settings, options, on_status=statuses.append).run()
+
+    assert statuses == ["knowledge base eval-phone: ingesting phone"]
+    corpora = outcome.results["metrics"]["corpora"]
+    assert list(corpora) == ["phone"]
+    assert corpora["phone"]["all"]["cases"] == 2
+    assert corpora["phone"]["all"]["recall_at_5"] == 1.0
+    splits = {case["split"] for case in outcome.results["cases"]}
+    assert set(corpora["phone"]) == {"all", *splits}
+    assert {case["corpus"] for case in outcome.results["cases"]} == {"phone"}
+    # The knowledge base stays for the next run, which embeds nothing new.
+    from ingest.sync import build_ingest_job
+
+    report = build_ingest_job(settings, "eval-phone").run(
+        [shared / "phone" / "tiny_manual_corpus.json"],
+        manifests=[tmp_path / "out" / "manifests" / "phone.manifest.yaml"],
+    )
+    assert report.chunks_embedded == 0 and report.chunks_total >= 3

