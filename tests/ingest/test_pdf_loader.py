@@ -142,3 +142,75 @@ def test_a_pdf_with_no_text_asks_for_ocr(tmp_path: Path) -> None:
     scan = write_pdf(tmp_path / "scan.pdf", [(None, 0, ""), (None, 0, "")])
 
     assert "OCR" in str(load_error(scan))
+
+
+def write_two_column_pdf(path: Path) -> Path:
+    """A page whose content stream writes the two columns line across line, as many PDF
+    producers do: plain extraction weaves them into one text."""
+    import textwrap
+
+    left = textwrap.wrap(
+        "Home can be registered so that the route to it is found with one touch. Press the "
+        "MAP button, select Setup, then select Home and search for your home.",
+        45,
+    )
+    right = textwrap.wrap(
+        "When route guidance is no longer necessary the destination can be deleted. Press "
+        "the MAP button, select Delete, then select Yes when asked.",
+        45,
+    )
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", style="B", size=16)
+    pdf.text(10, 20, "Registering home")
+    pdf.text(110, 20, "Deleting destinations")
+    pdf.set_font("helvetica", size=10)
+    for row, (first, second) in enumerate(zip(left, right, strict=False)):
+        pdf.text(10, 30 + 5 * row, first)
+        pdf.text(110, 30 + 5 * row, second)
+    pdf.output(str(path))
+    return path
+
+
+def test_two_columns_are_read_one_after_the_other_and_bold_lines_are_headings(
+    tmp_path: Path,
+) -> None:
+    woven = PdfReader(write_two_column_pdf(tmp_path / "nav.pdf")).pages[0].extract_text()
+    # what plain extraction makes of it: both columns on one line
+    assert any("Home can be" in line and "When route" in line for line in woven.split("\n"))
+
+    [parsed] = load(tmp_path / "nav.pdf").documents
+    by_title = {s.heading_path[-1]: s for s in parsed.sections}
+    assert set(by_title) == {"Registering home", "Deleting destinations"}
+    home = by_title["Registering home"].text
+    assert "Home can be registered so that the route to it is found with one touch." in home
+    assert "select Home and search for your home." in home and "Delete" not in home
+    assert "deleted. Press the MAP button, select Delete" in by_title["Deleting destinations"].text
+    assert {s.page for s in parsed.sections} == {1}
+
+
+def test_reading_order_goes_down_each_column_band_by_band() -> None:
+    from dataclasses import dataclass
+
+    from ingest.loaders.pdf import reading_order
+
+    @dataclass
+    class Box:
+        name: str
+        x0: float
+        x1: float
+        y0: float
+        y1: float
+
+    page = [
+        Box("right-top", 310, 590, 600, 700), Box("title", 20, 590, 720, 760),
+        Box("left-top", 20, 290, 620, 700), Box("left-bottom", 20, 290, 400, 600),
+        Box("right-bottom", 310, 590, 420, 590), Box("wide-table", 20, 590, 300, 380),
+        Box("after-table-right", 310, 590, 100, 280), Box("after-table-left", 20, 290, 120, 280),
+    ]  # fmt: skip
+    assert [box.name for box in reading_order(page, 612)] == [
+        "title", "left-top", "left-bottom", "right-top", "right-bottom", "wide-table",
+        "after-table-left", "after-table-right",
+    ]  # fmt: skip
+    single = [Box("b", 20, 590, 100, 200), Box("a", 20, 590, 300, 400)]
+    assert [box.name for box in reading_order(single, 612)] == ["a", "b"]

@@ -73,6 +73,9 @@ def start_ingest(corpus: Path, home: Path) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A test run started in the background has SIGINT ignored, and a child inherits that:
+        # Ctrl-C must reach the ingest as it would from a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
