@@ -13,7 +13,7 @@ from assistant.calibration import AnswerEvidence, ConfidenceModel
 from assistant.decision import AnswerFacts, Decision, RoutingFacts, decide, route
 from assistant.escalation import Trigger, message_triggers
 from assistant.extractive import content_terms, stem
-from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker
+from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker, Turn
 from assistant.recalls import (
     URGENT_LINES,
     RecallLookup,
@@ -155,6 +155,35 @@ class ChainPolicy:
     handoff_message: str = "A member of our Customer Care team will pick this up here shortly."
 
 
+@dataclass
+class _Turn:
+    """What one question of a conversation gathers on its way to a reply."""
+
+    question: str
+    channel: Channel
+    session_id: str
+    session: ConversationSession
+    history: list[Turn]
+    other_make: str | None
+    vehicle: Vehicle | None
+    triggers: list[Trigger]
+    topic_of: Callable[[str], str]
+    standalone: str = ""
+    recall_lookup: bool = False
+    campaign: str | None = None
+    notices: list[Passage] | None = None
+    urgent: list[Passage] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        """The question without its vehicle words: those steer the filter, not the wording."""
+        return self.topic_of(self.standalone)
+
+    @property
+    def lists_recalls(self) -> bool:
+        return self.recall_lookup and self.vehicle is not None
+
+
 class Assistant:
     """Answers one message of a conversation.
 
@@ -215,108 +244,138 @@ class Assistant:
             raise InputError("question", "the question is empty; type what you want to know")
         clock = StageTimer(on_start=on_stage)
         with clock("session"):
-            session_id = self._session(session_id, channel)
-            session = self._tickets.get_session(session_id)
-            assert session is not None
-            history = [(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")]
-            other_make = self._other_make(question, vehicle_text, session.vehicle)
-            vehicle = (
-                session.vehicle
-                if other_make
-                else self._vehicle(session.vehicle, question, vehicle_text, vin)
-            )
-            if vehicle != session.vehicle and vehicle is not None:
-                self._tickets.set_vehicle(session_id, vehicle)
-            self._tickets.add_turn(session_id, "user", question)
-        triggers = message_triggers(
-            question,
-            failed_answers=session.failed_answers,
-            max_failed_answers=self._policy.max_failed_answers,
-        )
+            turn = self._open_turn(question, channel, session_id, vehicle_text, vin)
         with clock("rewrite"):
-            standalone = self._rewriter.run(question, history[-6:])
-        recall_lookup = is_recall_lookup(standalone)
-        notices: list[Passage] | None = None
-        urgent: list[Passage] = []
-        if vehicle is not None and vehicle.is_known:
+            turn.standalone = self._rewriter.run(question, turn.history[-6:])
+        turn.recall_lookup = is_recall_lookup(turn.standalone)
+        turn.campaign = campaign_named(turn.standalone)
+        if turn.vehicle is not None and turn.vehicle.is_known:
             with clock("recall_check"):
-                notices = self._recalls.recalls_for(vehicle, channel)
-            open_recalls = urgent_among(notices)
-            urgent = _not_yet_told(open_recalls, session)
-            # A do-not-drive recall is told to the asker once, with any answer; it takes a
-            # person only when the asker asks about recalls, not on every unrelated question.
-            if open_recalls and recall_lookup and session.open_ticket_id is None:
-                severe = any(p.metadata.get("do_not_drive") for p in open_recalls)
-                triggers.insert(
-                    0,
-                    Trigger(
-                        "do_not_drive_recall",
-                        Severity.CRITICAL if severe else Severity.HIGH,
-                        ", ".join(str(p.metadata.get("campaign_short")) for p in open_recalls),
-                    ),
-                )
-        reply = AssistantReply("", session_id, vehicle=vehicle, standalone_question=standalone)
-        campaign = campaign_named(standalone)
-        routed = route(
-            RoutingFacts(
-                triggers=triggers,
-                other_make=other_make,
-                unknown_campaign=(
-                    campaign
-                    if campaign is not None and not self._recalls.knows_campaign(campaign, channel)
-                    else None
-                ),
-                unknown_model_year=vehicle is not None
-                and not self._catalog.knows_model_year(vehicle),
-                recall_lookup_without_vehicle=recall_lookup
-                and not (vehicle and (vehicle.model or vehicle.vin)),
-            )
+                self._check_recalls(turn)
+        reply = AssistantReply(
+            "", turn.session_id, vehicle=turn.vehicle, standalone_question=turn.standalone
         )
+        routed = route(self._routing_facts(turn))
         if routed is not None and routed.action != "hand_to_person":
-            return self._finish_routed(reply, clock, routed, other_make, campaign)
-        lists_recalls = recall_lookup and vehicle is not None
+            return self._finish_routed(reply, clock, routed, turn.other_make, turn.campaign)
         with clock("retrieve"):
-            draft, retrieval, from_lookup = self._retrieve(
-                standalone, channel, vehicle, notices, campaign, lists_recalls
-            )
+            draft, retrieval, from_lookup = self._retrieve(turn)
         if routed is not None:  # a person is needed: the ticket still gets the passages
             reply.answer = "I'm passing this conversation to a person."
             reply.outcome = "handed_off"
             with clock("escalate"):
                 reply.escalation = self._escalate(
-                    reply, triggers[0], session_id, retrieval, vehicle
+                    reply, turn.triggers[0], turn.session_id, retrieval, turn.vehicle
                 )
             return self._finish(reply, clock)
         if not draft.sentences and self._sections is not None and retrieval.passages:
             with clock("sections"):
                 # Chunks read back as whole sections, so a chunked procedure is quoted whole.
                 draft = DraftAnswer([], self._sections.run(retrieval.passages))
-        topic = self._without_vehicle(standalone)
-        safety = any(t.reason == "safety" for t in triggers)
         early = decide(
             AnswerFacts(
-                triggers=triggers,
-                states_only_a_vehicle=vehicle is not None and self._states_only_a_vehicle(question),
-                needs_vehicle=self._needs_vehicle(vehicle, topic, retrieval.passages),
-                no_recall_found=lists_recalls and not draft.passages,
+                triggers=turn.triggers,
+                states_only_a_vehicle=turn.vehicle is not None
+                and self._states_only_a_vehicle(question),
+                needs_vehicle=self._needs_vehicle(turn.vehicle, turn.topic, retrieval.passages),
+                no_recall_found=turn.lists_recalls and not draft.passages,
             )
         )
         if early.action in ("acknowledge", "ask_for_vehicle") or early.reason == "no_recall_found":
             return self._finish_without_answer(reply, clock, early)
+        return self._answer(reply, clock, turn, draft, retrieval, from_lookup)
+
+    def _open_turn(
+        self,
+        question: str,
+        channel: Channel,
+        session_id: str | None,
+        vehicle_text: str | None,
+        vin: str | None,
+    ) -> _Turn:
+        """The conversation this question belongs to, its vehicle, and the question recorded."""
+        session_id = self._session(session_id, channel)
+        session = self._tickets.get_session(session_id)
+        assert session is not None
+        other_make = self._other_make(question, vehicle_text, session.vehicle)
+        vehicle = (
+            session.vehicle
+            if other_make
+            else self._vehicle(session.vehicle, question, vehicle_text, vin)
+        )
+        if vehicle != session.vehicle and vehicle is not None:
+            self._tickets.set_vehicle(session_id, vehicle)
+        self._tickets.add_turn(session_id, "user", question)
+        return _Turn(
+            question=question,
+            channel=channel,
+            session_id=session_id,
+            session=session,
+            history=[(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")],
+            other_make=other_make,
+            vehicle=vehicle,
+            triggers=message_triggers(
+                question,
+                failed_answers=session.failed_answers,
+                max_failed_answers=self._policy.max_failed_answers,
+            ),
+            topic_of=self._without_vehicle,
+        )
+
+    def _check_recalls(self, turn: _Turn) -> None:
+        """The vehicle's recall notices; an urgent one is told once, and is a person's case
+        when the asker asks about recalls, not on every unrelated question."""
+        assert turn.vehicle is not None
+        turn.notices = self._recalls.recalls_for(turn.vehicle, turn.channel)
+        open_recalls = urgent_among(turn.notices)
+        turn.urgent = _not_yet_told(open_recalls, turn.session)
+        if open_recalls and turn.recall_lookup and turn.session.open_ticket_id is None:
+            severe = any(p.metadata.get("do_not_drive") for p in open_recalls)
+            turn.triggers.insert(
+                0,
+                Trigger(
+                    "do_not_drive_recall",
+                    Severity.CRITICAL if severe else Severity.HIGH,
+                    ", ".join(str(p.metadata.get("campaign_short")) for p in open_recalls),
+                ),
+            )
+
+    def _routing_facts(self, turn: _Turn) -> RoutingFacts:
+        campaign, vehicle = turn.campaign, turn.vehicle
+        unknown = campaign is not None and not self._recalls.knows_campaign(campaign, turn.channel)
+        return RoutingFacts(
+            triggers=turn.triggers,
+            other_make=turn.other_make,
+            unknown_campaign=campaign if unknown else None,
+            unknown_model_year=vehicle is not None and not self._catalog.knows_model_year(vehicle),
+            recall_lookup_without_vehicle=turn.recall_lookup
+            and not (vehicle and (vehicle.model or vehicle.vin)),
+        )
+
+    def _answer(
+        self,
+        reply: AssistantReply,
+        clock: StageTimer,
+        turn: _Turn,
+        draft: DraftAnswer,
+        retrieval: RetrievalResult,
+        from_lookup: bool,
+    ) -> AssistantReply:
+        """Draft, check, measure, decide, and show what was decided."""
+        safety = any(t.reason == "safety" for t in turn.triggers)
         with clock("generate"):
             if not draft.sentences:
-                asked = f"What should I do? {topic}" if safety else topic
-                draft = self._generator.run(asked, draft.passages, history[-6:])
+                asked = f"What should I do? {turn.topic}" if safety else turn.topic
+                draft = self._generator.run(asked, draft.passages, turn.history[-6:])
         with clock("support"):
             checked = enforce_support(draft, self._support)
         supported = checked.draft
-        evidence = answer_evidence(topic, retrieval, checked, self._retriever.rarity)
-        reply.evidence = evidence
-        confidence = 1.0 if from_lookup else self._confidence.probability(evidence)
+        reply.evidence = answer_evidence(turn.topic, retrieval, checked, self._retriever.rarity)
+        confidence = 1.0 if from_lookup else self._confidence.probability(reply.evidence)
         reply.confidence = confidence if supported.sentences else 0.0
         decision = decide(
             AnswerFacts(
-                triggers=triggers,
+                triggers=turn.triggers,
                 supported=bool(supported.sentences),
                 dropped_unsupported=bool(checked.dropped),
                 confidence=reply.confidence,
@@ -324,8 +383,8 @@ class Assistant:
             )
         )
         shown = supported if decision.show_answer else DraftAnswer([], supported.passages)
-        if urgent and not recall_lookup:
-            shown = _with_urgent_recalls(shown, urgent)
+        if turn.urgent and not turn.recall_lookup:
+            shown = _with_urgent_recalls(shown, turn.urgent)
         reply.answer, reply.citations = _render(shown)
         reply.abstained = decision.cannot_answer
         if reply.abstained:
@@ -334,35 +393,30 @@ class Assistant:
         if decision.escalation is not None:
             with clock("escalate"):
                 reply.escalation = self._escalate(
-                    reply, decision.escalation, session_id, retrieval, vehicle
+                    reply, decision.escalation, turn.session_id, retrieval, turn.vehicle
                 )
-        self._tickets.record_outcome(session_id, answered=decision.action == "answer")
+        self._tickets.record_outcome(turn.session_id, answered=decision.action == "answer")
         return self._finish(reply, clock)
 
-    def _retrieve(
-        self,
-        standalone: str,
-        channel: Channel,
-        vehicle: Vehicle | None,
-        notices: list[Passage] | None,
-        campaign: str | None,
-        lists_recalls: bool,
-    ) -> tuple[DraftAnswer, RetrievalResult, bool]:
+    def _retrieve(self, turn: _Turn) -> tuple[DraftAnswer, RetrievalResult, bool]:
         """The draft a lookup gives (a recall listing, a campaign), or the retrieved passages;
         and whether it came from a lookup."""
-        if lists_recalls:
+        vehicle, channel = turn.vehicle, turn.channel
+        if turn.lists_recalls:
             assert vehicle is not None
             draft = listing(
-                notices if notices is not None else self._recalls.recalls_for(vehicle, channel)
+                turn.notices
+                if turn.notices is not None
+                else self._recalls.recalls_for(vehicle, channel)
             )
-        elif campaign is not None and asks_what_campaign_is(standalone):
-            draft = self._recalls.campaign(campaign, channel)
+        elif turn.campaign is not None and asks_what_campaign_is(turn.standalone):
+            draft = self._recalls.campaign(turn.campaign, channel)
         else:
             draft = DraftAnswer([], [])
-        if draft.passages or lists_recalls:
+        if draft.passages or turn.lists_recalls:
             return draft, RetrievalResult(draft.passages, 1.0, 0.0, 1.0), True
         retrieval = self._retriever.run(
-            RetrievalQuery(standalone, channel, _filterable(vehicle), self._policy.k)
+            RetrievalQuery(turn.standalone, channel, _filterable(vehicle), self._policy.k)
         )
         return DraftAnswer([], retrieval.passages), retrieval, False
 

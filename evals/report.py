@@ -152,6 +152,9 @@ def _number(value: Any, digits: int = 3) -> str:
 
 
 def _label(name: str) -> str:
+    parts = name.split(".")
+    if len(parts) == 4 and parts[0] == "corpora":  # corpora.venza.test.pass_rate
+        return f"{parts[1]} / {parts[2]}: {_label(parts[3])}"
     if name.startswith("ragas_"):
         return "RAGAS " + name.removeprefix("ragas_").replace("_", " ")
     return LABELS.get(name, name.replace("_", " ").capitalize())
@@ -265,7 +268,7 @@ def _gate_section(gate: dict[str, Any] | None) -> str:
             f"<td>{_verdict(bool(check.get('passed')))}</td></tr>\n"
         )
     source = gate.get("thresholds_file")
-    intro = f"Thresholds from <code>{_e(source)}</code>." if source else ""
+    intro = f"Thresholds from <code>{_e(Path(source).name)}</code>." if source else ""
     table = _table(["Metric", "Required", "Value", "Result"], rows, "gate")
     return _section("gate", "Release gate", table, intro)
 
