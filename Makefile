@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The demo runs as the sample carmaker (its VIN table, widget words and demo page).
+run: export GLOVEBOX_PROFILE_PATH ?= $(CURDIR)/knowledge/sample/profile/profile.yaml
 run: $(STAMP)
 	$(VENV)/bin/glovebox ingest knowledge/sample
 	# A first agent for trying the console on this machine only (never on a public interface).

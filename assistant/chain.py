@@ -40,7 +40,7 @@ from assistant.retrieval import HybridRetriever, keyword_tokens
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
 from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
-from assistant.vehicles import VehicleCatalog, decode_vin, describe_vehicle
+from assistant.vehicles import VehicleCatalog, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
 
@@ -188,7 +188,7 @@ class Assistant:
     """Answers one message of a conversation.
 
     reply = assistant.ask("How do I reset the TPMS light?", channel=Channel.DRIVER,
-                          vehicle_text="Halvard Tessel 2022")
+                          vehicle_text="Roadster 2022")
     reply.answer, reply.citations, reply.escalation
     """
 
@@ -421,7 +421,7 @@ class Assistant:
         return DraftAnswer([], retrieval.passages), retrieval, False
 
     def _states_only_a_vehicle(self, question: str) -> bool:
-        """'My car is a 2023 Karst': a vehicle and nothing to answer."""
+        """'My car is a 2023 Roadster': a vehicle and nothing to answer."""
         mentioned = self._catalog.find_in_text(question)
         rest = self._without_vehicle(question)
         return (
@@ -539,15 +539,16 @@ class Assistant:
     ) -> Vehicle | None:
         vehicle = known or Vehicle()
         if vin:
-            vehicle = vehicle.merged_with(decode_vin(vin))
+            vehicle = vehicle.merged_with(self._catalog.decode_vin(vin))
         if vehicle_text:
             stated = self._catalog.find_in_text(vehicle_text)
             if stated is None:
+                close = self._catalog.model_choices(vehicle_text)
                 raise InputError(
                     "vehicle",
-                    f"{vehicle_text!r} names no model this knowledge base knows; give make, "
-                    f"model and year like 'Halvard Tessel 2022' (models: "
-                    f"{', '.join(self._catalog.models())})",
+                    f"I have no information on {vehicle_text!r}; give the "
+                    f"{self._catalog.profile.vehicle_example}"
+                    + (f" (close: {', '.join(close)})" if close else ""),
                 )
             vehicle = vehicle.merged_with(stated)
         mentioned = self._catalog.find_in_text(question)
@@ -596,15 +597,15 @@ class Assistant:
     def _finish_asking_vehicle(
         self, reply: AssistantReply, clock: StageTimer, purpose: str
     ) -> AssistantReply:
-        models = ", ".join(self._catalog.models())
+        models = self._catalog.choices_phrase(reply.standalone_question)
         known = f" (so far I have: {describe_vehicle(reply.vehicle)})" if reply.vehicle else ""
         reply.answer = (
             f"Which vehicle is it{known}? The answer differs by model and model year: "
-            f"tell me the model ({models}) and year, or the 17-character VIN."
+            f"tell me the model{models} and year, or the 17-character VIN."
         )
         if purpose == "recall":
             reply.answer = (
-                f"Which vehicle should I check for recalls{known}? Tell me the model ({models}) "
+                f"Which vehicle should I check for recalls{known}? Tell me the model{models} "
                 "and year, or the 17-character VIN."
             )
         reply.asked_for_vehicle = True
@@ -628,10 +629,9 @@ class Assistant:
     def _finish_other_make(
         self, reply: AssistantReply, clock: StageTimer, other_make: str
     ) -> AssistantReply:
-        makes = " and ".join(sorted(self._catalog.makes())) or "our"
         reply.answer = (
-            f"I can only help with {makes} vehicles ({', '.join(self._catalog.models())}), so "
-            f"I can't answer for a {other_make}: its maker or dealer has the right information."
+            f"I have no information on the {other_make}: what I have covers "
+            f"{self._catalog.coverage_summary()}. Its maker or dealer has the right information."
         )
         reply.abstained = True
         reply.outcome = "out_of_scope"

@@ -23,7 +23,7 @@ class RuleQueryRewriter:
     borrows its topic. One with a topic of its own stands alone: "it" in a car conversation is
     the car, which the session already keeps as the vehicle filter.
 
-        RuleQueryRewriter().run("and on the 2024?", [("user", "tire pressure for a Tessel?")])
+        RuleQueryRewriter().run("and on the 2024?", [("user", "tire pressure for a Roadster?")])
     """
 
     def run(self, question: str, history: Sequence[Turn]) -> str:

@@ -18,7 +18,7 @@ ABOUT_RECALLS_IN_GENERAL = re.compile(
     re.IGNORECASE,
 )
 HOW_TO = re.compile(r"\bhow (can|do|would|should) i\b", re.IGNORECASE)
-# "Any recalls for my Tessel? Which parts?": asking for the list wins over the general words.
+# "Any recalls for my Roadster? Which parts?": asking for the list wins over the general words.
 ASKS_FOR_THE_LIST = re.compile(
     r"\b((any|open|outstanding|which|what) (safety )?recalls|is there a recall"
     r"|(been|was|is it|it) recalled)\b",

@@ -1,7 +1,7 @@
 """Which vehicle the asker means: VIN decoding and spotting a model or model year in a message.
 
-catalog = VehicleCatalog([("Halvard", "Tessel", 2021, 2025)])
-catalog.find_in_text("My 2022 Tessel shows a yellow light")  # Halvard Tessel 2022
+catalog = VehicleCatalog([("Acme", "Roadster", 2021, 2025)])
+catalog.find_in_text("My 2022 roadster shows a yellow light")  # Acme Roadster 2022
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from assistant.records import Vehicle
 from knowledge.errors import InputError
+from knowledge.profile import NO_PROFILE, CarmakerProfile
 from knowledge.records import UNKNOWN_YEAR_FIRST, UNKNOWN_YEAR_LAST, normalise_vehicle_name
 
 VIN_LENGTH = 17
@@ -35,11 +36,14 @@ _MODEL_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
 """Position 10 codes in order from 1980; the sequence repeats every 30 years."""
 _FIRST_CODED_YEAR = 1980
 
-HALVARD_WMI = "7HV"
-HALVARD_MAKE = "Halvard"
-HALVARD_MODEL_LETTERS = {"T": "Tessel", "B": "Brisa", "K": "Karst"}
-"""VIN position 4 of a Halvard (see docs/sample-carmaker.md)."""
+_WMI_REGIONS = (
+    ("ABCDEFGH", "Africa"), ("JKLMNPR", "Asia"), ("STUVWXYZ", "Europe"),
+    ("12345", "North America"), ("67", "Oceania"), ("890", "South America"),
+)  # fmt: skip
+"""The region a VIN's first character (the WMI's) assigns, after ISO 3780."""
 
+MAX_CHOICES = 5
+"""Never more choices than this in a question put back to the asker."""
 EARLIEST_MENTIONED_YEAR = 1980
 LATEST_MENTIONED_YEAR = 2035
 
@@ -57,8 +61,11 @@ def vin_check_digit(vin: str) -> str:
     return "X" if remainder == 10 else str(remainder)
 
 
-def decode_vin(vin: str, *, current_year: int | None = None) -> Vehicle:
-    """Validate a VIN and read its make, model and model year.
+def decode_vin(
+    vin: str, *, profile: CarmakerProfile = NO_PROFILE, current_year: int | None = None
+) -> Vehicle:
+    """Validate a VIN and read its model year, and its make and model where the carmaker
+    profile has a table for its WMI.
 
     The model year code repeats every 30 years; the most recent year not later than next
     year is chosen (a car can be sold as next year's model). Raises `InputError` naming
@@ -68,23 +75,26 @@ def decode_vin(vin: str, *, current_year: int | None = None) -> Vehicle:
     _validate_vin(normalised)
     this_year = date.today().year if current_year is None else current_year
     year = _model_year(normalised[_MODEL_YEAR_INDEX], this_year)
-    if normalised.startswith(HALVARD_WMI):
-        return Vehicle(
-            make=HALVARD_MAKE,
-            model=HALVARD_MODEL_LETTERS.get(normalised[3]),
-            year=year,
-            vin=normalised,
-        )
-    return Vehicle(year=year, vin=normalised)
+    table = profile.vin_table(normalised)
+    if table is None:
+        return Vehicle(year=year, vin=normalised)
+    letter = normalised[table.model_position - 1]
+    return Vehicle(
+        make=table.make, model=table.model_letters.get(letter), year=year, vin=normalised
+    )
 
 
-def make_vin(
-    model_letter: str, year: int, serial: str = "123456", *, wmi: str = HALVARD_WMI
-) -> str:
+def vin_region(vin: str) -> str | None:
+    """'North America' for a VIN starting 1-5, and so on (ISO 3780); None if not a VIN."""
+    first = vin.strip().upper()[:1]
+    return next((region for codes, region in _WMI_REGIONS if first and first in codes), None)
+
+
+def make_vin(model_letter: str, year: int, serial: str = "123456", *, wmi: str) -> str:
     """A valid VIN (correct check digit) for a model letter and model year.
 
     Years more than 30 years back share a code with a later year, so `decode_vin` reads
-    them as the later one. `wmi` builds another maker's VIN for tests.
+    them as the later one. `wmi` is the maker's 3-character code.
     """
     if year < _FIRST_CODED_YEAR:
         raise ValueError(f"model year {year} has no VIN year code: codes start at 1980")
@@ -100,12 +110,15 @@ def make_vin(
 
 
 def describe_vehicle(vehicle: Vehicle | None) -> str:
-    """A short label for replies and tickets: '2022 Halvard Tessel', 'Halvard Karst'."""
+    """A short label for replies and tickets: '2022 Acme Roadster', 'Acme Roadster'."""
     if vehicle is None:
         return "unknown vehicle"
     name = " ".join(part for part in (vehicle.make, vehicle.model) if part)
     if vehicle.year and name:
         return f"{vehicle.year} {name}"
+    region = vin_region(vehicle.vin) if vehicle.vin else None
+    if vehicle.year and region:
+        return f"{vehicle.year} vehicle built in {region} (make and model unknown)"
     if vehicle.year:
         return f"{vehicle.year} vehicle (make and model unknown)"
     return name or "unknown vehicle"
@@ -149,11 +162,14 @@ class _YearMention:
 class VehicleCatalog:
     """The vehicles the knowledge base has documents for, and spotting them in a message.
 
-    catalog = VehicleCatalog.from_metadata(store_metadata_rows)
-    catalog.find_in_text("it's a karst, 2024 model")  # Vehicle("Halvard", "Karst", 2024)
+    catalog = VehicleCatalog.from_metadata(store_metadata_rows, profile=profile)
+    catalog.find_in_text("it's a roadster, 2024 model")  # Vehicle("Acme", "Roadster", 2024)
     """
 
-    def __init__(self, vehicles: Iterable[CatalogEntry]) -> None:
+    def __init__(
+        self, vehicles: Iterable[CatalogEntry], *, profile: CarmakerProfile = NO_PROFILE
+    ) -> None:
+        self.profile = profile
         self._coverage: list[_Coverage] = []
         self._make_names: dict[str, str] = {}
         self._model_names: dict[str, str] = {}
@@ -184,7 +200,9 @@ class VehicleCatalog:
         self._other_make_pattern = _names_pattern(self._other_make_names)
 
     @classmethod
-    def from_metadata(cls, rows: Iterable[Mapping[str, Any]]) -> VehicleCatalog:
+    def from_metadata(
+        cls, rows: Iterable[Mapping[str, Any]], *, profile: CarmakerProfile = NO_PROFILE
+    ) -> VehicleCatalog:
         """Build from stored chunk metadata; general (vehicle-less) chunks add nothing."""
         names: dict[tuple[str, str], tuple[str, str | None]] = {}
         spans: dict[tuple[str, str], set[tuple[int | None, int | None]]] = {}
@@ -198,11 +216,16 @@ class VehicleCatalog:
             years = (_optional_int(row.get("year_first")), _optional_int(row.get("year_last")))
             names.setdefault(key, (make_name, model_name or None))
             spans.setdefault(key, set()).add(years)
-        return cls(
+        entries = [
             (*names[key], first, last)
             for key in names
             for first, last in sorted(spans[key], key=lambda span: (span[0] or 0, span[1] or 0))
-        )
+        ]
+        return cls(entries, profile=profile)
+
+    def decode_vin(self, vin: str) -> Vehicle:
+        """`decode_vin` with this carmaker's VIN tables."""
+        return decode_vin(vin, profile=self.profile)
 
     def makes(self) -> list[str]:
         """Display names of the makes the knowledge base has documents for, sorted."""
@@ -211,6 +234,46 @@ class VehicleCatalog:
     def models(self) -> list[str]:
         """Display names of the models the knowledge base has documents for, sorted."""
         return sorted(self._model_names.values(), key=str.lower)
+
+    def model_choices(self, text: str = "", *, limit: int = MAX_CHOICES) -> list[str]:
+        """At most `limit` models to offer back: all of them when there are that few, else
+        the ones closest to what the asker wrote (none when nothing is close)."""
+        models = self.models()
+        if len(models) <= limit:
+            return models
+        import difflib
+
+        words = [w for w in re.findall(r"[a-z0-9-]+", text.lower()) if not w.isdigit()]
+        keys = {normalise_vehicle_name(name): name for name in models}
+        close: dict[str, float] = {}
+        for word in words:
+            for key in difflib.get_close_matches(normalise_vehicle_name(word), keys, limit, 0.75):
+                ratio = difflib.SequenceMatcher(None, normalise_vehicle_name(word), key).ratio()
+                close[key] = max(close.get(key, 0.0), ratio)
+        best = sorted(close, key=lambda key: -close[key])[:limit]
+        return [keys[key] for key in best]
+
+    def choices_phrase(self, text: str = "") -> str:
+        """' (Roadster, Coupe or Van)' to put after 'the model', or '' to ask in words."""
+        choices = self.model_choices(text)
+        if not choices:
+            return ""
+        if len(choices) == 1:
+            return f" ({choices[0]}?)"
+        return f" ({', '.join(choices[:-1])} or {choices[-1]})"
+
+    def coverage_summary(self, limit: int = MAX_CHOICES) -> str:
+        """What the knowledge base covers, in a line: 'Acme Roadster and Coupe', or
+        '212 models of 31 makes, for example ...'."""
+        makes, models = self.makes(), self.models()
+        if not makes:
+            return "no particular vehicle"
+        if len(models) <= limit:
+            return f"{' and '.join(makes[:limit])} {', '.join(models)}".strip()
+        return (
+            f"{len(models)} models of {len(makes)} make{'s' if len(makes) > 1 else ''} "
+            f"({', '.join(makes[:limit])}{', ...' if len(makes) > limit else ''})"
+        )
 
     def other_make_in(self, text: str, *, owned: bool = False) -> str | None:
         """A well-known maker the text names that no document here is for ('Toyota').
@@ -235,7 +298,8 @@ class VehicleCatalog:
         return min(c.year_first or 0 for c in spans), max(c.year_last or 0 for c in spans)
 
     def knows_model_year(self, vehicle: Vehicle) -> bool:
-        """False for a model year the model's documents don't reach ('2027 Tessel')."""
+        """False for a model year the model's documents don't reach (a 2027 of a 2021-2025
+        model)."""
         years = self.model_years(vehicle.model) if vehicle.model and vehicle.year else None
         return years is None or years[0] <= (vehicle.year or 0) <= years[1]
 
@@ -263,7 +327,7 @@ class VehicleCatalog:
         vin_vehicle: Vehicle | None = None
         for match in _VIN_TOKEN.finditer(text):
             try:
-                vin_vehicle = decode_vin(match.group())
+                vin_vehicle = self.decode_vin(match.group())
             except InputError:
                 continue
             break
@@ -367,7 +431,7 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _display_names(make: str, model: str, label: str) -> tuple[str, str]:
-    """Take 'Halvard' and 'Tessel' from the label 'Halvard Tessel 2021–2022' when it agrees."""
+    """Take 'Acme' and 'Roadster' from the label 'Acme Roadster 2021–2022' when it agrees."""
     label_words = label.split()
     make_words = len(make.split())
     model_words = len(model.split())
@@ -388,7 +452,7 @@ def _capitalised(name: str) -> str:
 def _names_pattern(names: Mapping[str, str]) -> re.Pattern[str] | None:
     if not names:
         return None
-    # Longest first, so 'Karst Sport' is found before 'Karst' when both are models.
+    # Longest first, so 'Model S Plaid' is found before 'Model S' when both are models.
     alternatives = sorted(names, key=len, reverse=True)
     spelled = "|".join(r"\s+".join(map(re.escape, name.split())) for name in alternatives)
     return re.compile(rf"(?<!\w)(?:{spelled})(?!\w)", re.IGNORECASE)

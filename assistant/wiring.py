@@ -26,6 +26,7 @@ from assistant.vehicles import VehicleCatalog
 from knowledge.components import build_embedder, open_knowledge_base
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError
+from knowledge.profile import load_profile
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 
@@ -137,7 +138,10 @@ def build_assistant(
         support_checker=support,
         rewriter=rewriter,
         tickets=tickets or SqlTicketStore(settings.resolved_database_url),
-        catalog=VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
+        catalog=VehicleCatalog.from_metadata(
+            (chunk.metadata for chunk in store.iter_chunks()),
+            profile=load_profile(settings.profile_path),
+        ),
         recalls=RecallLookup(store),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),

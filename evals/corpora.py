@@ -67,6 +67,12 @@ class Corpus(BaseModel):
     description: str = ""
     sources: list[CorpusSource] = Field(min_length=1)
     cases: CaseSource
+    profile: str | None = None
+    """The carmaker profile its assistant runs with (a project path), if any."""
+
+    @property
+    def profile_path(self) -> Path | None:
+        return PROJECT_ROOT / self.profile if self.profile else None
 
     @property
     def needs_shared_data(self) -> bool:

@@ -42,7 +42,7 @@ class EvalCase(BaseModel):
     question: str = Field(min_length=1)
     audience: Literal["driver", "agent"] = "driver"
     vehicle: str | None = None
-    """As a user would give it: 'Halvard Tessel 2022', or a VIN."""
+    """As a user would give it: 'Acme Roadster 2022', or a VIN."""
     history: list[HistoryTurn] = Field(default_factory=list)
     expect: Expectation
     reference_answer: str | None = None

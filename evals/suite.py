@@ -96,6 +96,7 @@ class _Plan:
     kb: str
     cases: list[EvalCase]
     runner: EvalRunner | None = None
+    profile_path: Path | None = None
 
 
 class EvalSuite:
@@ -138,7 +139,7 @@ class EvalSuite:
         if options.dataset is None:
             self._ingest(plans, embedder)
         for plan in plans:
-            plan.runner = self._runner(plan.kb, embedder)
+            plan.runner = self._runner(plan, embedder)
             plan.cases = self._at_corpus_depth(plan)
         self._plans_to_run = plans
         self._ragas = RagasScorer(self._judge, repeats=options.repeats)
@@ -149,7 +150,12 @@ class EvalSuite:
             return [_Plan(str(options.dataset), options.kb, load_dataset(options.dataset))]
         chosen = select_corpora(load_corpora(options.corpora_file), list(options.corpora))
         return [
-            _Plan(corpus.name, corpus.knowledge_base, corpus_cases(corpus, options.shared_data))
+            _Plan(
+                corpus.name,
+                corpus.knowledge_base,
+                corpus_cases(corpus, options.shared_data),
+                profile_path=corpus.profile_path,
+            )
             for corpus in chosen
         ]
 
@@ -179,22 +185,29 @@ class EvalSuite:
         known = {str(chunk.metadata.get("section", "")) for chunk in chunks}
         return [resolve_sections(case, known) for case in plan.cases]
 
-    def _runner(self, kb: str, embedder: Embedder) -> EvalRunner:
+    def _runner(self, plan: _Plan, embedder: Embedder) -> EvalRunner:
         from assistant.vehicles import VehicleCatalog
         from assistant.wiring import build_assistant, build_retriever
         from knowledge.components import open_knowledge_base
+        from knowledge.profile import load_profile
 
-        store = open_knowledge_base(self._settings, kb, embedder, create=False)
+        settings = self._settings
+        if plan.profile_path is not None:
+            settings = settings.model_copy(update={"profile_path": plan.profile_path})
+        store = open_knowledge_base(settings, plan.kb, embedder, create=False)
+        catalog = VehicleCatalog.from_metadata(
+            (chunk.metadata for chunk in store.iter_chunks()),
+            profile=load_profile(settings.profile_path),
+        )
         return EvalRunner(
             build_assistant(
-                self._settings, kb, embedder=embedder, generator_kind=self._generator,
-                store=store,
+                settings, plan.kb, embedder=embedder, generator_kind=self._generator, store=store
             ),
-            build_retriever(self._settings, store, embedder),
+            build_retriever(settings, store, embedder),
             store,
-            VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks()),
+            catalog,
             self._checker,
-        )  # fmt: skip
+        )
 
     def run(self, progress: Callable[[], None] | None = None) -> EvalOutcome:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -176,7 +176,7 @@ class Chunk(BaseModel):
 
 
 def normalise_vehicle_name(name: str) -> str:
-    """'HALVARD', 'Halvard ' and 'halvard' are one make; filters compare this form."""
+    """'TOYOTA', 'Toyota ' and 'toyota' are one make; filters compare this form."""
     return re.sub(r"\s+", " ", name).strip().lower()
 
 

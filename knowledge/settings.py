@@ -84,6 +84,11 @@ class GloveboxSettings(BaseSettings):
         description="A confidence model fitted by `glovebox eval --calibrate PATH`; the shipped "
         "model when unset.",
     )
+    profile_path: Path | None = Field(
+        default=None,
+        description="The carmaker profile (YAML or JSON: brands, VIN tables, market, widget "
+        "words); without one the vehicles come from the ingested documents.",
+    )
     max_failed_answers: int = Field(default=2, ge=1, description="Failed turns before escalating.")
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; the extractive generator if unset."
@@ -106,7 +111,7 @@ class GloveboxSettings(BaseSettings):
     )
     widget_keys: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "pk_demo_halvard": [
+            "pk_demo_local": [
                 "http://127.0.0.1:8000", "http://localhost:8000",
                 "http://127.0.0.1:8001", "http://localhost:8001",
             ]

@@ -17,6 +17,16 @@ quiet_offline_environment()
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SAMPLE_KNOWLEDGE = PROJECT_ROOT / "knowledge" / "sample"
+SAMPLE_PROFILE = SAMPLE_KNOWLEDGE / "profile" / "profile.yaml"
+"""The sample carmaker's profile: its VIN table (WMI 7HV) and words."""
+SAMPLE_WMI = "7HV"
+
+
+def sample_vin(model_letter: str, year: int, serial: str = "123456") -> str:
+    """A valid VIN of the sample carmaker (T Tessel, B Brisa, K Karst)."""
+    from assistant.vehicles import make_vin
+
+    return make_vin(model_letter, year, serial, wmi=SAMPLE_WMI)
 
 
 def shared_data(relative: str) -> Path:
@@ -77,6 +87,8 @@ def real_embedder():  # type: ignore[no-untyped-def]
 def subprocess_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(GLOVEBOX_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # The sample knowledge base is asked as its carmaker: its VINs decode to its models.
+    env.setdefault("GLOVEBOX_PROFILE_PATH", str(SAMPLE_PROFILE))
     env.pop("GLOVEBOX_CHROMA_URL", None)
     return env
 
@@ -89,7 +101,9 @@ def sample_kb_home(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> G
     """
     from ingest.sync import build_ingest_job
 
-    settings = GloveboxSettings(home=tmp_path_factory.mktemp("sample-kb-home"))
+    settings = GloveboxSettings(
+        home=tmp_path_factory.mktemp("sample-kb-home"), profile_path=SAMPLE_PROFILE
+    )
     report = build_ingest_job(settings, "default", real_embedder).run([SAMPLE_KNOWLEDGE])
     assert report.skipped == []
     return settings

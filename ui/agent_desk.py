@@ -7,7 +7,7 @@ it from `agent_for(token)`, which is the only way in.
     desk = AgentDesk(services, timedelta(hours=8), max_question_chars=1000)
     token = desk.sign_in("ana", "correct horse battery")
     agent = desk.agent_for(token)
-    for event in desk.ask(agent, "How do I reset the TPMS light?", vehicle_text="Tessel 2022"):
+    for event in desk.ask(agent, "How do I reset the TPMS light?", vehicle_text="Roadster 2022"):
         ...
 """
 
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.records import Channel, EscalationState, Severity, Vehicle
-from assistant.vehicles import decode_vin, describe_vehicle
+from assistant.vehicles import describe_vehicle
 from knowledge.errors import InputError
 
 if TYPE_CHECKING:
@@ -218,17 +218,20 @@ class AgentDesk:
 
     def _vehicle(self, text: str) -> Vehicle:
         compact = text.upper()
-        # One token only: "Halvard Tessel 2022" is also 17 letters and digits without spaces.
+        # One token only: a make, model and year can be 17 letters and digits without spaces.
         if len(compact) == 17 and compact.isalnum():
-            decoded = decode_vin(compact)
+            decoded = self._services.catalog.decode_vin(compact)
             if decoded.model or decoded.year:
                 return decoded
             raise InputError("vin", f"{compact} is not a VIN of this carmaker's vehicles")
         stated = self._services.catalog.find_in_text(text)
         if stated is None or not stated.model:
-            models = ", ".join(self._services.catalog.models())
+            close = self._services.catalog.model_choices(text)
+            hint = f" (close: {', '.join(close)})" if close else ""
             raise InputError(
-                "vehicle", f"{text!r} names no known model; try e.g. 'Tessel 2022' ({models})"
+                "vehicle",
+                f"{text!r} names no model I have information on; give the "
+                f"{self._services.catalog.profile.vehicle_example}{hint}",
             )
         return stated
 

@@ -150,7 +150,7 @@ def ask(
         str, typer.Option(help="driver (public documents only) or agent (internal too).")
     ] = "driver",
     vehicle: Annotated[
-        str | None, typer.Option(help='The asker\'s vehicle, e.g. "Halvard Tessel 2022".')
+        str | None, typer.Option(help="The asker's vehicle: make, model and year, or a VIN.")
     ] = None,
     vin: Annotated[str | None, typer.Option(help="The asker's 17-character VIN.")] = None,
     session: Annotated[
@@ -425,10 +425,15 @@ def serve(
             )
         ]
         if demo_port is not None:
+            from knowledge.profile import load_profile
             from ui.demo import create_demo_app, demo_key
 
             demo_origin = f"http://{host}:{demo_port}"
-            demo = create_demo_app(f"http://{host}:{port}", demo_key(settings, demo_origin))
+            demo = create_demo_app(
+                f"http://{host}:{port}",
+                demo_key(settings, demo_origin),
+                load_profile(settings.profile_path),
+            )
             servers.append(uvicorn.Server(uvicorn.Config(demo, host=host, port=demo_port)))
     except GloveboxError as error:
         raise _fail(error) from error

@@ -454,7 +454,7 @@ def insights_summary_html(insights: Insights) -> str:
 def vehicle_arguments(vehicle_box: str) -> dict[str, str | None]:
     """A 17-character VIN goes to the decoder; anything else is read as model and year."""
     text = vehicle_box.strip()
-    # One 17-character token: "Halvard Tessel 2022" is 17 characters without its spaces too.
+    # One 17-character token: a make, model and year can be 17 characters without spaces too.
     if _VIN.match(text.upper()):
         return {"vin": text.upper(), "vehicle_text": None}
     return {"vin": None, "vehicle_text": text or None}
@@ -487,7 +487,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 with gr.Column(scale=3):
                     vehicle_box = gr.Textbox(
                         label="Vehicle for this conversation",
-                        placeholder="e.g. Halvard Tessel 2022, or a 17-character VIN",
+                        placeholder="make, model and year, or a 17-character VIN",
                         elem_id="chat-vehicle",
                         max_lines=1,
                     )
@@ -572,7 +572,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     vehicle_query = gr.Textbox(
                         label="VIN or model and year",
-                        placeholder="e.g. Karst 2021",
+                        placeholder="e.g. a model and year, or a VIN",
                         elem_id="vehicle-query",
                         scale=4,
                         max_lines=1,

@@ -6,10 +6,13 @@ site sees it: loaded cross-origin, with a publishable key and an allowed origin.
 
 from __future__ import annotations
 
+import html
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from knowledge.errors import ConfigurationError
+from knowledge.profile import NO_PROFILE, CarmakerProfile
 from knowledge.settings import GloveboxSettings
 from ui.driver_api import STATIC
 
@@ -25,14 +28,35 @@ def demo_key(settings: GloveboxSettings, demo_origin: str) -> str:
     )
 
 
-def create_demo_app(api_url: str, key: str) -> FastAPI:
-    page = (
-        (STATIC / "demo.html")
-        .read_text(encoding="utf-8")
-        .replace("{{GLOVEBOX_URL}}", api_url.rstrip("/"))
-        .replace("{{GLOVEBOX_KEY}}", key)
+def demo_page(api_url: str, key: str, profile: CarmakerProfile = NO_PROFILE) -> str:
+    """The profile's own demo page (or a plain one) with the widget tag filled in."""
+    path = profile.demo_page_path() or STATIC / "demo.html"
+    try:
+        page = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(
+            f"the demo page {path} (demo_page of {profile.source}) cannot be read ({error}); "
+            "fix the path in the profile or remove demo_page"
+        ) from error
+    text = profile.surface_text("en")
+    values = {
+        "GLOVEBOX_URL": api_url.rstrip("/"),
+        "GLOVEBOX_KEY": key,
+        "NAME": profile.name or "Your carmaker",
+        "TITLE": text.title,
+        "WELCOME": text.welcome,
+        "PLACEHOLDER": text.placeholder,
+    }
+    for name, value in values.items():
+        page = page.replace("{{" + name + "}}", html.escape(value, quote=True))
+    return page
+
+
+def create_demo_app(api_url: str, key: str, profile: CarmakerProfile = NO_PROFILE) -> FastAPI:
+    page = demo_page(api_url, key, profile)
+    application = FastAPI(
+        title=f"{profile.name or 'Glovebox'} demo page", docs_url=None, redoc_url=None
     )
-    application = FastAPI(title="Halvard Motors demo page", docs_url=None, redoc_url=None)
 
     @application.get("/", response_class=HTMLResponse)
     def home() -> str:

@@ -429,19 +429,23 @@ class DriverApi:
         return len(session.turns) - 1 if session else 0
 
     def _vehicle(self, vin: str | None, model: str | None, year: int | None) -> Any:
-        from assistant.vehicles import decode_vin
-
         if vin:
-            decoded = decode_vin(vin.strip().upper())
+            decoded = self._services.catalog.decode_vin(vin.strip().upper())
             if not decoded.model:
-                raise ApiError(400, f"{vin} is not a VIN of this carmaker's vehicles", "vin")
+                raise ApiError(
+                    400,
+                    f"the model of VIN {vin} is not known here (no VIN table for its maker code "
+                    f"{vin[:3]!r}); give ?model=...&year=... instead",
+                    "vin",
+                )
             return decoded
         if not model:
             raise ApiError(400, "give ?vin=..., or ?model=...&year=...", "vin")
         found = self._services.catalog.find_in_text(f"{model} {year or ''}")
         if found is None or not found.model:
-            models = ", ".join(self._services.catalog.models())
-            raise ApiError(400, f"unknown model {model!r}; known: {models}", "model")
+            close = self._services.catalog.model_choices(model)
+            hint = f"; close: {', '.join(close)}" if close else ""
+            raise ApiError(400, f"I have no information on the model {model!r}{hint}", "model")
         return found
 
     def _events(self, question: str, body: DriverChat) -> Iterator[str]:

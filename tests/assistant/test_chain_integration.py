@@ -12,11 +12,11 @@ from assistant.llm import LlmAnswerGenerator
 from assistant.records import Channel, EscalationState, Passage
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore, ticket_id_from_reference
-from assistant.vehicles import make_vin
 from assistant.wiring import build_assistant
 from knowledge.errors import InputError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
+from tests.conftest import sample_vin
 from tests.fakes import ScriptedChatModel
 
 pytestmark = pytest.mark.integration
@@ -87,7 +87,7 @@ def test_follow_up_keeps_the_vehicle(assistant: Assistant) -> None:
 
 
 def test_a_vin_sets_the_vehicle(assistant: Assistant) -> None:
-    reply = ask(assistant, "How do I pair my phone?", vin=make_vin("B", 2020))
+    reply = ask(assistant, "How do I pair my phone?", vin=sample_vin("B", 2020))
     assert reply.vehicle is not None and (reply.vehicle.model, reply.vehicle.year) == (
         "Brisa",
         2020,

@@ -11,8 +11,10 @@ from assistant.vehicles import (
     describe_vehicle,
     make_vin,
     vin_check_digit,
+    vin_region,
 )
 from knowledge.errors import InputError
+from knowledge.profile import CarmakerProfile, VinTable
 from knowledge.records import (
     Audience,
     DocumentKind,
@@ -21,6 +23,7 @@ from knowledge.records import (
     SourceDocument,
     VehicleApplicability,
 )
+from tests.conftest import SAMPLE_PROFILE, sample_vin
 
 HALVARD_VEHICLES = [
     ("Halvard", "Tessel", 2021, 2022),
@@ -32,9 +35,12 @@ HALVARD_VEHICLES = [
 ]
 
 
+SAMPLE = CarmakerProfile.load(SAMPLE_PROFILE)
+
+
 @pytest.fixture
 def catalog() -> VehicleCatalog:
-    return VehicleCatalog(HALVARD_VEHICLES)
+    return VehicleCatalog(HALVARD_VEHICLES, profile=SAMPLE)
 
 
 @pytest.mark.parametrize(
@@ -48,22 +54,56 @@ def catalog() -> VehicleCatalog:
         ("K", 2024, "Karst"),
     ],
 )
-def test_a_halvard_vin_gives_make_model_and_year(letter: str, year: int, model: str) -> None:
-    vin = make_vin(letter, year, serial="400123")
+def test_a_vin_the_profile_has_a_table_for_gives_make_model_and_year(
+    letter: str, year: int, model: str
+) -> None:
+    vin = sample_vin(letter, year, serial="400123")
 
-    vehicle = decode_vin(vin, current_year=2025)
+    vehicle = decode_vin(vin, profile=SAMPLE, current_year=2025)
 
     assert vehicle == Vehicle(make="Halvard", model=model, year=year, vin=vin)
 
 
+def test_without_a_profile_a_vin_gives_its_year_and_region() -> None:
+    vin = sample_vin("T", 2022)
+
+    vehicle = decode_vin(vin, current_year=2025)
+
+    assert vehicle == Vehicle(year=2022, vin=vin)
+    assert vin_region(vin) == "Oceania"
+    assert describe_vehicle(vehicle) == "2022 vehicle built in Oceania (make and model unknown)"
+
+
+@pytest.mark.parametrize(
+    ("vin", "region"),
+    [("1HGCM82633A004352", "North America"), ("JH4KA7561PC008269", "Asia"),
+     ("WVWZZZ1JZXW000001", "Europe"), ("9BWZZZ377VT004251", "South America")],
+)  # fmt: skip
+def test_the_first_character_gives_the_region(vin: str, region: str) -> None:
+    assert vin_region(vin) == region
+
+
+def test_a_model_letter_may_sit_elsewhere_in_the_descriptor() -> None:
+    profile = CarmakerProfile(
+        vin=[VinTable(make="Acme", wmi=["1AC"], model_position=5, model_letters={"R": "Roadster"})]
+    )
+    vin = make_vin("1", 2024, wmi="1AC")
+    table_vin = vin[:4] + "R" + vin[5:]
+    fixed = table_vin[:8] + vin_check_digit(table_vin) + table_vin[9:]
+
+    vehicle = decode_vin(fixed, profile=profile, current_year=2025)
+
+    assert (vehicle.make, vehicle.model, vehicle.year) == ("Acme", "Roadster", 2024)
+
+
 def test_a_vin_is_read_however_it_was_typed() -> None:
-    vin = make_vin("K", 2024)
+    vin = sample_vin("K", 2024)
 
     assert decode_vin(f"  {vin.lower()}\n", current_year=2025).vin == vin
 
 
 def test_the_model_year_is_the_latest_one_not_after_next_year() -> None:
-    vin = make_vin("B", 2026)  # code T: 1996, 2026, 2056...
+    vin = sample_vin("B", 2026)  # code T: 1996, 2026, 2056...
 
     assert decode_vin(vin, current_year=2025).year == 2026
     assert decode_vin(vin, current_year=2024).year == 1996
@@ -78,7 +118,7 @@ def test_the_check_digit_follows_the_north_american_rule() -> None:
 def test_another_makers_vin_gives_the_year_only() -> None:
     vin = make_vin("C", 2023, wmi="1HG")
 
-    vehicle = decode_vin(vin, current_year=2025)
+    vehicle = decode_vin(vin, profile=SAMPLE, current_year=2025)
 
     assert vehicle == Vehicle(make=None, model=None, year=2023, vin=vin)
 
@@ -112,7 +152,7 @@ def test_a_bad_vin_says_what_to_do() -> None:
 
 
 def test_a_vin_needs_a_model_year_code() -> None:
-    with_u = make_vin("T", 2022)[:9] + "U" + "A123456"
+    with_u = sample_vin("T", 2022)[:9] + "U" + "A123456"
     vin = with_u[:8] + vin_check_digit(with_u) + with_u[9:]
 
     with pytest.raises(InputError, match="position 10 is U"):
@@ -159,7 +199,7 @@ def test_a_message_without_a_vehicle_gives_none(catalog: VehicleCatalog, message
 
 
 def test_a_vin_in_a_message_is_decoded(catalog: VehicleCatalog) -> None:
-    vin = make_vin("B", 2024)
+    vin = sample_vin("B", 2024)
 
     found = catalog.find_in_text(f"Hi, VIN {vin}, the hybrid light is on")
 
@@ -168,7 +208,7 @@ def test_a_vin_in_a_message_is_decoded(catalog: VehicleCatalog) -> None:
 
 
 def test_a_vin_beats_the_words_around_it(catalog: VehicleCatalog) -> None:
-    vin = make_vin("K", 2023)
+    vin = sample_vin("K", 2023)
 
     found = catalog.find_in_text(f"my 2021 tessel, vin {vin.lower()}")
 

@@ -19,7 +19,7 @@ from knowledge.settings import GloveboxSettings
 from tests.conftest import subprocess_env
 
 AGENT = ("ana", "correct-horse-42")
-WIDGET_KEY = "pk_demo_halvard"
+WIDGET_KEY = "pk_demo_local"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from tests.ui.conftest import RunningServer, serving
 
 pytestmark = pytest.mark.integration
 
-KEY = {"X-Glovebox-Key": "pk_demo_halvard"}
+KEY = {"X-Glovebox-Key": "pk_demo_local"}
 ALLOWED = "http://127.0.0.1:8001"
 P0420 = "My check engine light is on and the code reader says P0420. What should I do?"
 
@@ -190,12 +190,12 @@ def test_talk_to_a_person_opens_a_ticket_agents_see_and_their_reply_comes_back(
 
 
 def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
-    from assistant.vehicles import make_vin
+    from tests.conftest import sample_vin
 
     by_model = client.get("/v1/recalls", headers=KEY, params={"model": "Tessel", "year": 2022})
     campaigns = {recall["campaign"] for recall in by_model.json()["recalls"]}
     assert campaigns == {"21V455", "21V871"}
-    vin = make_vin("T", 2022)
+    vin = sample_vin("T", 2022)
     by_vin = client.get("/v1/recalls", headers=KEY, params={"vin": vin}).json()
     assert {recall["campaign"] for recall in by_vin["recalls"]} == campaigns
     assert client.get("/v1/recalls", headers=KEY, params={"model": "Corolla"}).status_code == 400
@@ -204,7 +204,7 @@ def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
 def test_the_openai_client_talks_to_chat_completions(running_server: RunningServer) -> None:
     from openai import OpenAI
 
-    client = OpenAI(base_url=f"{running_server.url}/v1", api_key="pk_demo_halvard")
+    client = OpenAI(base_url=f"{running_server.url}/v1", api_key="pk_demo_local")
     messages = [
         {"role": "user", "content": "I drive a 2022 Halvard Tessel."},
         {"role": "assistant", "content": "Noted."},

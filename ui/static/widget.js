@@ -1,5 +1,5 @@
 /*
- * Glovebox chat widget: the Halvard customer-care assistant on a carmaker's web page.
+ * Glovebox chat widget: a carmaker's customer-care assistant on its web page.
  *
  * One tag adds it (the API is the origin this file was served from):
  *   <script src="https://HOST/widget.js" data-key="pk_..." async></script>
@@ -28,14 +28,14 @@
 
   const STRINGS = {
     en: {
-      title: "Halvard Assistant",
+      title: "Customer care assistant",
       notice: "You're chatting with an AI assistant. It can make mistakes; ask for a person any time.",
       openChat: "Open chat with {title}",
       closeChat: "Close chat",
       menu: "More options",
       newConversation: "New conversation",
       inputLabel: "Your question",
-      placeholder: "Ask about your Halvard…",
+      placeholder: "Ask about your vehicle…",
       send: "Send",
       stop: "Stop",
       stopped: "Stopped. Ask again any time.",
@@ -65,14 +65,14 @@
       newMessage: "New message",
     },
     es: {
-      title: "Asistente Halvard",
+      title: "Asistente de atención al cliente",
       notice: "Estás hablando con un asistente de IA. Puede equivocarse; pide hablar con una persona cuando quieras.",
       openChat: "Abrir el chat con {title}",
       closeChat: "Cerrar el chat",
       menu: "Más opciones",
       newConversation: "Nueva conversación",
       inputLabel: "Tu pregunta",
-      placeholder: "Pregunta sobre tu Halvard…",
+      placeholder: "Pregunta sobre tu vehículo…",
       send: "Enviar",
       stop: "Detener",
       stopped: "Detenido. Puedes volver a preguntar cuando quieras.",
@@ -532,7 +532,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 
   class GloveboxChat extends HTMLElement {
     static get observedAttributes() {
-      return ["key", "api", "mode", "title", "color", "logo", "welcome", "locale", "position"];
+      return ["key", "api", "mode", "title", "color", "logo", "welcome", "placeholder", "locale", "position"];
     }
 
     constructor() {
@@ -690,7 +690,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
             </div>
             <div class="gb-row">
               <label class="gb-sr" for="gb-input">${escapeHtml(t.inputLabel)}</label>
-              <textarea id="gb-input" rows="1" maxlength="${MAX_QUESTION_CHARS}" placeholder="${escapeHtml(t.placeholder)}"
+              <textarea id="gb-input" rows="1" maxlength="${MAX_QUESTION_CHARS}" placeholder="${escapeHtml(this.getAttribute("placeholder") || t.placeholder)}"
                 aria-describedby="gb-counter" enterkeyhint="send" autocomplete="off"></textarea>
               <button type="submit" id="gb-send" aria-label="${escapeHtml(t.send)}" title="${escapeHtml(t.send)}" disabled>${ICONS.send}</button>
               <button type="button" id="gb-stop" aria-label="${escapeHtml(t.stop)}" title="${escapeHtml(t.stop)}" hidden>${ICONS.stop}</button>
