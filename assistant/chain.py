@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from assistant.calibration import AnswerEvidence, ConfidenceModel
 from assistant.decision import AnswerFacts, Decision, RoutingFacts, decide, route
-from assistant.escalation import Trigger, message_triggers
+from assistant.escalation import PATTERN_SAFETY, Trigger, message_triggers
 from assistant.extractive import content_terms, stem
 from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker, Turn
 from assistant.recalls import (
@@ -37,6 +37,7 @@ from assistant.records import (
     Vehicle,
 )
 from assistant.retrieval import HybridRetriever, keyword_tokens
+from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, VehicleRecallUseRule
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
 from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
@@ -44,7 +45,7 @@ from assistant.vehicles import VehicleCatalog, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
 
-SAFETY_LEAD = "If anyone is hurt or in danger, call 911 now."
+SAFETY_LEAD = "If anyone is hurt or in danger, call {number} now."
 
 
 @dataclass
@@ -205,8 +206,10 @@ class Assistant:
         policy: ChainPolicy,
         confidence: ConfidenceModel,
         sections: SectionExpander | None = None,
+        safety: SafetyDetector = PATTERN_SAFETY,
     ) -> None:
         self._retriever = retriever
+        self._safety = safety
         self._generator = generator
         self._support = support_checker
         self._rewriter = rewriter
@@ -318,6 +321,7 @@ class Assistant:
                 question,
                 failed_answers=session.failed_answers,
                 max_failed_answers=self._policy.max_failed_answers,
+                safety=self._safety,
             ),
             topic_of=self._without_vehicle,
         )
@@ -329,6 +333,7 @@ class Assistant:
         turn.notices = self._recalls.recalls_for(turn.vehicle, turn.channel)
         open_recalls = urgent_among(turn.notices)
         turn.urgent = _not_yet_told(open_recalls, turn.session)
+        self._safety_of_use(turn)
         if open_recalls and turn.recall_lookup and turn.session.open_ticket_id is None:
             severe = any(p.metadata.get("do_not_drive") for p in open_recalls)
             turn.triggers.insert(
@@ -339,6 +344,19 @@ class Assistant:
                     ", ".join(str(p.metadata.get("campaign_short")) for p in open_recalls),
                 ),
             )
+
+    def _safety_of_use(self, turn: _Turn) -> None:
+        """'Is it safe to drive it?' of a vehicle with a recall whose consequence is fire, a
+        crash, an injury or lost brakes or steering: a person answers, the recall told first."""
+        if any(trigger.reason == "safety" for trigger in turn.triggers):
+            return
+        dangerous = [p for p in turn.notices or [] if SEVERE_CONSEQUENCE.search(p.text)]
+        concern = VehicleRecallUseRule().check_with_recalls(
+            turn.question, [str(p.metadata.get("campaign_short") or p.title) for p in dangerous]
+        )
+        if concern:
+            turn.triggers.insert(0, Trigger("safety", Severity.CRITICAL, concern))
+            turn.urgent = [*dangerous, *(p for p in turn.urgent if p not in dangerous)]
 
     def _routing_facts(self, turn: _Turn) -> RoutingFacts:
         campaign, vehicle = turn.campaign, turn.vehicle
@@ -684,7 +702,8 @@ class Assistant:
     ) -> Escalation:
         session = self._tickets.get_session(session_id)
         assert session is not None
-        lead = SAFETY_LEAD if trigger.reason == "safety" else ""
+        number = self._catalog.profile.emergency_number
+        lead = SAFETY_LEAD.format(number=number) if trigger.reason == "safety" else ""
         handoff = " ".join(part for part in (lead, self._policy.handoff_message) if part)
         said = f"{reply.answer}\n\n{handoff}" if reply.answer else handoff
         quotes = {c.source_id: c.quote for c in reply.citations}

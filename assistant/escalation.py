@@ -6,69 +6,8 @@ import re
 from dataclasses import dataclass
 
 from assistant.records import Severity
+from assistant.safety import DangerPatterns, LayeredSafetyDetector, RecallUseRule, SafetyDetector
 
-SAFETY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (name, re.compile(pattern, re.IGNORECASE))
-    for name, pattern in [
-        (
-            "fire or smoke",
-            r"\b(fire|flames?|smok(e|ing)|burning (\w+ )?smell|smells? (of )?burning)\b",
-        ),
-        (
-            "fuel smell or leak",
-            r"\b(smell(s|ing)? (of )?(fuel|gas|gasoline|petrol)|(fuel|gas|petrol) (smell|leak)"
-            r"|leaking (fuel|gas))",
-        ),
-        (
-            "brakes",
-            r"\b(brakes? (failed|fail(ing)?|not working|don'?t work|went to the floor|gone"
-            r"|feels? (soft|spongy)|stopped working)|no brakes"
-            r"|(can'?t|cannot|couldn'?t) (stop|brake)"
-            r"|brake pedal (just )?(sank|sinks|went|goes|dropped|drops) to the floor"
-            r"|barely (stops|brakes))",
-        ),
-        (
-            "red warning light or overheating",
-            # A red warning light that is on now (not "what does the red light mean?").
-            r"\b(red (\w+ ){0,3}(light|lamp|indicator|warning)s? (is |are |just |has )*"
-            r"(on|lit|came on|come on|flashing|blinking|stays on)"
-            # Overheating now ("it's overheating", "the engine overheated"), not "does the
-            # battery overheat when fast charging?".
-            r"|((is|it'?s|keeps|kept|started|starts|just|has) |(my|the|our) (\w+ )?)"
-            r"overheat(ing|ed)|overheating (now|again|while)"
-            r"|(drive system|engine|battery|motor) (is )?(too |very )?hot\b"
-            r"|temperature (gauge|warning) (is )?(in the red|on))",
-        ),
-        (
-            "steering",
-            r"\b(steering (suddenly )?(failed|locked|locks|lock(ed)? up|stiff|heavy|went|gone"
-            r"|not working)|lost (the )?steering|can'?t steer|cannot steer|lost control)",
-        ),
-        (
-            "stalled while driving",
-            r"\b((engine|car|vehicle|it) (just )?(stalled|died|cut out|shut (off|down))"
-            r" (on|in|while|when|at) (the )?(freeway|highway|motorway|road|traffic|intersection"
-            r"|driving|speed))",
-        ),
-        (
-            "airbags",
-            r"\b(air ?bags? (deployed|went off|exploded|didn'?t deploy|did not deploy)"
-            r"|air ?bag (warning )?light (is )?(on|flashing|stays on))",
-        ),
-        (
-            "crash or injury",
-            # Not the names of features and ratings ("forward collision warning", "crash test
-            # rating") nor "will fast charging hurt the battery": those are questions, not
-            # emergencies.
-            r"\b(crash(ed)?(?![- ](test|rating))"
-            r"|(?<!pre-)collision(?![- ](warning|alert|avoidance|mitigation))"
-            r"|accident|hit (a|another|the) (car|tree|wall|pedestrian)"
-            r"|injur(y|ed|ies)"
-            r"|hurt(?! (the |my |its |your )?(battery|engine|motor|car|vehicle|paint|tires?|range))"
-            r"|bleeding|ambulance|unconscious)\b",
-        ),
-    ]
-]
 HUMAN_REQUEST = re.compile(
     r"\b((speak|talk|chat) (to|with) (a |an |the )?(human|person|agent|representative|someone"
     r"|somebody|manager|supervisor|real person)|real person|human (agent|being)"
@@ -99,14 +38,22 @@ class Trigger:
     detail: str
 
 
+PATTERN_SAFETY = LayeredSafetyDetector([DangerPatterns(), RecallUseRule()])
+"""The safety layers that need no model (the chain adds the semantic one)."""
+
+
 def message_triggers(
-    message: str, *, failed_answers: int, max_failed_answers: int
+    message: str,
+    *,
+    failed_answers: int,
+    max_failed_answers: int,
+    safety: SafetyDetector = PATTERN_SAFETY,
 ) -> list[Trigger]:
     """The triggers one user message sets off, most severe first."""
     triggers: list[Trigger] = []
-    for name, pattern in SAFETY_PATTERNS:
-        if pattern.search(message):
-            triggers.append(Trigger("safety", Severity.CRITICAL, name))
+    finding = safety.detect(message)
+    if finding is not None:
+        triggers.append(Trigger("safety", Severity.CRITICAL, finding.concern))
     if LEGAL_THREAT.search(message):
         triggers.append(Trigger("legal_threat", Severity.HIGH, "mentions legal action"))
     if HUMAN_REQUEST.search(message):

@@ -19,6 +19,15 @@ from assistant.retrieval import (
     KeywordIndex,
     UnitReranker,
 )
+from assistant.safety import (
+    DangerPatterns,
+    LayeredSafetyDetector,
+    RecallUseRule,
+    SafetyDetector,
+    SafetyLayer,
+    SimilarMessages,
+    load_bank,
+)
 from assistant.sections import SectionExpander
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore
@@ -84,6 +93,15 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
     )
 
 
+def build_safety_detector(settings: GloveboxSettings, embedder: Embedder) -> SafetyDetector:
+    """The danger patterns and the recall-use rule, then the semantic layer when it is on."""
+    layers: list[SafetyLayer] = [DangerPatterns(), RecallUseRule()]
+    if settings.safety_semantic:
+        bank = load_bank(settings.safety_bank_path) if settings.safety_bank_path else None
+        layers.append(SimilarMessages(embedder, bank))
+    return LayeredSafetyDetector(layers)
+
+
 def build_assistant(
     settings: GloveboxSettings,
     kb: str,
@@ -145,6 +163,7 @@ def build_assistant(
         recalls=RecallLookup(store),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),
+        safety=build_safety_detector(settings, lines),
         policy=ChainPolicy(
             k=settings.retrieval_k,
             answer_threshold=settings.confidence_answer_threshold,

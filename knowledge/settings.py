@@ -57,6 +57,15 @@ class GloveboxSettings(BaseSettings):
     retrieval_k: int = Field(default=6, ge=1, le=50, description="Passages given to the generator.")
     retrieval_fetch_k: int = Field(default=30, ge=1, le=500)
     retrieval_dense_weight: float = Field(default=0.7, ge=0, le=1)
+    safety_semantic: bool = Field(
+        default=True,
+        description="Besides the danger patterns, flag messages that read like a labelled bank "
+        "of safety messages (a logistic model over their embeddings).",
+    )
+    safety_bank_path: Path | None = Field(
+        default=None,
+        description="Your own labelled bank (JSONL: {message, safety}); the shipped one if unset.",
+    )
     retrieval_line_rerank: bool = Field(
         default=True,
         description="Rerank candidates by their best-matching line (the packaged embedder); "

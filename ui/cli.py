@@ -694,6 +694,21 @@ def bench_corpora(
     typer.echo(bench_table(rows))
 
 
+@bench_app.command("safety")
+def bench_safety() -> None:
+    """The safety layers on the labelled safety set: escalation recall and false escalations."""
+    from evals.safety_bench import run_safety_bench, safety_table
+    from knowledge.components import build_embedder
+
+    try:
+        rows = run_safety_bench(
+            build_embedder(get_settings()), on_status=lambda line: typer.echo(line, err=True)
+        )
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(safety_table(rows))
+
+
 @bench_app.command("judges")
 def bench_judges(
     shared_data: Annotated[

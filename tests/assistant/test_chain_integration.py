@@ -351,3 +351,25 @@ def test_a_server_opens_the_knowledge_base_once(
     assert opened == ["store"]
     assert services.recalls is services.assistant.recalls
     assert services.catalog is services.assistant.catalog
+
+
+def test_asking_whether_a_car_with_a_dangerous_recall_is_safe_to_drive_goes_to_a_person(
+    assistant: Assistant,
+) -> None:
+    # The 2022 Karst's open recall (22V174, an air bag inflator that may rupture) is an
+    # injury: whether to keep driving it is a person's question, with the recall told first.
+    reply = ask(
+        assistant, "Is it still ok to drive it to work this week?", vehicle_text="Karst 2022"
+    )
+
+    assert reply.escalation is not None
+    assert (reply.escalation.reason, reply.escalation.severity.value) == ("safety", "critical")
+    assert reply.citations and reply.citations[0].kind == "recall_notice"
+
+
+def test_a_how_to_about_charging_is_no_safety_case_even_with_an_open_recall(
+    assistant: Assistant,
+) -> None:
+    reply = ask(assistant, "Can I charge from a normal wall outlet?", vehicle_text="Tessel 2024")
+
+    assert reply.escalation is None or reply.escalation.reason != "safety"
