@@ -21,6 +21,7 @@ from assistant.recalls import (
     campaign_named,
     is_recall_lookup,
     listing,
+    listing_lead,
     names_a_campaign,
     notice_lines,
 )
@@ -365,7 +366,10 @@ class Assistant:
             triggers=turn.triggers,
             other_make=turn.other_make,
             unknown_campaign=campaign if unknown else None,
-            unknown_model_year=vehicle is not None and not self._catalog.knows_model_year(vehicle),
+            # A recall listing for a model year no notice reaches is 'no recall found'.
+            unknown_model_year=vehicle is not None
+            and not turn.recall_lookup
+            and not self._catalog.knows_model_year(vehicle),
             recall_lookup_without_vehicle=turn.recall_lookup
             and not (vehicle and (vehicle.model or vehicle.vin)),
         )
@@ -404,6 +408,9 @@ class Assistant:
         if turn.urgent and not turn.recall_lookup:
             shown = _with_urgent_recalls(shown, turn.urgent)
         reply.answer, reply.citations = _render(shown)
+        if turn.lists_recalls and decision.show_answer and reply.answer:
+            lead = listing_lead(shown, describe_vehicle(turn.vehicle))
+            reply.answer = f"{lead}\n{reply.answer}" if lead else reply.answer
         reply.abstained = decision.cannot_answer
         if reply.abstained:
             cannot = "I can't answer that from the service information I have."
@@ -425,7 +432,8 @@ class Assistant:
             draft = listing(
                 turn.notices
                 if turn.notices is not None
-                else self._recalls.recalls_for(vehicle, channel)
+                else self._recalls.recalls_for(vehicle, channel),
+                turn.standalone,
             )
         elif turn.campaign is not None and asks_what_campaign_is(turn.standalone):
             draft = self._recalls.campaign(turn.campaign, channel)
@@ -480,9 +488,11 @@ class Assistant:
             return self._finish(reply, clock)
         if decision.action == "ask_for_vehicle":
             return self._finish_asking_vehicle(reply, clock, "answer")
+        through = self._recalls.data_through()
+        where = f"the recall data I have (through {through})" if through else "what I have"
         reply.answer = (
-            f"I found no recall notice for the {describe_vehicle(reply.vehicle)} in the service "
-            "information I have. Recalls are also listed by VIN on the NHTSA recall site."
+            f"No recall found for the {describe_vehicle(reply.vehicle)} in {where}. Recalls are "
+            "also listed by VIN on the NHTSA recall site (nhtsa.gov/recalls)."
         )
         reply.confidence = 1.0
         reply.outcome = "answered"

@@ -9,8 +9,14 @@ from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Veh
 from assistant.retrieval import AccessFilter
 from knowledge.store import KnowledgeStore, StoredChunk
 
-RECALL_QUESTION = re.compile(r"\brecall(s|ed)?\b", re.IGNORECASE)
-CAMPAIGN_NUMBER = re.compile(r"\b\d{2}[VETC]-?\d{3}(\d{3})?\b", re.IGNORECASE)
+RECALL_QUESTION = re.compile(
+    # Typed as drivers and agents type it: 'recals', 'reacll', 'what's open on it'.
+    r"\b(recall(s|ed)?|recals?|reacll?s?|open (recalls?|campaigns?)"
+    r"|(anything|what'?s|what is|whats) (still )?open)\b",
+    re.IGNORECASE,
+)
+CAMPAIGN_NUMBER = re.compile(r"\b\d{2}[- ]?[VETC][- ]?\d{3}(\d{3})?\b", re.IGNORECASE)
+"""'24V210', '24V-210', '24v 210', '24V210000' (as an owner's letter prints it)."""
 # How recalls work rather than which ones a car has: answered from the FAQs, no vehicle needed.
 ABOUT_RECALLS_IN_GENERAL = re.compile(
     r"\b(how (can|do|would|should) i|what does|means?|meaning|free|costs?|pay|parts?"
@@ -57,7 +63,11 @@ def names_a_campaign(question: str) -> bool:
 # Words that ask what a campaign is, not something particular about it ("do I have to pay?").
 _WHAT_IS_IT_WORDS = re.compile(
     r"\b(what['’]s|whats|what|is|it|this|the|a|recall|campaign|number|about|tell|me|explain"
-    r"|details?|info|information|summary|summari[sz]e|does|do|fix|fixes|for|on|please|of)\b",
+    r"|details?|info|information|summary|summari[sz]e|does|do|fix|fixes|for|on|please|of"
+    # An agent's framing, and 'which vehicles does it cover': still what the campaign is.
+    r"|customer|caller|cust|agent|here|is quoting|quoting|asking|asks|and|which|vehicles?"
+    r"|models?|cover|covers|covered|affected|apply|applies|to|i|my|got|letter|notice|mean"
+    r"|means)\b",
     re.IGNORECASE,
 )
 
@@ -65,7 +75,7 @@ _WHAT_IS_IT_WORDS = re.compile(
 def campaign_named(question: str) -> str | None:
     """The short campaign number a question names ('24v-210000' gives '24V210'), if any."""
     match = CAMPAIGN_NUMBER.search(question)
-    return match.group().replace("-", "").upper()[:6] if match else None
+    return re.sub(r"[- ]", "", match.group()).upper()[:6] if match else None
 
 
 def asks_what_campaign_is(question: str) -> bool:
@@ -86,6 +96,7 @@ class RecallLookup:
 
     def __init__(self, store: KnowledgeStore) -> None:
         self._store = store
+        self._through: str | None = None
 
     def recalls_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
         access = AccessFilter(channel, vehicle).chroma_where()
@@ -114,6 +125,16 @@ class RecallLookup:
             reverse=True,
         )
 
+    def data_through(self) -> str | None:
+        """The latest date of any recall notice here: what 'no recall found' is as of."""
+        if self._through is None:
+            dates = [
+                str(chunk.metadata.get("effective_date") or "")
+                for chunk in self._store.iter_chunks(where={"kind": "recall_notice"})
+            ]
+            self._through = max((d for d in dates if d), default="")
+        return self._through or None
+
     def knows_campaign(self, campaign: str, channel: Channel) -> bool:
         return bool(self._campaign_chunks(campaign, channel))
 
@@ -136,14 +157,60 @@ class RecallLookup:
         return DraftAnswer([AnswerSentence(line, cited_by[line]) for line in lines], passages)
 
 
-def listing(notices: list[Passage]) -> DraftAnswer:
-    """'Is there a recall on my car?': each notice's campaign, advisory and remedy, cited."""
+SUMMARY_LINES = ("NHTSA recall campaign", "Component:", "Consumer advisory:")
+"""What a recall other than the one asked about shows in a listing: which and how urgent."""
+
+
+def listing(notices: list[Passage], question: str = "") -> DraftAnswer:
+    """'Is there a recall on my car?': the recall the question is about (its component or
+    symptom), else a do-not-drive one, else the newest, in full; the others in a line or two
+    each (campaign, component, advisory). Every line is the notice's own, cited."""
+    ordered = rank_for_question(notices, question)
     sentences = [
-        AnswerSentence(line, [number])
-        for number, passage in enumerate(notices, 1)
-        for line in notice_lines(passage)
+        AnswerSentence(line, [number], unit=number)
+        for number, passage in enumerate(ordered, 1)
+        for line in notice_lines(passage, RECALL_LINES if number == 1 else SUMMARY_LINES)
     ]
-    return DraftAnswer(sentences, notices)
+    return DraftAnswer(sentences, ordered)
+
+
+_NOTICE_WORDS = frozenset(
+    "recall recalls recalled any open my the a an on for is there it car vehicle about what"
+    " which have has does do of to in with and or".split()
+)
+
+
+def rank_for_question(notices: list[Passage], question: str) -> list[Passage]:
+    """Notices sharing the question's words ('fuel pump', 'rear camera') first; then those
+    that say do not drive or park outside; then as given (newest first)."""
+    words = {
+        word[:5] for word in re.findall(r"[a-z]{3,}", question.lower()) if word not in _NOTICE_WORDS
+    }
+
+    def key(item: tuple[int, Passage]) -> tuple[int, int, int]:
+        index, passage = item
+        text_words = {word[:5] for word in re.findall(r"[a-z]{3,}", passage.text.lower())}
+        urgent_first = (
+            0 if passage.metadata.get("do_not_drive") or passage.metadata.get("park_outside") else 1
+        )
+        return (-len(words & text_words), urgent_first, index)
+
+    return [passage for _, passage in sorted(enumerate(notices), key=key)]
+
+
+def listing_lead(draft: DraftAnswer, vehicle_label: str) -> str:
+    """'3 recalls for the 2024 Acme Roadster (1 says do not drive):', the header of a listing
+    of more than one (each recall below it is cited); '' for one."""
+    notices = draft.passages
+    if len(notices) < 2:
+        return ""
+    notes = []
+    for flag, advice in (("do_not_drive", "do not drive"), ("park_outside", "park outside")):
+        count = sum(bool(p.metadata.get(flag)) for p in notices)
+        if count:
+            notes.append(f"{count} say{'s' if count == 1 else ''} {advice}")
+    detail = f" ({', '.join(notes)})" if notes else ""
+    return f"{len(notices)} recalls for the {vehicle_label}{detail}:"
 
 
 def urgent(notices: list[Passage]) -> list[Passage]:

@@ -46,6 +46,14 @@ def keyword_tokens(text: str) -> list[str]:
     return tokens
 
 
+def model_family(model: str) -> list[str]:
+    """The model and the names it is a variant of ('Grand Cherokee 4xe' is a 'Grand Cherokee',
+    'CR-V Hybrid' a 'CR-V'): documents for those apply to it too. Normalised names."""
+    words = normalise_vehicle_name(model).split()
+    family = [" ".join(words[:size]) for size in range(len(words), 0, -1)]
+    return [name for name in family if len(name) >= 3 or name == family[0]]
+
+
 @dataclass(frozen=True)
 class AccessFilter:
     """Who may see what, for which vehicle: one definition for Chroma and for the keyword index."""
@@ -68,7 +76,7 @@ class AccessFilter:
         if vehicle.make:
             parts.append({"make": normalise_vehicle_name(vehicle.make)})
         if vehicle.model:
-            parts.append({"model": {"$in": [normalise_vehicle_name(vehicle.model), ""]}})
+            parts.append({"model": {"$in": [*model_family(vehicle.model), ""]}})
         if vehicle.year:
             parts.append({"year_first": {"$lte": vehicle.year}})
             parts.append({"year_last": {"$gte": vehicle.year}})
@@ -82,10 +90,7 @@ class AccessFilter:
             return True
         if vehicle.make and metadata.get("make") != normalise_vehicle_name(vehicle.make):
             return False
-        if vehicle.model and metadata.get("model") not in (
-            normalise_vehicle_name(vehicle.model),
-            "",
-        ):
+        if vehicle.model and metadata.get("model") not in (*model_family(vehicle.model), ""):
             return False
         if vehicle.year:
             first = int(metadata.get("year_first", 0))

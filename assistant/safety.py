@@ -114,7 +114,7 @@ BANK = Path(__file__).resolve().parent / "safety_bank.jsonl"
 of evals/datasets/safety.jsonl (never its test split) and everyday symptoms and how-tos written
 for the bank, so a squeal or a rattle does not read as an emergency."""
 SEMANTIC_L2 = 0.03
-SEMANTIC_THRESHOLD = 0.6
+SEMANTIC_THRESHOLD = 0.39
 """Chosen on the bank by 5-fold cross-validation (with the L2 weight): the lowest probability
 whose false escalations on held-out non-safety messages stay at or under 3%."""
 

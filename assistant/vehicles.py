@@ -42,6 +42,8 @@ _WMI_REGIONS = (
 )  # fmt: skip
 """The region a VIN's first character (the WMI's) assigns, after ISO 3780."""
 
+MAKE_NAMED = 3
+"""The strongest cue that a name is meant as a model: its make is named too."""
 MAX_CHOICES = 5
 """Never more choices than this in a question put back to the asker."""
 EARLIEST_MENTIONED_YEAR = 1980
@@ -191,11 +193,26 @@ class VehicleCatalog:
             if coverage not in self._coverage:
                 self._coverage.append(coverage)
         self._model_pattern = _names_pattern(self._model_names)
-        self._make_pattern = _names_pattern(self._make_names)
+        aliases = {
+            alias: target for alias, target in MAKE_ALIASES.items() if target in self._make_names
+        }
+        self._make_pattern = _names_pattern({**self._make_names, **aliases})
+        self._model_keys = {compact(key): key for key in sorted(self._model_names)}
+        self._models_per_make: dict[str, int] = {}
+        for makes in self._makes_of_model.values():
+            for make in makes:
+                self._models_per_make[make] = self._models_per_make.get(make, 0) + 1
+        dated = {c.model for c in self._coverage if c.year_first or c.year_last}
+        # Models no document gives a model year: equipment in a recall feed (a parts maker's
+        # 'Air Bag', 'Fuel Pump'). Named without their make, they are words, not models.
+        self._yearless_models = {key for key in self._model_names if key not in dated}
+        self._make_keys = {compact(key): key for key in sorted(self._make_names)}
+        self._make_keys.update({compact(alias): target for alias, target in aliases.items()})
         self._other_make_names = {
             normalise_vehicle_name(make): make
             for make in WELL_KNOWN_MAKES
             if normalise_vehicle_name(make) not in self._make_names
+            and MAKE_ALIASES.get(normalise_vehicle_name(make)) not in self._make_names
         }
         self._other_make_pattern = _names_pattern(self._other_make_names)
 
@@ -333,13 +350,22 @@ class VehicleCatalog:
             break
         words = _VIN_TOKEN.sub(lambda match: " " * len(match.group()), text)
 
-        model_mentions = _mentions(self._model_pattern, words)
-        make_mentions = _mentions(self._make_pattern, words)
+        make_mentions = _mentions(self._make_pattern, words, self._make_keys)
+        makes_named = {mention.key for mention in make_mentions}
+        model_mentions = [
+            self._without_make(m, makes_named)
+            for m in _mentions(self._model_pattern, words, self._model_keys)
+        ]
+        model_mentions = self._likeliest(model_mentions, makes_named, words) or self._misspelled(
+            words, makes_named
+        )
         model_keys = {mention.key for mention in model_mentions}
         model_key = model_keys.pop() if len(model_keys) == 1 else None
         model_mention = next((m for m in model_mentions if m.key == model_key), None)
-        year = _pick_year(_year_mentions(words), model_mention)
-        make = self._make_for(model_key, {mention.key for mention in make_mentions})
+        year = _pick_year(_year_mentions(words), model_mention) or _bare_year_after(
+            words, model_mention
+        )
+        make = self._make_for(model_key, makes_named)
 
         from_words = Vehicle(
             make=make,
@@ -349,6 +375,97 @@ class VehicleCatalog:
         found = from_words.merged_with(vin_vehicle)
         if not (found.make or found.model or found.year or found.vin):
             return None
+        return found
+
+    def _likeliest(
+        self, mentions: list[_Mention], makes_named: set[str], text: str
+    ) -> list[_Mention]:
+        """Of the models a message names, the best attested: said with its make, then
+        written as a code or in several words ('F-150', 'Model S'), then beside a model
+        year or capitalised. A name that is an everyday word or a letter or two ('Charger',
+        'Fuel', 'A') is no model at all without one of those cues."""
+        scored = [(self._cue(m, makes_named, text), m) for m in mentions]
+        kept = [
+            (cue, m)
+            for cue, m in scored
+            if cue >= MAKE_NAMED
+            or (m.key not in self._yearless_models and (cue or not self._needs_a_cue(m.key)))
+        ]
+        if not kept:
+            return []
+        best = max(cue for cue, _ in kept)
+        top = [m for cue, m in kept if cue == best]
+        if len({m.key for m in top}) > 1:
+            # Equally attested: a major maker's model over a niche one's ('camry' over a
+            # trailer called 'Fuel'), when one maker has far more models here.
+            size = {m.key: self._maker_size(m.key) for m in top}
+            ranked = sorted(size.values(), reverse=True)
+            if ranked[0] >= 2 * ranked[1]:
+                top = [m for m in top if size[m.key] == ranked[0]]
+        return top
+
+    def _maker_size(self, model_key: str) -> int:
+        return max(
+            (
+                self._models_per_make.get(make, 0)
+                for make in self._makes_of_model.get(model_key, ())
+            ),
+            default=0,
+        )
+
+    def _without_make(self, mention: _Mention, makes_named: set[str]) -> _Mention:
+        """'Chevrolet Silverado 1500' is also a converter's model name; with Chevrolet named,
+        it is Chevrolet's Silverado 1500."""
+        for make in makes_named:
+            rest = mention.key[len(make) + 1 :]
+            if mention.key.startswith(f"{make} ") and make in self._makes_of_model.get(rest, ()):
+                return _Mention(rest, mention.start, mention.end)
+        return mention
+
+    @staticmethod
+    def _needs_a_cue(key: str) -> bool:
+        return key in EVERYDAY_WORD_MODELS or len(compact(key)) <= 2
+
+    def _cue(self, mention: _Mention, makes_named: set[str], text: str) -> int:
+        if self._makes_of_model.get(mention.key, set()) & makes_named:
+            return MAKE_NAMED
+        if any(c.isdigit() for c in mention.key) or " " in mention.key:
+            return 2
+        written = text[mention.start : mention.end]
+        year_before = re.search(r"((19|20)\d{2}|['’]\d{2})\s*$", text[: mention.start])
+        year_after = re.match(r"\s*((19|20)\d{2}|['’]?\d{2})\b", text[mention.end :])
+        capitalised = written[:1].isupper() and not written.isupper() and mention.start > 0
+        return 1 if year_before or year_after or capitalised else 0
+
+    def _misspelled(self, text: str, makes_named: set[str]) -> list[_Mention]:
+        """A model written with a small typo ('modle y', 'wrangeler'): one or two words
+        within an edit or so of a name of four letters or more."""
+        import difflib
+
+        tokens = list(re.finditer(r"[a-z0-9]+", text.lower()))
+        found = []
+        for size in (2, 1):
+            for index in range(len(tokens) - size + 1):
+                group = tokens[index : index + size]
+                written = "".join(token.group() for token in group)
+                if len(written) < 4 or written.isdigit():
+                    continue
+                candidates = [
+                    key
+                    for key in self._model_keys
+                    if key[0] == written[0]
+                    and abs(len(key) - len(written)) <= 1
+                    and (
+                        not self._needs_a_cue(self._model_keys[key])
+                        or self._makes_of_model.get(self._model_keys[key], set()) & makes_named
+                    )
+                ]
+                close = difflib.get_close_matches(written, candidates, n=1, cutoff=0.8)
+                if close:
+                    key = self._model_keys[close[0]]
+                    found.append(_Mention(key, group[0].start(), group[-1].end()))
+            if found:
+                return found
         return found
 
     def _make_for(self, model_key: str | None, mentioned_makes: set[str]) -> str | None:
@@ -449,23 +566,49 @@ def _capitalised(name: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in name.split())
 
 
+def compact(name: str) -> str:
+    """'CR-V', 'cr v' and 'crv' are one name; so are 'F-150' and 'f150'."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def _names_pattern(names: Mapping[str, str]) -> re.Pattern[str] | None:
     if not names:
         return None
     # Longest first, so 'Model S Plaid' is found before 'Model S' when both are models.
     alternatives = sorted(names, key=len, reverse=True)
-    spelled = "|".join(r"\s+".join(map(re.escape, name.split())) for name in alternatives)
-    return re.compile(rf"(?<!\w)(?:{spelled})(?!\w)", re.IGNORECASE)
+    spelled = "|".join(
+        r"[\s.\-]*".join(map(re.escape, re.findall(r"[a-z]+|[0-9]+", name)))
+        for name in alternatives
+    )
+    return re.compile(rf"(?<![\w-])(?:{spelled})(?![\w-])", re.IGNORECASE)
 
 
-def _mentions(pattern: re.Pattern[str] | None, text: str) -> list[_Mention]:
+def _mentions(
+    pattern: re.Pattern[str] | None, text: str, keys: Mapping[str, str] | None = None
+) -> list[_Mention]:
+    """Each name the pattern finds, as its key in `keys` (by compact spelling)."""
     if pattern is None:
         return []
     return [
-        _Mention(normalise_vehicle_name(match.group()), match.start(), match.end())
+        _Mention(
+            (keys or {}).get(compact(match.group())) or normalise_vehicle_name(match.group()),
+            match.start(),
+            match.end(),
+        )
         for match in pattern.finditer(text)
     ]
 
+
+# Model names that are also everyday words: "my charger won't work" is about an EV charger,
+# "the air conditioning" about the air. Such a name counts as a model only when its make is
+# named, a model year stands right before it, or it is written capitalised ('my Charger').
+EVERYDAY_WORD_MODELS = frozenset(
+    "air one edge escape ranger pilot passport journey compass patriot trailer transit focus"
+    " fusion fit insight clarity element soul spark sonic volt bolt express terrain encore"
+    " voyager challenger charger renegade gladiator frontier rogue leaf titan kicks accord"
+    " civic crown legacy maverick expedition flex ascent envoy"
+    " acadia equinox traverse trax blazer colorado canyon".split()
+)
 
 # Makers a driver may name instead of ours. Names that are also common words ("Mini",
 # "Ram", "Genesis", "Smart") are left out: a false alarm would refuse a real question.
@@ -475,9 +618,20 @@ WELL_KNOWN_MAKES = (
     "Fiat", "Ford", "GMC", "Honda", "Hyundai", "Infiniti", "Isuzu", "Kia", "Lamborghini",
     "Land Rover", "Lexus", "Lincoln", "Lucid", "Maserati", "Mazda", "Mercedes",
     "Mercedes-Benz", "Mitsubishi", "Nissan", "Opel", "Peugeot", "Polestar", "Porsche",
-    "Renault", "Rivian", "Rolls-Royce", "Seat", "Skoda", "Subaru", "Suzuki", "Tesla",
+    "Renault", "Rivian", "Rolls-Royce", "Skoda", "Subaru", "Suzuki", "Tesla",
     "Toyota", "Vauxhall", "Volkswagen", "VW", "Volvo",
+    "Bugatti", "Chery", "Cupra", "Daewoo", "Daihatsu", "Fisker", "Geely", "Great Wall",
+    "Holden", "Hummer", "Jaguar", "Jeep", "Karma", "Lada", "Lancia", "Lotus", "Mahindra",
+    "McLaren", "Mercury", "Nio", "Oldsmobile", "Plymouth", "Pontiac", "Proton", "Saab",
+    "Saturn", "Scion", "SsangYong", "Tata", "VinFast", "Xpeng", "Zeekr",
 )  # fmt: skip
+
+MAKE_ALIASES = {
+    "chevy": "chevrolet", "vw": "volkswagen", "mercedes": "mercedes-benz", "benz": "mercedes-benz",
+    "merc": "mercedes-benz", "mercedes benz": "mercedes-benz", "land rover": "land rover",
+    "caddy": "cadillac", "alfa": "alfa romeo",
+}  # fmt: skip
+"""What people call a make: 'Chevy' is the Chevrolet of the catalogue (normalised names)."""
 
 _OWNED_BEFORE = re.compile(
     r"\b(my|our|i (have|drive|own|bought|leased|rented)( an?)?|it'?s an?|is an?)\s+"
@@ -532,6 +686,14 @@ def _year_mentions(text: str) -> list[_YearMention]:
         )
         found.append(_YearMention(year, match.start(), match.end(), marked))
     return found
+
+
+def _bare_year_after(text: str, model: _Mention | None) -> int | None:
+    """'grand cherokee 4xe 22': two digits right after the model are its year."""
+    if model is None:
+        return None
+    match = re.match(r"\s+(\d{2})(?![\w.,%])(?!\s*(?:" + _UNITS + r")\b)", text[model.end :])
+    return _two_digit_year(int(match.group(1))) if match else None
 
 
 def _two_digit_year(digits: int) -> int:

@@ -52,6 +52,9 @@ class CaseSource(BaseModel):
     jsonl: str | None = None
     emanual_csv: str | None = None
     dev_share: float = Field(default=0.4, gt=0, lt=1)
+    hash_split: bool = False
+    """Give JSONL cases without a split one drawn from a hash of the id (`dev_share` to dev);
+    the e-manual questions always are."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> CaseSource:
@@ -150,7 +153,12 @@ def corpus_sources(corpus: Corpus, shared_root: Path, scratch: Path) -> tuple[li
 def corpus_cases(corpus: Corpus, shared_root: Path) -> list[EvalCase]:
     """The corpus's cases, each tagged with the corpus name (and its split, where it has one)."""
     if corpus.cases.jsonl is not None:
-        cases = load_dataset(PROJECT_ROOT / corpus.cases.jsonl)
+        cases = [
+            case if case.split or not corpus.cases.hash_split else case.model_copy(
+                update={"split": hashed_split(corpus.name, case.id, corpus.cases.dev_share)}
+            )
+            for case in load_dataset(PROJECT_ROOT / corpus.cases.jsonl)
+        ]  # fmt: skip
     else:
         assert corpus.cases.emanual_csv is not None
         csv_path = _shared_file(shared_root, corpus.cases.emanual_csv, corpus.name)

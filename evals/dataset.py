@@ -24,6 +24,7 @@ class Expectation(StrEnum):
 
 
 Split = Literal["dev", "test"]
+AnswerKind = Literal["recall", "no_recall_found", "no_information", "clarify"]
 
 
 class HistoryTurn(BaseModel):
@@ -53,6 +54,13 @@ class EvalCase(BaseModel):
     Compared on letters and digits only, so line wraps, hyphenation and markup don't matter."""
     expected_sections: list[str] = Field(default_factory=list)
     """Heading paths ('Apps > Camera > Camera settings'); a passage from one of them is right."""
+    expected_campaigns: list[str] = Field(default_factory=list)
+    """Recall campaigns ('24V210'); a notice of one of them is the right source, and a recall
+    answer must cite one of them first."""
+    answer_kind: AnswerKind | None = None
+    """What kind of reply is right: the recall itself, 'no recall found in the data I have'
+    (a known vehicle without one), 'no information' (a vehicle the data does not cover), or
+    a question back."""
     tags: list[str] = Field(default_factory=list)
     corpus: str | None = None
     """The knowledge the case is asked of ('sample', 'venza'); results are reported per corpus."""
@@ -62,7 +70,11 @@ class EvalCase(BaseModel):
     @model_validator(mode="after")
     def _answers_need_evidence(self) -> EvalCase:
         if self.expect is Expectation.ANSWER and not (
-            self.expected_sources or self.gold_evidence or self.expected_sections
+            self.expected_sources
+            or self.gold_evidence
+            or self.expected_sections
+            or self.expected_campaigns
+            or self.answer_kind == "no_recall_found"
         ):
             raise ValueError(
                 "a case that expects an answer needs expected_sources, gold_evidence or "

@@ -85,10 +85,21 @@ def _holds_evidence(case: EvalCase, answer: str) -> bool | None:
     return any(_letters(evidence) in flat for evidence in case.gold_evidence if _letters(evidence))
 
 
+NO_RECALL_FOUND = re.compile(r"\bno (open )?recalls? (was |were )?(found|on record)", re.I)
+
+
+def of_campaign(document_id: str, campaigns: list[str]) -> bool:
+    """A recall notice ('recall-24v210000-acme-roadster') of one of the campaigns ('24V210')."""
+    return any(document_id.lower().startswith(f"recall-{c.lower()}") for c in campaigns)
+
+
 def is_relevant(case: EvalCase, document_id: str, text: str, section: str = "") -> bool:
-    """A passage of an expected document or section, or one holding a gold evidence string."""
+    """A passage of an expected document, section or recall campaign, or (without campaigns)
+    one holding a gold evidence string."""
     if document_id in case.expected_sources:
         return True
+    if case.expected_campaigns:
+        return of_campaign(document_id, case.expected_campaigns)
     if any(same_section(section, expected) for expected in case.expected_sections):
         return True
     flat = _letters(text)
@@ -204,7 +215,11 @@ class EvalRunner:
     def _support(self, reply: AssistantReply, texts: dict[str, str]) -> tuple[int, int]:
         by_number = {c.n: c for c in reply.citations}
         supported = total = 0
-        for sentence, marks in CITED_SENTENCE.findall(reply.answer.replace("\n", " ")):
+        # Line by line: a header line ('3 recalls for the ...:') is no part of the next claim.
+        cited_sentences = [
+            found for line in reply.answer.split("\n") for found in CITED_SENTENCE.findall(line)
+        ]
+        for sentence, marks in cited_sentences:
             numbers = [int(n) for n in re.findall(r"\d+", marks) if int(n) in by_number]
             cited = [
                 Passage(by_number[n].source_id, texts.get(by_number[n].source_id, ""), {})
@@ -246,6 +261,10 @@ def score_outcomes(
 
 
 def judge(case: EvalCase, outcome: CaseOutcome) -> tuple[bool, str]:
+    if case.answer_kind == "no_recall_found":
+        if NO_RECALL_FOUND.search(outcome.answer) and not outcome.escalated:
+            return True, ""
+        return False, "should have said no recall was found in the data"
     if case.expect is Expectation.ESCALATE:
         return outcome.escalated, "" if outcome.escalated else "should have escalated"
     if case.expect is Expectation.ABSTAIN:
@@ -256,6 +275,9 @@ def judge(case: EvalCase, outcome: CaseOutcome) -> tuple[bool, str]:
         return False, "did not answer" + (" (escalated)" if outcome.escalated else "")
     if not outcome.cited_relevant:
         return False, "cited no passage holding the expected evidence"
+    first = outcome.citations[0].get("document_id", "")
+    if case.expected_campaigns and not of_campaign(str(first), case.expected_campaigns):
+        return False, "a recall other than the one asked about came first"
     if outcome.supported_sentences < outcome.sentences:
         return False, f"{outcome.sentences - outcome.supported_sentences} unsupported sentences"
     return True, ""

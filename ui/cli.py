@@ -709,6 +709,22 @@ def bench_safety() -> None:
     typer.echo(safety_table(rows))
 
 
+@bench_app.command("vehicles")
+def bench_vehicles(
+    shared_data: Annotated[
+        Path, typer.Option(help="The shared data folder the NHTSA index is read from.")
+    ] = SHARED_DATA,
+) -> None:
+    """Vehicles spotted in 100 messages with the 2020-2024 NHTSA index as the catalogue."""
+    from evals.vehicle_bench import run_vehicle_bench, vehicle_table
+
+    try:
+        report = run_vehicle_bench(shared_data)
+    except GloveboxError as error:
+        raise _fail(error) from error
+    typer.echo(vehicle_table(report))
+
+
 @bench_app.command("judges")
 def bench_judges(
     shared_data: Annotated[

@@ -99,8 +99,46 @@ def _yyyymmdd(value: str) -> date | None:
 
 
 def display_name(name: str) -> str:
-    """NHTSA writes names in capitals; show them the way people write them."""
-    return name.title() if name.isupper() else name
+    """NHTSA writes names in capitals; show them the way people write them: 'Grand Cherokee
+    4XE', 'MDX', 'CR-V', 'Model Y', 'Kia'. A word with a digit, of one or two letters, or of
+    three without a vowel is a code and stays in capitals."""
+    if not name.isupper():
+        return name
+    return re.sub(r"[A-Z0-9]+", lambda match: _word_case(match.group()), name)
+
+
+def _word_case(word: str) -> str:
+    if any(c.isdigit() for c in word) or len(word) <= 2:
+        return word
+    if len(word) == 3 and not set(word) & set("AEIOUY"):
+        return word
+    return word.capitalize()
+
+
+_YEARS_BEFORE = re.compile(r"\b((?:19|20)\d{2})(?:\s*[-–]\s*((?:19|20)\d{2}))?\s+")
+
+
+def stated_model_years(text: str, model: str) -> list[int]:
+    """The model years a notice's own text gives the model ('certain 2022-2026 Carnival
+    vehicles', 'Genesis 2022-2026 GV70, 2023-2025 G90'): a feed row often carries one year.
+    A variant the text names ('Wrangler 4Xe') counts for its model ('Wrangler')."""
+    tokens = re.findall(r"[A-Za-z0-9]+", model)
+    if not tokens:
+        return []
+    name = r"[\s.-]*".join(re.escape(token) for token in tokens)
+    years: set[int] = set()
+    matches = list(_YEARS_BEFORE.finditer(text))
+    for index, match in enumerate(matches):
+        # A range covers the models listed after it, up to the next year or the sentence end
+        # ('2023-2025 Acura Integra, Civic Type R, CR-V Hybrid, CR-V, HR-V').
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        listed = re.split(r"(?<=[a-z0-9)])\.\s", text[match.end() : end])[0]
+        if re.search(rf"(?<![\w-]){name}(?![\w-])", listed, re.IGNORECASE):
+            first = int(match.group(1))
+            last = int(match.group(2) or first)
+            if first <= last <= first + 30:
+                years.update(range(first, last + 1))
+    return sorted(years)
 
 
 def _vehicle(make: str, model: str, years: list[int]) -> dict[str, Any]:

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.base import LoadContext, LoadResult
-from ingest.loaders.nhtsa import CAMPAIGN_NUMBER, display_name, short_campaign_number
+from ingest.loaders.nhtsa import (
+    CAMPAIGN_NUMBER,
+    display_name,
+    short_campaign_number,
+    stated_model_years,
+)
 from ingest.metadata import build_document, slug
 from ingest.reading import read_text
 from knowledge.errors import InputError
@@ -90,9 +95,12 @@ def _documents(
         groups[(values["campaign"], values["make"], values["model"])].append((line, values))
     for (campaign, make, model), rows in groups.items():
         line, first = rows[0]
-        years = sorted(
-            {int(v["year"]) for _, v in rows if v.get("year", "").isdigit() and v["year"] != "9999"}
-        )
+        feed_years = {
+            int(v["year"]) for _, v in rows if v.get("year", "").isdigit() and v["year"] != "9999"
+        }
+        stated = stated_model_years(first.get("summary", ""), model)
+        years = sorted(feed_years | set(stated))
+        years_from = "notice text" if set(stated) - feed_years else "feed rows"
         short = short_campaign_number(campaign) if CAMPAIGN_NUMBER.match(campaign) else campaign
         shown = f"{display_name(make)} {display_name(model)}"
         year_label = ", ".join(map(str, years)) or "model years not given"
@@ -132,6 +140,7 @@ def _documents(
             "campaign_short": short,
             "component": first.get("component", ""),
             "model_years": [str(year) for year in years],
+            "model_years_from": years_from,
             "do_not_drive": do_not_drive,
             "park_outside": park_outside,
         }

@@ -284,8 +284,10 @@ def test_llm_path_end_to_end_with_a_scripted_chat_model(
 
 
 def _answer_sentences(reply: AssistantReply) -> Iterator[tuple[str, list[int]]]:
-    for piece in re.findall(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)", reply.answer.replace("\n", " ")):
-        yield piece[0].strip(), [int(n) for n in re.findall(r"\d+", piece[1])]
+    # Line by line, as the eval reads it: a listing's header line is no part of a claim.
+    for line in reply.answer.split("\n"):
+        for piece in re.findall(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)", line):
+            yield piece[0].strip(), [int(n) for n in re.findall(r"\d+", piece[1])]
 
 
 def test_every_extractive_sentence_passes_the_support_checker(

@@ -8,8 +8,12 @@ from assistant.recalls import (
     asks_what_campaign_is,
     campaign_named,
     is_recall_lookup,
+    listing,
+    listing_lead,
     names_a_campaign,
+    rank_for_question,
 )
+from assistant.records import Passage
 
 
 @pytest.mark.parametrize(
@@ -69,3 +73,63 @@ def test_asking_what_a_campaign_is_differs_from_asking_about_it(
     question: str, what_it_is: bool
 ) -> None:
     assert asks_what_campaign_is(question) is what_it_is
+
+
+@pytest.mark.parametrize(
+    "written", ["24V210", "24v-210", "24V 210", "24V210000", "recall 24V-210000 letter"]
+)
+def test_a_campaign_number_is_found_in_every_printed_form(written: str) -> None:
+    assert campaign_named(written) == "24V210"
+
+
+def test_an_agents_framing_still_asks_what_the_campaign_is() -> None:
+    question = "Customer is quoting campaign 25V-808. What is it and which vehicles does it cover?"
+    assert asks_what_campaign_is(question)
+
+
+@pytest.mark.parametrize(
+    "question", ["recals on 2024 crv??", "caller has a 2022 atlas, anything open on it?"]
+)
+def test_recall_lookups_typed_loosely_are_still_lookups(question: str) -> None:
+    assert is_recall_lookup(question)
+
+
+def notice(campaign: str, component: str, *, do_not_drive: bool = False) -> Passage:
+    text = "\n".join(
+        [
+            f"NHTSA recall campaign {campaign}.",
+            "Vehicles: Acme Roadster, model years 2024.",
+            f"Component: {component}.",
+            f"Consequence: {component.lower()} trouble can increase the risk of a crash.",
+            "Remedy: Dealers will fix it free of charge.",
+        ]
+    )
+    return Passage(f"{campaign}:0", text, {"do_not_drive": do_not_drive})
+
+
+def test_the_recall_a_question_is_about_comes_first_then_a_do_not_drive_one() -> None:
+    notices = [
+        notice("26V001", "REAR CAMERA"),
+        notice("26V002", "FUEL PUMP"),
+        notice("26V003", "AIR BAGS", do_not_drive=True),
+    ]
+
+    about_fuel = rank_for_question(notices, "is there a recall about the fuel pump on my car?")
+    general = rank_for_question(notices, "any recalls on my car?")
+
+    assert about_fuel[0].chunk_id == "26V002:0"
+    assert general[0].chunk_id == "26V003:0"
+
+
+def test_a_listing_gives_the_first_recall_whole_and_the_others_in_a_line_or_two() -> None:
+    notices = [notice("26V001", "REAR CAMERA"), notice("26V002", "FUEL PUMP", do_not_drive=True)]
+
+    draft = listing(notices, "rear camera recall?")
+    lead = listing_lead(draft, "2024 Acme Roadster")
+
+    first = [s.text for s in draft.sentences if s.citations == [1]]
+    others = [s.text for s in draft.sentences if s.citations == [2]]
+    assert any(line.startswith("Remedy:") for line in first)
+    assert others == ["NHTSA recall campaign 26V002.", "Component: FUEL PUMP."]
+    assert lead == "2 recalls for the 2024 Acme Roadster (1 says do not drive):"
+    assert listing_lead(listing(notices[:1]), "2024 Acme Roadster") == ""

@@ -307,3 +307,65 @@ def test_another_makers_car_is_spotted(
     catalog: VehicleCatalog, message: str, owned: bool, make: str | None
 ) -> None:
     assert catalog.other_make_in(message, owned=owned) == make
+
+
+@pytest.fixture
+def big_catalog() -> VehicleCatalog:
+    return VehicleCatalog(
+        [
+            ("Honda", "CR-V", 2020, 2025), ("Ford", "F-150", 2020, 2025),
+            ("Direct Line", "Trailer", 2001, 2001), ("Tesla", "Model Y", 2020, 2026),
+            ("Jeep", "Grand Cherokee 4XE", 2022, 2025), ("Dodge", "Charger", 2019, 2025),
+            ("Mazda", "MX-5", 2019, 2025), ("Jeep", "Wrangler", 2018, 2025),
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("message", "model", "year"),
+    [
+        ("recals on 2024 crv??", "CR-V", 2024),
+        ("cr v 2021", "CR-V", 2021),
+        ("f 150 '23", "F-150", 2023),
+        ("Mazda MX5 2019", "MX-5", 2019),
+        ("2022 jeep grand cherokee 4xe", "Grand Cherokee 4XE", 2022),
+        ("tesla modle y 2022 recall tire pressure", "Model Y", 2022),
+        ("my '22 wrangeler", "Wrangler", 2022),
+    ],
+)
+def test_models_are_found_however_they_are_typed(
+    big_catalog: VehicleCatalog, message: str, model: str, year: int
+) -> None:
+    found = big_catalog.find_in_text(message)
+
+    assert found is not None and (found.model, found.year) == (model, year)
+
+
+def test_a_code_named_model_wins_over_an_everyday_word_that_is_also_a_model(
+    big_catalog: VehicleCatalog,
+) -> None:
+    found = big_catalog.find_in_text("my 2024 f150 got a letter about the trailer brake controller")
+
+    assert found is not None and found.model == "F-150"
+
+
+@pytest.mark.parametrize(
+    ("message", "model"),
+    [
+        ("my charger wont work", None),
+        ("My Charger stalls", "Charger"),
+        ("my 2021 charger", "Charger"),
+    ],
+)
+def test_an_everyday_word_is_a_model_only_with_a_cue(
+    big_catalog: VehicleCatalog, message: str, model: str | None
+) -> None:
+    found = big_catalog.find_in_text(message)
+
+    assert (found.model if found else None) == model
+
+
+def test_never_more_than_a_handful_of_models_offered_back(big_catalog: VehicleCatalog) -> None:
+    assert len(big_catalog.model_choices("which one")) <= 5
+    assert big_catalog.model_choices("wrangle") == ["Wrangler"]
+    assert "8 models of 7 makes" in big_catalog.coverage_summary()

@@ -29,15 +29,32 @@ VENZA_SET = PROJECT_ROOT / "evals" / "datasets" / "venza.jsonl"
 VENZA_MANUAL = "manuals/toyota/toyota_venza_nav_multimedia_manual.md"
 
 
-def test_the_shipped_corpora_cover_the_sample_and_three_real_manuals() -> None:
+def test_the_shipped_corpora_cover_the_sample_three_real_manuals_and_nhtsa_recalls() -> None:
     corpora = load_corpora(CORPORA_FILE)
-    assert list(corpora) == ["sample", "venza", "s10", "tv-remote"]
+    assert list(corpora) == ["sample", "venza", "s10", "tv-remote", "nhtsa"]
     assert not corpora["sample"].needs_shared_data
-    assert all(corpora[name].needs_shared_data for name in ("venza", "s10", "tv-remote"))
+    real = ("venza", "s10", "tv-remote", "nhtsa")
+    assert all(corpora[name].needs_shared_data for name in real)
     assert corpora["venza"].knowledge_base == "eval-venza"
+    assert corpora["sample"].profile_path is not None and corpora["sample"].profile_path.is_file()
     assert [c.name for c in select_corpora(corpora, ["all"])] == list(corpora)
-    with pytest.raises(InputError, match="choose from sample, venza, s10, tv-remote or all"):
+    with pytest.raises(InputError, match="choose from sample, venza, s10, tv-remote, nhtsa or all"):
         select_corpora(corpora, ["sampel"])
+
+
+def test_the_nhtsa_set_is_split_by_hash_and_asks_of_campaigns_in_the_data() -> None:
+    corpora = load_corpora(CORPORA_FILE)
+    cases = corpus_cases(corpora["nhtsa"], shared_data("nhtsa").parent)
+    recent = shared_data("nhtsa/recent_recalls_2023_2026/nhtsa_recalls.csv").read_text()
+    flat = shared_data("nhtsa/flatfile_samples_2014/recalls.txt").read_text()
+
+    assert len(cases) >= 60
+    assert {case.split for case in cases} == {"dev", "test"}
+    assert all(case.split == hashed_split("nhtsa", case.id, 0.4) for case in cases)
+    campaigns = {c for case in cases for c in case.expected_campaigns}
+    assert campaigns and all(c in recent or c in flat for c in campaigns)
+    kinds = {case.answer_kind for case in cases}
+    assert {"recall", "no_recall_found", "no_information"} <= kinds
 
 
 def test_a_bad_corpora_file_names_the_corpus_and_field(tmp_path: Path) -> None:

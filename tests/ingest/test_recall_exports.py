@@ -11,6 +11,7 @@ import pytest
 
 from ingest.loaders import loader_for
 from ingest.loaders.base import LoadContext
+from ingest.loaders.nhtsa import display_name, stated_model_years
 from ingest.loaders.recall_exports import RecallCsvLoader, RecallJsonLoader
 from knowledge.errors import InputError
 from knowledge.records import Audience, DocumentKind
@@ -150,3 +151,52 @@ def test_json_of_another_shape_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="'results' list"):
         RecallJsonLoader().load(path, LoadContext(source="recalls.json"))
+
+
+def test_a_feed_row_of_one_year_takes_the_range_its_notice_states() -> None:
+    path = shared_data("nhtsa/recent_recalls_2023_2026/nhtsa_recalls.csv")
+    result = RecallCsvLoader().load(path, LoadContext(source=path.name))
+    [kia] = [
+        parsed.document for parsed in result.documents
+        if parsed.document.attributes["campaign_number"] == "26V232000"
+    ]  # fmt: skip
+
+    assert kia.attributes["model_years"] == ["2022", "2023", "2024", "2025", "2026"]
+    assert kia.attributes["model_years_from"] == "notice text"
+    assert kia.vehicle is not None and (kia.vehicle.year_first, kia.vehicle.year_last) == (
+        2022,
+        2026,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "model", "years"),
+    [
+        ("Kia is recalling certain 2022-2026 Carnival vehicles.", "CARNIVAL", (2022, 2026)),
+        ("recalling certain Genesis 2022-2026 GV70, 2023-2025 G90", "G90", (2023, 2025)),
+        ("certain 2023-2025 Acura Integra, Civic Type R, CR-V Hybrid, CR-V, HR-V", "CR-V",
+         (2023, 2025)),
+        ("recalling certain 2024 F150 vehicles", "F-150", (2024, 2024)),
+        ("recalling certain 2022-2026 Carnival vehicles. Also 2019 Sorento.", "SORENTO",
+         (2019, 2019)),
+    ],
+)  # fmt: skip
+def test_model_years_stated_in_a_notice_are_read_for_its_model(
+    text: str, model: str, years: tuple[int, int]
+) -> None:
+    found = stated_model_years(text, model)
+
+    assert (found[0], found[-1]) == years
+
+
+def test_a_model_the_notice_does_not_name_gets_no_years() -> None:
+    assert stated_model_years("recalling certain 2022-2026 Carnival vehicles.", "TELLURIDE") == []
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [("GRAND CHEROKEE 4XE", "Grand Cherokee 4XE"), ("MDX", "MDX"), ("CR-V", "CR-V"),
+     ("MODEL Y", "Model Y"), ("KIA", "Kia"), ("BMW", "BMW"), ("Civic", "Civic")],
+)  # fmt: skip
+def test_capitalised_names_are_shown_the_way_people_write_them(written: str, shown: str) -> None:
+    assert display_name(written) == shown
