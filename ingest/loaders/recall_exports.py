@@ -25,7 +25,14 @@ from knowledge.records import ParsedDocument, Section
 
 # Our field: the column names different exports use for it (compared lowercased, no spaces).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "campaign": ("nhtsacampaignnumber", "nhtsa_id", "campno", "campaign_number", "recall_id"),
+    "campaign": (
+        "nhtsacampaignnumber",
+        "nhtsa_id",
+        "nhtsaid",
+        "campno",
+        "campaign_number",
+        "recall_id",
+    ),
     "make": ("make", "maketxt"),
     "model": ("model", "modeltxt"),
     "year": ("modelyear", "model_year", "year", "yeartxt"),
@@ -44,7 +51,7 @@ REQUIRED = ("campaign", "make", "model")
 def sniff_csv_layout(path: Path) -> str | None:
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            header = handle.readline().lower()
+            header = re.sub(r"[ \t]+", "", handle.readline().lower())
     except OSError:
         return None
     if "question" in header and "answer" in header:
@@ -94,7 +101,9 @@ def _documents(
             continue
         groups[(values["campaign"], values["make"], values["model"])].append((line, values))
     for (campaign, make, model), rows in groups.items():
-        line, first = rows[0]
+        # A campaign's rows may be several documents (the recall-document index): the one
+        # that says most describes it ('product recall notification letter' says least).
+        line, first = max(rows, key=lambda row: len(row[1].get("summary", "")))
         feed_years = {
             int(v["year"]) for _, v in rows if v.get("year", "").isdigit() and v["year"] != "9999"
         }

@@ -200,3 +200,23 @@ def test_a_model_the_notice_does_not_name_gets_no_years() -> None:
 )  # fmt: skip
 def test_capitalised_names_are_shown_the_way_people_write_them(written: str, shown: str) -> None:
     assert display_name(written) == shown
+
+
+def test_the_recall_document_index_layout_is_read_one_notice_per_campaign_and_model(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "RCL_FROM_2020_2024.csv"
+    path.write_text(
+        "NHTSA ID,DOCUMENT NAME,MAKE,MODEL,MODEL YEAR,SUMMARY\n"
+        "24V001,RCMN-24V001-1.pdf,ACME,ROADSTER,2023,Final copy\n"
+        "24V001,RCONL-24V001-2.pdf,ACME,ROADSTER,2024,Acme is recalling certain 2022-2024 "
+        "Roadster vehicles. The brake hose may leak.\n",
+        encoding="utf-8",
+    )
+
+    result = RecallCsvLoader().load(path, LoadContext(source=path.name))
+
+    assert isinstance(loader_for(path), RecallCsvLoader)
+    [parsed] = result.documents
+    assert parsed.document.attributes["model_years"] == ["2022", "2023", "2024"]
+    assert "brake hose may leak" in parsed.sections[0].text  # the fuller summary of the two
