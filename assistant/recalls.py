@@ -36,6 +36,7 @@ RECALL_LINES = (
     "NHTSA recall campaign",
     "Vehicles:",
     "Component:",
+    "Summary:",
     "Consumer advisory:",
     "Consequence:",
     "Remedy:",

@@ -389,7 +389,11 @@ class VehicleCatalog:
             (cue, m)
             for cue, m in scored
             if cue >= MAKE_NAMED
-            or (m.key not in self._yearless_models and (cue or not self._needs_a_cue(m.key)))
+            or (
+                m.key not in self._yearless_models
+                and len(compact(m.key)) > 2  # 'A', 'tC': only with their make
+                and (cue or not self._needs_a_cue(m.key))
+            )
         ]
         if not kept:
             return []

@@ -72,6 +72,10 @@ def _canonical(record: dict[str, Any]) -> dict[str, str]:
     return canonical
 
 
+def _compact(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def _parse_date(value: str) -> date | None:
     for pattern in ("%Y%m%d", "%d/%m/%Y", "%Y-%m-%d", "%m/%d/%Y"):
         try:
@@ -99,8 +103,11 @@ def _documents(
                 )
             )
             continue
-        groups[(values["campaign"], values["make"], values["model"])].append((line, values))
-    for (campaign, make, model), rows in groups.items():
+        # 'GL 450' and 'GL450' in one feed are one model (and would be one document id).
+        key = (values["campaign"], _compact(values["make"]), _compact(values["model"]))
+        groups[key].append((line, values))
+    for rows in groups.values():
+        campaign, make, model = (rows[0][1][field] for field in ("campaign", "make", "model"))
         # A campaign's rows may be several documents (the recall-document index): the one
         # that says most describes it ('product recall notification letter' says least).
         line, first = max(rows, key=lambda row: len(row[1].get("summary", "")))

@@ -220,3 +220,18 @@ def test_the_recall_document_index_layout_is_read_one_notice_per_campaign_and_mo
     [parsed] = result.documents
     assert parsed.document.attributes["model_years"] == ["2022", "2023", "2024"]
     assert "brake hose may leak" in parsed.sections[0].text  # the fuller summary of the two
+
+
+def test_a_model_spelled_two_ways_in_one_feed_is_one_notice(tmp_path: Path) -> None:
+    path = tmp_path / "recalls.csv"
+    path.write_text(
+        "NHTSA ID,MAKE,MODEL,MODEL YEAR,SUMMARY\n"
+        "22V315,MERCEDES-BENZ,GL450,2013,a notice\n22V315,MERCEDES-BENZ,GL 450,2014,a notice\n",
+        encoding="utf-8",
+    )
+
+    result = RecallCsvLoader().load(path, LoadContext(source=path.name))
+
+    assert result.skipped_parts == []
+    [parsed] = result.documents
+    assert parsed.document.attributes["model_years"] == ["2013", "2014"]
