@@ -104,8 +104,8 @@ def _documents(
             )
             continue
         # 'GL 450' and 'GL450' in one feed are one model (and would be one document id).
-        key = (values["campaign"], _compact(values["make"]), _compact(values["model"]))
-        groups[key].append((line, values))
+        group = (values["campaign"], _compact(values["make"]), _compact(values["model"]))
+        groups[group].append((line, values))
     for rows in groups.values():
         campaign, make, model = (rows[0][1][field] for field in ("campaign", "make", "model"))
         # A campaign's rows may be several documents (the recall-document index): the one
