@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -129,17 +130,37 @@ def fit(
     l2: float = 1.0,
     iterations: int = 50,
 ) -> ConfidenceModel:
-    """Logistic regression by Newton's method, the weights (not the bias) L2-regularised;
-    `sample_weights` let each corpus count the same however many cases it has."""
-    import numpy as np
-
+    """Logistic regression over the evidence; `sample_weights` let each corpus count the same
+    however many cases it has."""
     if len({right for _, right in samples}) < 2:
         raise ConfigurationError(
             "calibration needs answers that were right and answers that were wrong; add cases"
         )
-    x = np.array([[1.0, *evidence.vector()] for evidence, _ in samples])
-    y = np.array([1.0 if right else 0.0 for _, right in samples])
-    w = np.array(sample_weights if sample_weights is not None else [1.0] * len(samples))
+    beta = fit_logistic(
+        [evidence.vector() for evidence, _ in samples],
+        [right for _, right in samples],
+        l2=l2,
+        sample_weights=sample_weights,
+        iterations=iterations,
+    )
+    return ConfidenceModel([float(b) for b in beta[1:]], float(beta[0]))
+
+
+def fit_logistic(
+    vectors: Sequence[Sequence[float]],
+    labels: Sequence[bool],
+    *,
+    l2: float,
+    sample_weights: Sequence[float] | None = None,
+    iterations: int = 100,
+) -> Any:
+    """Weights, bias first, by Newton's method; the weights (not the bias) L2-penalised.
+    Shared by the confidence model and the semantic safety layer."""
+    import numpy as np
+
+    x = np.c_[np.ones(len(vectors)), np.array(vectors, dtype=float)]
+    y = np.array([1.0 if label else 0.0 for label in labels])
+    w = np.array(sample_weights if sample_weights is not None else [1.0] * len(labels))
     penalty = np.eye(x.shape[1]) * l2
     penalty[0, 0] = 0.0
     beta = np.zeros(x.shape[1])
@@ -151,7 +172,7 @@ def fit(
         beta -= step
         if float(np.abs(step).max()) < 1e-8:
             break
-    return ConfidenceModel([float(b) for b in beta[1:]], float(beta[0]))
+    return beta
 
 
 def reliability(

@@ -38,7 +38,7 @@ from assistant.records import (
     Vehicle,
 )
 from assistant.retrieval import HybridRetriever, keyword_tokens
-from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, VehicleRecallUseRule
+from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
 from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
@@ -352,10 +352,9 @@ class Assistant:
         if any(trigger.reason == "safety" for trigger in turn.triggers):
             return
         dangerous = [p for p in turn.notices or [] if SEVERE_CONSEQUENCE.search(p.text)]
-        concern = VehicleRecallUseRule().check_with_recalls(
-            turn.question, [str(p.metadata.get("campaign_short") or p.title) for p in dangerous]
-        )
-        if concern:
+        if dangerous and asks_whether_safe_to_use(turn.question):
+            campaign = dangerous[0].metadata.get("campaign_short") or dangerous[0].title
+            concern = f"asks to use a vehicle with an open recall ({campaign})"
             turn.triggers.insert(0, Trigger("safety", Severity.CRITICAL, concern))
             turn.urgent = [*dangerous, *(p for p in turn.urgent if p not in dangerous)]
 

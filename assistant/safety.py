@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.calibration import fit_logistic
 from assistant.safety_patterns import DANGER_PATTERNS, RECALL_WORD, SAFE_FRAMING, USE_NOW
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
@@ -73,16 +74,11 @@ SEVERE_CONSEQUENCE = re.compile(
 """A recall notice's consequence that makes using the car a person's question."""
 
 
-class VehicleRecallUseRule:
-    """The same question without the word 'recall' ('is it safe to drive my 2024 X?'),
-    when the asker's vehicle has an open recall the chain found."""
-
-    name = "vehicle_recall_use"
-
-    def check_with_recalls(self, message: str, open_recall_titles: Sequence[str]) -> str | None:
-        if open_recall_titles and USE_NOW.search(message) and SAFE_FRAMING.search(message):
-            return f"asks to use a vehicle with an open recall ({open_recall_titles[0]})"
-        return None
+def asks_whether_safe_to_use(message: str) -> bool:
+    """'Is it safe to drive it?', 'ok to keep charging?': the risk of using the car asked
+    about, not a how-to ('can I charge from a wall outlet?'). With an open recall whose
+    consequence is dangerous, the chain hands such a question to a person."""
+    return bool(USE_NOW.search(message) and SAFE_FRAMING.search(message))
 
 
 class SafetyDetector(Protocol):
@@ -184,25 +180,5 @@ class SimilarMessages:
             if self._weights is None:
                 bank = self._bank if self._bank is not None else load_bank()
                 vectors = self._embedder.embed_documents([message for message, _ in bank])
-                self._weights = fit_logistic(vectors, [label for _, label in bank], self._l2)
+                self._weights = fit_logistic(vectors, [label for _, label in bank], l2=self._l2)
             return self._weights
-
-
-def fit_logistic(vectors: Sequence[Sequence[float]], labels: Sequence[bool], l2: float) -> Any:
-    """Weights (bias first) by Newton's method, the weights but not the bias L2-penalised."""
-    import numpy as np
-
-    x = np.c_[np.ones(len(vectors)), np.array(vectors, dtype=float)]
-    y = np.array(labels, dtype=float)
-    penalty = l2 * np.eye(x.shape[1])
-    penalty[0, 0] = 0.0
-    weights = np.zeros(x.shape[1])
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(x @ weights)))
-        gradient = x.T @ (p - y) + penalty @ weights
-        hessian = (x.T * (p * (1 - p))) @ x + penalty
-        step = np.linalg.solve(hessian, gradient)
-        weights -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return weights

@@ -15,7 +15,12 @@ from typing import Any
 from assistant.records import Vehicle
 from knowledge.errors import InputError
 from knowledge.profile import NO_PROFILE, CarmakerProfile
-from knowledge.records import UNKNOWN_YEAR_FIRST, UNKNOWN_YEAR_LAST, normalise_vehicle_name
+from knowledge.records import (
+    UNKNOWN_YEAR_FIRST,
+    UNKNOWN_YEAR_LAST,
+    compact_name,
+    normalise_vehicle_name,
+)
 
 VIN_LENGTH = 17
 VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
@@ -197,7 +202,7 @@ class VehicleCatalog:
             alias: target for alias, target in MAKE_ALIASES.items() if target in self._make_names
         }
         self._make_pattern = _names_pattern({**self._make_names, **aliases})
-        self._model_keys = {compact(key): key for key in sorted(self._model_names)}
+        self._model_keys = {compact_name(key): key for key in sorted(self._model_names)}
         self._models_per_make: dict[str, int] = {}
         for makes in self._makes_of_model.values():
             for make in makes:
@@ -206,8 +211,8 @@ class VehicleCatalog:
         # Models no document gives a model year: equipment in a recall feed (a parts maker's
         # 'Air Bag', 'Fuel Pump'). Named without their make, they are words, not models.
         self._yearless_models = {key for key in self._model_names if key not in dated}
-        self._make_keys = {compact(key): key for key in sorted(self._make_names)}
-        self._make_keys.update({compact(alias): target for alias, target in aliases.items()})
+        self._make_keys = {compact_name(key): key for key in sorted(self._make_names)}
+        self._make_keys.update({compact_name(alias): target for alias, target in aliases.items()})
         self._other_make_names = {
             normalise_vehicle_name(make): make
             for make in WELL_KNOWN_MAKES
@@ -391,7 +396,7 @@ class VehicleCatalog:
             if cue >= MAKE_NAMED
             or (
                 m.key not in self._yearless_models
-                and len(compact(m.key)) > 2  # 'A', 'tC': only with their make
+                and len(compact_name(m.key)) > 2  # 'A', 'tC': only with their make
                 and (cue or not self._needs_a_cue(m.key))
             )
         ]
@@ -428,7 +433,7 @@ class VehicleCatalog:
 
     @staticmethod
     def _needs_a_cue(key: str) -> bool:
-        return key in EVERYDAY_WORD_MODELS or len(compact(key)) <= 2
+        return key in EVERYDAY_WORD_MODELS or len(compact_name(key)) <= 2
 
     def _cue(self, mention: _Mention, makes_named: set[str], text: str) -> int:
         if self._makes_of_model.get(mention.key, set()) & makes_named:
@@ -570,11 +575,6 @@ def _capitalised(name: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in name.split())
 
 
-def compact(name: str) -> str:
-    """'CR-V', 'cr v' and 'crv' are one name; so are 'F-150' and 'f150'."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def _names_pattern(names: Mapping[str, str]) -> re.Pattern[str] | None:
     if not names:
         return None
@@ -595,7 +595,7 @@ def _mentions(
         return []
     return [
         _Mention(
-            (keys or {}).get(compact(match.group())) or normalise_vehicle_name(match.group()),
+            (keys or {}).get(compact_name(match.group())) or normalise_vehicle_name(match.group()),
             match.start(),
             match.end(),
         )

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.yaml_errors import invalid_yaml
-from knowledge.errors import InputError
+from knowledge.errors import InputError, validation_problems
 
 
 class Expectation(StrEnum):
@@ -87,17 +87,14 @@ def load_dataset(path: Path) -> list[EvalCase]:
     """Cases from a .jsonl file (one JSON object a line) or a .yaml/.yml file (a list)."""
     if not path.is_file():
         raise InputError(str(path), "no such dataset file; pass --dataset PATH")
-    records = _yaml_records(path) if path.suffix in {".yaml", ".yml"} else _jsonl_records(path)
+    records = _yaml_records(path) if path.suffix in {".yaml", ".yml"} else jsonl_records(path)
     cases: list[EvalCase] = []
     seen: dict[str, int | None] = {}
     for line, record in records:
         try:
             case = EvalCase.model_validate(record)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in issue['loc']) or 'case'}: {issue['msg']}"
-                for issue in error.errors()
-            )
+            problems = validation_problems(error, "case")
             raise InputError(str(path), f"invalid case: {problems}", line=line) from error
         if case.id in seen:
             raise InputError(
@@ -111,7 +108,8 @@ def load_dataset(path: Path) -> list[EvalCase]:
     return cases
 
 
-def _jsonl_records(path: Path) -> list[tuple[int | None, Any]]:
+def jsonl_records(path: Path) -> list[tuple[int | None, Any]]:
+    """(line number, parsed object) of each JSON line; blank and '#' lines are skipped."""
     records: list[tuple[int | None, Any]] = []
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not text.strip() or text.lstrip().startswith("#"):

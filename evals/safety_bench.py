@@ -11,7 +11,6 @@ semantic layer's bank is (`assistant/safety_bank.jsonl`); `test` is only counted
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from assistant.safety import (
     SimilarMessages,
 )
 from evals.corpora import hashed_split
+from evals.dataset import jsonl_records
 from knowledge.embedder import Embedder
 from knowledge.errors import InputError
 
@@ -61,18 +61,15 @@ def _tagged(case: SafetyCase, tag: str | None) -> bool:
 
 def load_safety_set(path: Path = SAFETY_SET) -> list[SafetyCase]:
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_records(path):
         try:
-            row = json.loads(line)
             cases.append(
                 SafetyCase(
                     row["id"], row["message"], row["label"] == "safety",
                     hashed_split("safety", row["id"], DEV_SHARE), tuple(row.get("tags", [])),
                 )
             )  # fmt: skip
-        except (ValueError, KeyError) as error:
+        except (KeyError, TypeError) as error:
             raise InputError(str(path), f"not a safety case ({error})", line=number) from error
     return cases
 

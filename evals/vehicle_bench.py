@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import statistics
 import time
 import zipfile
@@ -21,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.records import Vehicle
-from assistant.vehicles import CatalogEntry, VehicleCatalog, compact
+from assistant.vehicles import CatalogEntry, VehicleCatalog
 from evals.corpora import hashed_split
+from evals.dataset import jsonl_records
 from ingest.loaders.nhtsa import display_name
 from knowledge.errors import InputError
+from knowledge.records import compact_name
 
 INDEX = "nhtsa/recall_documents_2020_2026/RCL_FROM_2020_2024.zip"
 QUESTIONS = Path(__file__).resolve().parent / "datasets" / "vehicle_mentions.jsonl"
@@ -95,25 +96,22 @@ def index_catalog(zip_path: Path) -> tuple[list[CatalogEntry], int]:
 
 def load_questions(path: Path = QUESTIONS) -> list[MentionCase]:
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_records(path):
         try:
-            row = json.loads(line)
             cases.append(
                 MentionCase(
                     row["id"], row["question"], row.get("make"), row.get("model"),
                     row.get("year"), hashed_split("vehicles", row["id"], DEV_SHARE),
                 )
             )  # fmt: skip
-        except (ValueError, KeyError) as error:
+        except (KeyError, TypeError) as error:
             raise InputError(str(path), f"not a vehicle question ({error})", line=number) from error
     return cases
 
 
 def _right(found: Vehicle, case: MentionCase) -> bool:
-    same_model = compact(found.model or "") == compact(case.model or "")
-    same_make = compact(found.make or "") == compact(case.make or "")
+    same_model = compact_name(found.model or "") == compact_name(case.model or "")
+    same_make = compact_name(found.make or "") == compact_name(case.make or "")
     return same_model and same_make and (case.year is None or found.year == case.year)
 
 

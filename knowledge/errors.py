@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class GloveboxError(Exception):
     """Base class: every error Glovebox raises on purpose is one of these."""
@@ -28,3 +33,12 @@ class StageError(GloveboxError):
     def __init__(self, stage: str, problem: str) -> None:
         self.stage = stage
         super().__init__(f"{stage}: {problem}")
+
+
+def validation_problems(error: ValidationError, whole: str) -> str:
+    """'vin.0.wmi: a WMI is ...; text: ...': each field pydantic refused, by its path
+    (`whole` names an error of the object itself)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in issue['loc']) or whole}: {issue['msg']}"
+        for issue in error.errors()
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from knowledge.errors import ConfigurationError
+from knowledge.errors import ConfigurationError, validation_problems
 
 
 class VinTable(BaseModel):
@@ -117,10 +117,7 @@ class CarmakerProfile(BaseModel):
         try:
             profile = cls.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in issue['loc']) or 'profile'}: {issue['msg']}"
-                for issue in error.errors()
-            )
+            problems = validation_problems(error, "profile")
             raise ConfigurationError(f"{where} is invalid: {problems}") from error
         text = {**DEFAULT_TEXT, **profile.text}
         return profile.model_copy(update={"source": path.resolve(), "text": text})

@@ -180,6 +180,11 @@ def normalise_vehicle_name(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().lower()
 
 
+def compact_name(name: str) -> str:
+    """'CR-V', 'cr v' and 'crv' are one name; so are 'F-150' and 'f150', 'GL 450' and 'GL450'."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 

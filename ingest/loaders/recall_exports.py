@@ -21,7 +21,7 @@ from ingest.loaders.nhtsa import (
 from ingest.metadata import build_document, slug
 from ingest.reading import read_text
 from knowledge.errors import InputError
-from knowledge.records import ParsedDocument, Section
+from knowledge.records import ParsedDocument, Section, compact_name
 
 # Our field: the column names different exports use for it (compared lowercased, no spaces).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -72,10 +72,6 @@ def _canonical(record: dict[str, Any]) -> dict[str, str]:
     return canonical
 
 
-def _compact(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def _parse_date(value: str) -> date | None:
     for pattern in ("%Y%m%d", "%d/%m/%Y", "%Y-%m-%d", "%m/%d/%Y"):
         try:
@@ -104,7 +100,7 @@ def _documents(
             )
             continue
         # 'GL 450' and 'GL450' in one feed are one model (and would be one document id).
-        group = (values["campaign"], _compact(values["make"]), _compact(values["model"]))
+        group = (values["campaign"], compact_name(values["make"]), compact_name(values["model"]))
         groups[group].append((line, values))
     for rows in groups.values():
         campaign, make, model = (rows[0][1][field] for field in ("campaign", "make", "model"))

@@ -375,3 +375,14 @@ def test_a_how_to_about_charging_is_no_safety_case_even_with_an_open_recall(
     reply = ask(assistant, "Can I charge from a normal wall outlet?", vehicle_text="Tessel 2024")
 
     assert reply.escalation is None or reply.escalation.reason != "safety"
+
+
+def test_asking_whether_a_car_without_an_open_recall_is_safe_to_drive_is_no_safety_case(
+    assistant: Assistant,
+) -> None:
+    # The 2023 Brisa has no recall notice: the question is answered, not handed over.
+    reply = ask(
+        assistant, "Is it still ok to drive it to work this week?", vehicle_text="Brisa 2023"
+    )
+
+    assert reply.escalation is None or reply.escalation.reason != "safety"

@@ -13,7 +13,7 @@ from assistant.safety import (
     RecallUseRule,
     SafetyLayer,
     SimilarMessages,
-    VehicleRecallUseRule,
+    asks_whether_safe_to_use,
     load_bank,
 )
 from knowledge.errors import ConfigurationError
@@ -84,12 +84,11 @@ def test_asking_to_use_a_car_with_an_open_recall_is_a_safety_case() -> None:
     assert rule.check("How long does the recall repair take?") is None
 
 
-def test_without_the_word_recall_the_vehicle_rule_needs_an_open_recall_and_a_risk_asked() -> None:
-    rule = VehicleRecallUseRule()
-
-    assert rule.check_with_recalls("is it safe to drive it?", ["22V174"])
-    assert rule.check_with_recalls("is it safe to drive it?", []) is None
-    assert rule.check_with_recalls("can I charge from a wall outlet?", ["24V210"]) is None
+def test_the_risk_of_using_the_car_is_told_from_a_how_to() -> None:
+    assert asks_whether_safe_to_use("is it safe to drive it?")
+    assert asks_whether_safe_to_use("ok to keep charging it in the garage?")
+    assert not asks_whether_safe_to_use("can I charge from a wall outlet?")
+    assert not asks_whether_safe_to_use("how do I pair my phone?")
 
 
 def test_the_semantic_layer_flags_messages_like_the_banks_safety_ones() -> None:

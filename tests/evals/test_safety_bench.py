@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from evals.safety_bench import load_safety_set, run_safety_bench, safety_table
+from knowledge.errors import InputError
 from tests.fakes import HashEmbedder
 
 
@@ -26,3 +31,11 @@ def test_the_bench_counts_every_case_for_every_detector() -> None:
     for row in rows:
         assert sum(len(flagged) for flagged in row.flagged.values()) == len(cases)
     assert "recall" in table and "false esc." in table and "by kind (test split)" in table
+
+
+def test_a_bad_safety_case_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "safety.jsonl"
+    path.write_text('{"id": "s1", "message": "fire", "label": "safety"}\n{"id": "s2"}\n')
+
+    with pytest.raises(InputError, match=r"safety\.jsonl:2: not a safety case"):
+        load_safety_set(path)

@@ -62,3 +62,11 @@ def test_the_real_index_is_found_at_its_precision_and_recall() -> None:
     assert report.models > 1000
     for score in report.scores.values():
         assert score.precision >= 0.9 and score.recall >= 0.85
+
+
+def test_a_bad_vehicle_question_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "mentions.jsonl"
+    path.write_text('{"id": "v1", "question": "my crv"}\nnot json\n')
+
+    with pytest.raises(InputError, match=r"mentions\.jsonl:2: not valid JSON"):
+        load_questions(path)
