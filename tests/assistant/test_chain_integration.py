@@ -377,12 +377,20 @@ def test_a_how_to_about_charging_is_no_safety_case_even_with_an_open_recall(
     assert reply.escalation is None or reply.escalation.reason != "safety"
 
 
-def test_asking_whether_a_car_without_an_open_recall_is_safe_to_drive_is_no_safety_case(
-    assistant: Assistant,
+def test_the_recall_use_rule_needs_an_open_recall_with_a_dangerous_consequence(
+    sample_home: GloveboxSettings, real_embedder
 ) -> None:
-    # The 2023 Brisa has no recall notice: the question is answered, not handed over.
-    reply = ask(
-        assistant, "Is it still ok to drive it to work this week?", vehicle_text="Brisa 2023"
-    )
+    # The 2023 Brisa has no recall notice, so the recall-use rule cannot fire. The semantic
+    # layer is off here: on its own it does read "is it still ok to drive it?" as a safety
+    # question (a bank trait, tracked in the note), which is not what this test is about.
+    patterns_only = build_assistant(
+        sample_home.model_copy(update={"safety_semantic": False}), "default",
+        embedder=real_embedder,
+    )  # fmt: skip
+    question = "Is it still ok to drive it to work this week?"
 
-    assert reply.escalation is None or reply.escalation.reason != "safety"
+    without = ask(patterns_only, question, vehicle_text="Brisa 2023")
+    with_recall = ask(patterns_only, question, vehicle_text="Karst 2022")
+
+    assert without.escalation is None or without.escalation.reason != "safety"
+    assert with_recall.escalation is not None and with_recall.escalation.reason == "safety"
