@@ -25,14 +25,14 @@ from assistant.safety import (
     RecallUseRule,
     SafetyDetector,
     SafetyLayer,
-    SimilarMessages,
-    load_bank,
 )
+from assistant.safety_semantic import SHIPPED_MODEL as SHIPPED_SAFETY_MODEL
+from assistant.safety_semantic import SimilarMessages, load_bank
 from assistant.sections import SectionExpander
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
-from knowledge.components import build_embedder, open_knowledge_base
+from knowledge.components import build_embedder, build_safety_embedder, open_knowledge_base
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError
 from knowledge.profile import load_profile
@@ -98,7 +98,13 @@ def build_safety_detector(settings: GloveboxSettings, embedder: Embedder) -> Saf
     layers: list[SafetyLayer] = [DangerPatterns(), RecallUseRule()]
     if settings.safety_semantic:
         bank = load_bank(settings.safety_bank_path) if settings.safety_bank_path else None
-        layers.append(SimilarMessages(embedder, bank))
+        layers.append(
+            SimilarMessages(
+                build_safety_embedder(settings, embedder),
+                bank,
+                shipped_model=settings.safety_model_path or SHIPPED_SAFETY_MODEL,
+            )
+        )
     return LayeredSafetyDetector(layers)
 
 

