@@ -10,7 +10,7 @@ project's setup installs Debian's `chromium` package instead (`make browser`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,7 +44,8 @@ def chromium_path() -> Path:
 
 
 @contextmanager
-def chromium() -> Iterator[Browser]:
+def chromium(extra_flags: Sequence[str] = ()) -> Iterator[Browser]:
+    """Debian's Chromium with CHROMIUM_FLAGS and `extra_flags` (e.g. a --host-resolver-rules)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
@@ -54,7 +55,7 @@ def chromium() -> Iterator[Browser]:
     executable = chromium_path()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(executable), args=list(CHROMIUM_FLAGS)
+            executable_path=str(executable), args=[*CHROMIUM_FLAGS, *extra_flags]
         )
         try:
             yield browser

@@ -1,6 +1,7 @@
-"""The one process `glovebox serve` runs: readiness, sign-in, the agent API and the Gradio
-console mounted at /console. Nothing of the console or the agent API answers without a signed-in
-agent; sessions expire after `GLOVEBOX_AGENT_SESSION_HOURS`.
+"""The one process `glovebox serve` runs: readiness, sign-in, the agent API, the API docs at
+/docs (served from this machine) and the Gradio console mounted at /console. Nothing of the
+console or the agent API answers without a signed-in agent; sessions expire after
+`GLOVEBOX_AGENT_SESSION_HOURS`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
+
+# At module level: under `from __future__ import annotations` FastAPI resolves a route's
+# `-> HTMLResponse` in this module's globals; a function-local import leaves it a ForwardRef
+# that /openapi.json cannot build a schema for.
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from assistant.accounts import AgentAccount
@@ -29,6 +35,7 @@ from ui.agent_desk import (
     QueueState,
     token_from,
 )
+from ui.api_docs import install_api_docs
 from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
 
 if TYPE_CHECKING:
@@ -93,9 +100,6 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 
 def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> FastAPI:
     """Opens the knowledge base and the database once (refusing a missing knowledge base)."""
-    from fastapi import Depends, FastAPI
-    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-
     from assistant.tickets import ticket_id_from_reference
     from assistant.wiring import build_services
 
@@ -108,7 +112,8 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     )
     store = services.store
     failed_sign_ins = RateLimiter(FAILED_SIGN_INS_PER_MINUTE)
-    application = FastAPI(title="Glovebox", version="0.1.0")
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: ours are served from here.
+    application = FastAPI(title="Glovebox", version="0.1.0", docs_url=None, redoc_url=None)
 
     @application.exception_handler(InputError)
     async def bad_input(_request: Request, error: InputError) -> JSONResponse:
@@ -304,6 +309,7 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         return asdict(desk.insights(agent, days=days))
 
     DriverApi(settings, services).install(application)
+    install_api_docs(application)
     if console:
         _mount_console(application, desk)
     return application
@@ -311,7 +317,6 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
 
 def _mount_console(application: FastAPI, desk: AgentDesk) -> None:
     import gradio as gr
-    from fastapi.responses import RedirectResponse
 
     from ui.console import CONSOLE_CSS, build_console, console_theme
 
