@@ -33,6 +33,7 @@ venv: $(STAMP)
 # The demo runs as the sample carmaker (its VIN table, widget words and demo page).
 run: export GLOVEBOX_PROFILE_PATH ?= $(CURDIR)/knowledge/sample/profile/profile.yaml
 run: $(STAMP)
+	$(VENV)/bin/glovebox serve --check --host $(HOST) --port $(PORT) --demo-port $(DEMO_PORT)
 	$(VENV)/bin/glovebox ingest knowledge/sample
 	# A first agent for trying the console on this machine only (never on a public interface).
 	case "$(HOST)" in 127.*|localhost) $(VENV)/bin/glovebox agents list | grep -q . || { \

@@ -407,33 +407,34 @@ def serve(
         int | None,
         typer.Option(help="Also serve a demo carmaker page embedding the widget on this port."),
     ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Check the settings for these options and exit.")
+    ] = False,
 ) -> None:
     """Serve the agent console (/console), the HTTP API, the widget and /healthz in one process."""
     import asyncio
 
     import uvicorn
 
+    from ui.demo import create_demo_app, demo_key, with_loopback_demo_origins
     from ui.server import create_app
 
     settings = get_settings()
     try:
-        servers = [
-            uvicorn.Server(
-                uvicorn.Config(
-                    create_app(settings, kb or settings.default_kb), host=host, port=port
-                )
-            )
-        ]
-        if demo_port is not None:
+        key = None
+        if demo_port is not None:  # checked first: a refusal comes before any slow work
+            settings = with_loopback_demo_origins(settings, host, port, demo_port)
+            key = demo_key(settings, f"http://{host}:{demo_port}")
+        if check:
+            typer.echo("serve: settings checked, nothing started")
+            return
+        app_ = create_app(settings, kb or settings.default_kb)
+        servers = [uvicorn.Server(uvicorn.Config(app_, host=host, port=port))]
+        if demo_port is not None and key is not None:
             from knowledge.profile import load_profile
-            from ui.demo import create_demo_app, demo_key
 
-            demo_origin = f"http://{host}:{demo_port}"
-            demo = create_demo_app(
-                f"http://{host}:{port}",
-                demo_key(settings, demo_origin),
-                load_profile(settings.profile_path),
-            )
+            profile = load_profile(settings.profile_path)
+            demo = create_demo_app(f"http://{host}:{port}", key, profile)
             servers.append(uvicorn.Server(uvicorn.Config(demo, host=host, port=demo_port)))
     except GloveboxError as error:
         raise _fail(error) from error

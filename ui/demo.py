@@ -16,6 +16,27 @@ from knowledge.profile import NO_PROFILE, CarmakerProfile
 from knowledge.settings import GloveboxSettings
 from ui.driver_api import STATIC
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_DEMO_KEY = "pk_demo_local"
+
+
+def with_loopback_demo_origins(
+    settings: GloveboxSettings, host: str, port: int, demo_port: int
+) -> GloveboxSettings:
+    """On loopback, with the shipped keys (GLOVEBOX_WIDGET_KEYS unset), the demo key allows the
+    ports chosen for this run, so `PORT=... DEMO_PORT=... make run` works as on the defaults.
+    Keys the operator set are left exactly as set."""
+    if host not in LOOPBACK_HOSTS or "widget_keys" in settings.model_fields_set:
+        return settings
+    keys = {key: list(origins) for key, origins in settings.widget_keys.items()}
+    allowed = keys.setdefault(DEFAULT_DEMO_KEY, [])
+    for name in ("127.0.0.1", "localhost"):
+        for chosen in (port, demo_port):
+            origin = f"http://{name}:{chosen}"
+            if origin not in allowed:
+                allowed.append(origin)
+    return settings.model_copy(update={"widget_keys": keys})
+
 
 def demo_key(settings: GloveboxSettings, demo_origin: str) -> str:
     """The first publishable key whose allow-list holds the demo page's origin."""

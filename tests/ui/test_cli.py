@@ -198,3 +198,24 @@ def test_agent_accounts_are_added_listed_and_disabled(tmp_path: Path) -> None:
     assert renewed.returncode == 0 and "new password set for ana" in renewed.stdout
     too_short = agents("set-password", "ana", "--password-stdin", password="short\n")
     assert too_short.returncode == 2 and "10 characters" in too_short.stderr
+
+
+def test_serve_refuses_a_demo_origin_no_key_allows_before_any_slow_work(tmp_path: Path) -> None:
+    env = subprocess_env(tmp_path) | {"GLOVEBOX_WIDGET_KEYS": '{"pk_site": ["https://a.example"]}'}
+    refused = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "serve", "--port", "28600", "--demo-port", "28601"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert refused.returncode != 0
+    assert "no widget key allows http://127.0.0.1:28601" in refused.stderr
+    assert list(tmp_path.iterdir()) == []  # no database or index was opened
+
+
+def test_serve_check_accepts_any_demo_port_on_loopback_with_the_shipped_keys(
+    tmp_path: Path,
+) -> None:
+    checked = glovebox(tmp_path, "serve", "--check", "--port", "28600", "--demo-port", "28601")
+
+    assert checked.returncode == 0, checked.stderr
+    assert "settings checked" in checked.stdout
