@@ -27,6 +27,8 @@ _RAW: list[tuple[str, str, str | None]] = [
         r"|(previous|last|old|former) owner (was a heavy |was a )?smoke[dr]?"
         r"|(smoke|smoking) (smell )?out of|smoking in (my|the|a) "
         r"|(batteries|evs|cars|vehicles|lithium \w+) (can|could|do|will) (\w+ )?catch fire"
+        r"|(likely|prone) to catch fire|(evs|electric (cars|vehicles)|batteries) (\w+ ){0,4}fires"
+        r"|(autos|coches|carros|veh[ií]culos) el[eé]ctricos"
         r"|fire ?(truck|station)s?|spark ?plugs?|bujías?)\b",
     ),
     (
@@ -92,13 +94,15 @@ _RAW: list[tuple[str, str, str | None]] = [
         r"|((is|it'?s|keeps|kept|started|starts|just|has) |(my|the|our) (\w+ )?)"
         r"overheat(ing|ed)|overheating (now|again|while)"
         r"|(drive system|engine|battery|motor) (is )?(too |very )?hot\b"
+        r"|(says|shows|display(s|ing)?|warning|message|alert) (\w+ ){0,3}overheat\w*"
         r"|temp(erature)? (gauge|warning|needle|light) (\w+ ){0,4}(in the red|red|on|pegged)"
         r"|steam(ing)? (\w+ ){0,3}(hood|engine|bonnet)|steam (is )?(pouring|billowing|coming)"
         # Spanish: la aguja de temperatura en rojo, sale vapor del cofre, luz roja
         r"|(aguja|temperatura) (\w+ ){0,3}en (el )?rojo|vapor (\w+ ){0,2}(cofre|motor|capó)"
         r"|se (me )?calent\w+ el motor|coolant (is )?boiling"
         r"|(luz|testigo) roj[oa]|se (est[aá] )?sobrecalent\w*)",
-        r"\b(difference between|what does|what do|what is|what's|studying|meaning of)\b",
+        r"\b(difference between|what does|what do (the|these|those|they|red|all)|what is|what's"
+        r"|studying|meaning of)\b",
     ),
     (
         "power lost while driving",
@@ -171,11 +175,13 @@ _RAW: list[tuple[str, str, str | None]] = [
         r"\b(sentry mode|dashcam|dash cam|if someone crashes|collision coverage|insurance"
         r"|in (a|the event of a) crash|crash test|crash (notification|detection|sensors?)"
         r"|warranty|garant[ií]a|(last|past) (year|month|winter|summer)|years? ago|el año pasado"
+        r"|paint|(accident|crash) (history|report|record)|carfax|trade[- ]?in"
         r"|hace (\w+ )?(años|meses))\b",
     ),
     (
         "seat belt will not latch",
-        r"\b(seat ?belts? (\w+ ){0,4}(won'?t|wont|doesn'?t|does not|will not|not|no longer) "
+        r"\b((seat ?belts?|car ?seat|child seat|booster( seat)?) (\w+ ){0,4}"
+        r"(won'?t|wont|doesn'?t|does not|will not|not|no longer) "
         r"(latch|buckle|lock|click|stay)\w*|(seat ?belt |belt )?buckle (\w+ ){0,2}(is )?broken"
         r"|cintur[oó]n (\w+ ){0,3}no (abrocha|engancha|traba|cierra)\w*)",
         None,
@@ -211,6 +217,7 @@ USE_NOW = re.compile(
     r"|tak|still)\w*|is it (safe|ok|okay)|is that ok|before (the |it'?s )?fix"
     r"|(is|are) (it|the \w+|my \w+|this \w+|they) (\w+ )?(safe|ok|okay|risky|dangerous)"
     r"|how (risky|dangerous|safe|bad) is (it|that|this)|should (i|we) (stop|park it)"
+    r"|park\w* (\w+ ){0,4}(outside|indoors|inside|underground|in (the|my|a) garage)"
     r"|(asking|asks|wants to know) (if|whether) (\w+ ){0,3}(can|should) (\w+ ){0,3}"
     r"(driv|park|charg|tow|us)\w*"
     r"|(puedo|podemos|puede|debo|es seguro) (\w+ ){0,4}(manejar|usar|cargar|dejar|seguir"

@@ -60,6 +60,8 @@ def test_every_layer_answers_any_message_with_a_concern_or_none(
         "cx reports pet left in vehicle, remote unlock not working, outside temp 95F",
         "cruise control wont disengage and the brakes barely slow it down",
         "el auto acelera solo aunque no piso el pedal",
+        "The car seat won't latch into the anchors and I need to leave with the baby now",
+        "EV says battery overheating please stop, what do i do",
         "se me bloqueó el volante mientras manejaba",
     ],
 )
@@ -83,6 +85,8 @@ def test_dangers_happening_now_are_found_in_english_and_spanish(message: str) ->
         "previous owner smoked, how do I get the smoke smell out of the seats",
         "¿la garantía cubre la pintura si el coche tuvo un accidente el año pasado?",
         "¿me llama el concesionario cuando esté listo?",
+        "Are electric cars actually more likely to catch fire than gas cars?",
+        "Will the previous owner's accident history show up when I trade it in?",
     ],
 )
 def test_the_same_words_used_for_something_else_are_no_danger(message: str) -> None:
@@ -96,6 +100,7 @@ def test_asking_to_use_a_car_with_an_open_recall_is_a_safety_case() -> None:
     assert rule.check("¿Es seguro cargarlo esta noche? Tiene el recall de la batería")
     assert rule.check("the recall letter says the steering could lose assist, should I stop")
     assert rule.check("there's a brake recall on it, is the car safe until my appointment")
+    assert rule.check("the recall letter says to park outside but I only have underground parking")
     assert rule.check("What is recall 24V210 about?") is None
     assert rule.check("How long does the recall repair take?") is None
 
