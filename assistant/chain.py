@@ -87,7 +87,13 @@ class Escalation:
 
 
 ReplyOutcome = Literal[
-    "answered", "unanswered", "asked_for_vehicle", "not_a_question", "handed_off", "out_of_scope"
+    "answered",
+    "unanswered",
+    "asked_for_vehicle",
+    "not_a_question",
+    "handed_off",
+    "out_of_scope",
+    "with_person",
 ]
 """What a reply did with its question; insights count only `unanswered` as a knowledge gap."""
 
@@ -132,6 +138,9 @@ class AssistantReply:
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings_ms.items()},
         }
 
+
+WITH_A_PERSON = (EscalationState.WAITING_FOR_HUMAN, EscalationState.HUMAN)
+"""Session states in which the asker's messages go to a person, not to the bot."""
 
 ANSWER_PIECES = re.compile(r"(?<=\])(?=\s)|(?<=\n)(?=\S)")
 """Where a streamed answer is cut: after a sentence's citation marks, and at line starts."""
@@ -249,6 +258,8 @@ class Assistant:
         clock = StageTimer(on_start=on_stage)
         with clock("session"):
             turn = self._open_turn(question, channel, session_id, vehicle_text, vin)
+        if turn.session.open_ticket_id is not None and turn.session.state in WITH_A_PERSON:
+            return self._pass_to_person(turn, clock)
         with clock("rewrite"):
             turn.standalone = self._rewriter.run(question, turn.history[-6:])
         turn.recall_lookup = is_recall_lookup(turn.standalone)
@@ -288,6 +299,22 @@ class Assistant:
         if early.action in ("acknowledge", "ask_for_vehicle") or early.reason == "no_recall_found":
             return self._finish_without_answer(reply, clock, early)
         return self._answer(reply, clock, turn, draft, retrieval, from_lookup)
+
+    def _pass_to_person(self, turn: _Turn, clock: StageTimer) -> AssistantReply:
+        """A person has the conversation (or is about to): the message is theirs to answer.
+        The bot says nothing; the ticket shows a new message, raised to critical if it is a
+        safety case."""
+        assert turn.session.open_ticket_id is not None
+        urgent = any(trigger.reason == "safety" for trigger in turn.triggers)
+        with clock("to_person"):
+            ticket = self._tickets.note_asker_message(turn.session.open_ticket_id, urgent=urgent)
+        escalation = Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+        reply = AssistantReply(
+            "", turn.session_id, vehicle=turn.vehicle, escalation=escalation, outcome="with_person"
+        )
+        reply.timings_ms = clock.milliseconds()  # no assistant turn: the bot said nothing
+        reply.timings_ms["total"] = sum(reply.timings_ms.values())
+        return reply
 
     def _open_turn(
         self,

@@ -139,6 +139,8 @@ class Ticket:
     updated_at: datetime
     notes: list[dict[str, Any]] = field(default_factory=list)
     """Agents' internal notes, {author, text, created_at}; never shown to the asker."""
+    asker_waiting_since: datetime | None = None
+    """When the asker wrote with no agent reply since: the queue shows it as a new message."""
 
     @property
     def reference(self) -> str:
@@ -234,6 +236,11 @@ class TicketStore(Protocol):
 
     def add_agent_message(self, ticket_id: int, text: str) -> Turn: ...
 
+    def note_asker_message(self, ticket_id: int, *, urgent: bool = False) -> Ticket:
+        """The asker wrote to the person on the case: flagged in the queue until an agent
+        replies; `urgent` (a safety message) raises the ticket to critical."""
+        ...
+
     def add_feedback(
         self,
         session_id: str,
@@ -312,6 +319,7 @@ class _TicketRow(_Base):
     assignee: Mapped[str | None] = mapped_column(String(120))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    asker_waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -548,8 +556,19 @@ class SqlTicketStore:
                     problem=f"{ticket_reference(row.id)} is resolved; the asker has moved on",
                 )
             row.updated_at = utc_now()
+            row.asker_waiting_since = None
             session_row = self._session_row(db, row.session_id)
             return self._append_turn(db, session_row, "agent", text, None)
+
+    def note_asker_message(self, ticket_id: int, *, urgent: bool = False) -> Ticket:
+        with self._db.transaction(write=True) as db:
+            row = self._ticket_row(db, ticket_id)
+            now = utc_now()
+            row.asker_waiting_since = row.asker_waiting_since or now
+            row.updated_at = now
+            if urgent:
+                row.severity = Severity.CRITICAL
+            return _ticket(row)
 
     # Feedback
 
@@ -767,6 +786,7 @@ def _ticket(row: _TicketRow) -> Ticket:
         created_at=row.created_at,
         updated_at=row.updated_at,
         notes=list(row.notes or []),
+        asker_waiting_since=row.asker_waiting_since,
     )
 
 

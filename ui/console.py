@@ -346,7 +346,8 @@ def queue_rows(tickets: list[Ticket]) -> list[list[str]]:
             ticket.channel.value,
             ticket.vehicle.label() if ticket.vehicle else "—",
             ticket.reason.replace("_", " "),
-            STATE_LABELS.get(ticket.state, ticket.state.value),
+            STATE_LABELS.get(ticket.state, ticket.state.value)
+            + (" · new message" if ticket.asker_waiting_since else ""),
             ticket.assignee or "—",
         ]
         for ticket in tickets

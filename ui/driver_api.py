@@ -477,6 +477,10 @@ class DriverApi:
 
     def _closing_events(self, reply: AssistantReply) -> Iterator[str]:
         shown = driver_reply(reply, self._turn_index(reply.session_id))
+        if reply.outcome == "with_person":  # the message went to the person: the bot is silent
+            yield sse("escalation", shown["escalation"])
+            yield sse("done", {"turn_index": shown["turn_index"]})
+            return
         yield sse("citations", {"citations": shown["citations"]})
         yield sse(
             "confidence", {"confidence": shown["confidence"], "abstained": shown["abstained"]}

@@ -95,6 +95,9 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "passages": ticket.passages,
         "created_at": ticket.created_at.isoformat(),
         "updated_at": ticket.updated_at.isoformat(),
+        "asker_waiting_since": ticket.asker_waiting_since.isoformat()
+        if ticket.asker_waiting_since
+        else None,
     }
 
 

@@ -232,6 +232,27 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert reply.citations[0].quote in ticket.assistant_said
 
 
+def test_while_a_person_has_the_case_the_bot_says_nothing_and_flags_the_ticket(
+    assistant: Assistant, sample_home: GloveboxSettings
+) -> None:
+    first = ask(assistant, "I want to speak to a real person please")
+    assert first.escalation is not None
+    tickets = SqlTicketStore(sample_home.resolved_database_url)
+    ticket_id = ticket_id_from_reference(str(first.escalation.ticket_id))
+    tickets.assign(ticket_id, "Dana")
+
+    reply = ask(assistant, "now there is smoke coming from the dash", session_id=first.session_id)
+
+    assert (reply.answer, reply.citations, reply.outcome) == ("", [], "with_person")
+    assert reply.escalation is not None and reply.escalation.state is EscalationState.HUMAN
+    assert reply.escalation.ticket_id == first.escalation.ticket_id
+    ticket = tickets.get_ticket(ticket_id)
+    assert ticket is not None and ticket.asker_waiting_since is not None
+    assert ticket.severity.value == "critical"  # a safety message raised it
+    session = tickets.get_session(first.session_id)
+    assert session is not None and session.turns[-1].role == "user"
+
+
 @pytest.mark.parametrize(
     "question",
     [

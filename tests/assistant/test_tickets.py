@@ -236,6 +236,22 @@ class TicketStoreContract:
         assert session.state is EscalationState.RESOLVED
         assert session.open_ticket_id is None
 
+    def test_an_askers_message_is_flagged_until_an_agent_replies(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id, severity=Severity.MEDIUM))
+        store.assign(ticket.id, "Dana")
+
+        flagged = store.note_asker_message(ticket.id)
+        assert flagged.asker_waiting_since is not None
+        assert flagged.severity is Severity.MEDIUM
+        urgent = store.note_asker_message(ticket.id, urgent=True)
+        assert urgent.severity is Severity.CRITICAL
+        assert urgent.asker_waiting_since == flagged.asker_waiting_since  # since the first
+
+        store.add_agent_message(ticket.id, "On it.")
+        replied = store.get_ticket(ticket.id)
+        assert replied is not None and replied.asker_waiting_since is None
+
     def test_invalid_ticket_transitions_are_refused(self, store: TicketStore) -> None:
         session_id = session_with_question(store)
         ticket = store.open_ticket(draft_for(store, session_id))

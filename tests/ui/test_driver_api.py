@@ -189,6 +189,52 @@ def test_talk_to_a_person_opens_a_ticket_agents_see_and_their_reply_comes_back(
     assert status["turns"][-1]["role"] == "agent" and "Ana" in status["turns"][-1]["text"]
 
 
+def test_once_a_person_has_the_conversation_the_bot_stays_silent(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    session_id = client.post(
+        "/v1/chat", headers=KEY, json={"question": "How do I update the software?"}
+    ).json()["session_id"]
+    reference = client.post(
+        "/v1/escalations", headers=KEY, json={"session_id": session_id, "message": "a person pls"}
+    ).json()["ticket_id"]
+    token = client.post(
+        "/v1/agent/sessions",
+        json={"username": running_server.username, "password": running_server.password},
+    ).json()["token"]
+    agent = {"Authorization": f"Bearer {token}"}
+    client.post(f"/v1/agent/tickets/{reference}/claim", headers=agent)
+    client.post(
+        f"/v1/agent/tickets/{reference}/replies", headers=agent,
+        json={"text": "Hi, Ana here. Which version does the screen show?"},
+    )  # fmt: skip
+
+    reply = client.post(
+        "/v1/chat", headers=KEY, json={"question": "It says 4.2.1", "session_id": session_id}
+    ).json()
+    streamed = events(
+        client.post(
+            "/v1/chat/stream",
+            headers=KEY,
+            json={"question": "and the car is a 2022", "session_id": session_id},
+        )
+    )
+
+    assert reply["answer"] == "" and reply["citations"] == []
+    assert reply["escalation"] == {"state": "human", "reason": "human_requested",
+                                   "ticket_id": reference}  # fmt: skip
+    assert [name for name, _ in streamed] == ["session", "escalation", "done"]
+    turns = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()["turns"]
+    assert [turn["role"] for turn in turns[-3:]] == ["agent", "user", "user"]
+    ticket = client.get(f"/v1/agent/tickets/{reference}", headers=agent).json()
+    assert ticket["asker_waiting_since"] is not None  # the queue shows a new message
+    tickets = client.get("/v1/agent/tickets", headers=agent).json()
+    assert sum(t["session_id"] == session_id for t in tickets) == 1  # no second ticket
+    client.post(f"/v1/agent/tickets/{reference}/replies", headers=agent, json={"text": "Thanks!"})
+    answered = client.get(f"/v1/agent/tickets/{reference}", headers=agent).json()
+    assert answered["asker_waiting_since"] is None
+
+
 def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
     from tests.conftest import sample_vin
 

@@ -98,11 +98,20 @@ def test_a_driver_asks_rates_and_reaches_a_person_through_the_widget(
             json={"text": "Hi, Ana here from Customer Care. Happy to help."},
         )
         expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Ana here", timeout=20_000)
+        bot_replies = page.locator(".gb-msg.gb-assistant:not(.gb-welcome)").count()
+        page.locator("#gb-input").fill("It says 4.2.1")
+        page.locator("#gb-send").click()
+        expect(page.locator(".gb-msg.gb-user").last).to_contain_text("4.2.1")
+        expect(page.locator("#gb-stop")).to_be_hidden(timeout=30_000)  # the stream is over
+        # The person has the conversation: the bot does not talk over them.
+        assert page.locator(".gb-msg.gb-assistant:not(.gb-welcome)").count() == bot_replies
+        expect(banner).to_contain_text("GBX-")
 
         page.reload()
         page.locator("#gb-launcher").click()
         expect(page.locator(".gb-msg.gb-user").first).to_contain_text("TPMS", timeout=15_000)
         expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Ana here", timeout=15_000)
+        expect(page.locator("#gb-banner")).to_contain_text(f"GBX-{reference}")  # after a reload
 
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         phone.goto(running_server.demo_url)

@@ -56,6 +56,7 @@
       waiting: "Waiting for an agent",
       waitingTicket: "Waiting for an agent ({ticket})",
       withAgent: "An agent is with you",
+      withAgentTicket: "An agent is with you ({ticket})",
       resolved: "Resolved",
       lowConfidence: "I'm not sure about this one. A person can help: use “Talk to a person”.",
       charsLeft: "{n} characters left",
@@ -93,6 +94,7 @@
       waiting: "Esperando a un agente",
       waitingTicket: "Esperando a un agente ({ticket})",
       withAgent: "Un agente te está atendiendo",
+      withAgentTicket: "Un agente te está atendiendo ({ticket})",
       resolved: "Resuelto",
       lowConfidence: "No estoy seguro de esta respuesta. Una persona puede ayudarte: usa «Hablar con una persona».",
       charsLeft: "Quedan {n} caracteres",
@@ -1258,7 +1260,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       if (state === "waiting_for_human") {
         text.textContent = this._ticketId ? format(this.t.waitingTicket, { ticket: this._ticketId }) : this.t.waiting;
       } else if (state === "human") {
-        text.textContent = this.t.withAgent;
+        text.textContent = this._ticketId ? format(this.t.withAgentTicket, { ticket: this._ticketId }) : this.t.withAgent;
       } else if (state === "resolved") {
         text.textContent = this.t.resolved;
       }
