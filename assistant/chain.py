@@ -723,6 +723,7 @@ class Assistant:
                 assistant_said=replies[-1] if replies else "",
                 vehicle=session.vehicle,
                 transcript=session.transcript(),
+                passages=last_answers_sources(session),
             ),
             reuse_open=True,
         )
@@ -777,6 +778,27 @@ class Assistant:
         reply.timings_ms = clock.milliseconds()
         reply.timings_ms["total"] = sum(reply.timings_ms.values())
         return reply
+
+
+def last_answers_sources(session: ConversationSession) -> list[dict[str, Any]]:
+    """The passages the last cited answer quoted, numbered as its [n] marks, so a ticket the
+    asker opened ("talk to a person") resolves the transcript's footnotes."""
+    for turn in reversed(session.turns):
+        citations = (turn.payload or {}).get("citations") if turn.role == "assistant" else None
+        if citations:
+            return [
+                {
+                    "n": citation.get("n"),
+                    "chunk_id": citation.get("source_id", ""),
+                    "document_id": citation.get("document_id", ""),
+                    "title": citation.get("title", ""),
+                    "section": citation.get("section", ""),
+                    "quote": citation.get("quote", ""),
+                    "score": citation.get("score", 0.0),
+                }
+                for citation in citations
+            ]
+    return []
 
 
 def _filterable(vehicle: Vehicle | None) -> Vehicle | None:

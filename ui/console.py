@@ -354,6 +354,31 @@ def queue_rows(tickets: list[Ticket]) -> list[list[str]]:
     ]
 
 
+def _assistant_said(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
+    """What the asker was told, unless the transcript already shows it word for word."""
+    said = ticket.assistant_said.strip()
+    shown = {
+        str(turn.get("text", "")).strip() for turn in transcript if turn.get("role") == "assistant"
+    }
+    if not said or said in shown:
+        return ""
+    return (
+        f'<section><h4>What the assistant said</h4><blockquote class="gbx-quote">'
+        f"{_e(said)}</blockquote></section>"
+    )
+
+
+def _passage_item(passage: dict[str, Any]) -> str:
+    """One retrieved passage, with the [n] the answer cited it by when it was cited."""
+    mark = f"[{passage['n']}] " if passage.get("n") else ""
+    return (
+        f"<li>{_e(mark)}<strong>{_e(passage.get('title', ''))}</strong>"
+        f' <span class="gbx-muted">{_e(passage.get("section", ""))} · score '
+        f"{float(passage.get('score') or 0):.2f}</span>"
+        f'<blockquote class="gbx-quote">{_e(passage.get("quote", ""))}</blockquote></li>'
+    )
+
+
 def ticket_html(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
     state = STATE_LABELS.get(ticket.state, ticket.state.value)
     head = (
@@ -374,13 +399,7 @@ def ticket_html(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
         f"<div>{_e(turn.get('text', ''))}</div></li>"
         for turn in transcript
     )
-    passages = "".join(
-        f"<li><strong>{_e(passage.get('title', ''))}</strong>"
-        f' <span class="gbx-muted">{_e(passage.get("section", ""))} · score '
-        f"{float(passage.get('score') or 0):.2f}</span>"
-        f'<blockquote class="gbx-quote">{_e(passage.get("quote", ""))}</blockquote></li>'
-        for passage in ticket.passages
-    )
+    passages = "".join(_passage_item(passage) for passage in ticket.passages)
     notes = "".join(
         f"<li><strong>{_e(note.get('author', ''))}</strong> "
         f'<span class="gbx-muted">{_e(_clock(note.get("created_at")))}</span>: '
@@ -395,8 +414,7 @@ def ticket_html(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
     return (
         f'<div class="gbx-ticket" data-reference="{_e(ticket.reference)}">{head}'
         f"<section><h4>Summary</h4><p>{_e(ticket.summary)}</p></section>"
-        f'<section><h4>What the assistant said</h4><blockquote class="gbx-quote">'
-        f"{_e(ticket.assistant_said)}</blockquote></section>"
+        f"{_assistant_said(ticket, transcript)}"
         f'<section><h4>Transcript</h4><ol class="gbx-transcript">{turns}</ol></section>'
         "<section><h4>Retrieved passages</h4>"
         f"{f'<ul>{passages}</ul>' if passages else _empty('No passages were retrieved.')}"

@@ -232,6 +232,22 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert reply.citations[0].quote in ticket.assistant_said
 
 
+def test_talk_to_a_person_hands_over_the_sources_the_last_answer_cited(
+    assistant: Assistant, sample_home: GloveboxSettings
+) -> None:
+    answered = ask(assistant, "How do I reset the TPMS light?", vehicle_text="Tessel 2022")
+    assert answered.citations
+
+    escalation = assistant.hand_to_person(answered.session_id)
+
+    ticket = SqlTicketStore(sample_home.resolved_database_url).get_ticket(
+        ticket_id_from_reference(str(escalation.ticket_id))
+    )
+    assert ticket is not None
+    assert [p["n"] for p in ticket.passages] == [c.n for c in answered.citations]
+    assert [p["quote"] for p in ticket.passages] == [c.quote for c in answered.citations]
+
+
 def test_while_a_person_has_the_case_the_bot_says_nothing_and_flags_the_ticket(
     assistant: Assistant, sample_home: GloveboxSettings
 ) -> None:

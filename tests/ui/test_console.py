@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from assistant.records import Channel, EscalationState, Severity
 from assistant.tickets import Ticket
-from ui.console import queue_rows
+from ui.console import queue_rows, ticket_html
 
 
 def a_ticket(**changes: object) -> Ticket:
@@ -26,3 +26,21 @@ def test_the_queue_flags_a_ticket_whose_asker_wrote_since_the_last_reply() -> No
 
     assert "new message" not in quiet[6]
     assert quiet[6] in waiting[6] and waiting[6].endswith("· new message")
+
+
+def test_a_ticket_shows_what_the_assistant_said_only_when_the_transcript_does_not() -> None:
+    said = "Hold the TPMS button for three seconds [1]."
+    transcript = [{"role": "user", "text": "tpms?"}, {"role": "assistant", "text": said}]
+    passage = {
+        "n": 1,
+        "title": "Owner's manual",
+        "section": "TPMS",
+        "quote": "Hold it.",
+        "score": 1,
+    }
+
+    repeated = ticket_html(a_ticket(assistant_said=said, passages=[passage]), transcript)
+    own = ticket_html(a_ticket(assistant_said="Please stop driving."), transcript)
+
+    assert "What the assistant said" not in repeated and "[1] <strong>Owner" in repeated
+    assert "What the assistant said" in own and "Please stop driving." in own
