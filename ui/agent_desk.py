@@ -233,6 +233,14 @@ class AgentDesk:
                 f"{text!r} names no model I have information on; give the "
                 f"{self._services.catalog.profile.vehicle_example}{hint}",
             )
+        if stated.year is not None and not self._services.catalog.knows_model_year(stated):
+            first, last = self._services.catalog.model_years(stated.model or "") or (0, 0)
+            raise InputError(
+                "vehicle",
+                f"there is no {describe_vehicle(stated)} in what I have: the {stated.model} "
+                f"covers model years {first}–{last}; check the year (the 10th character of "
+                "the VIN gives it)",
+            )
         return stated
 
     # Feedback

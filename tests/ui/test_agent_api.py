@@ -263,3 +263,15 @@ def test_a_bad_query_parameter_is_a_clear_422(
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["field"] == field and error["message"].startswith(f"{field}: ")
+
+
+def test_the_vehicle_card_refuses_a_model_year_the_knowledge_does_not_have(
+    client: httpx.Client, token: str
+) -> None:
+    known = client.get("/v1/agent/vehicle", params={"q": "Karst 2024"}, headers=bearer(token))
+    unknown = client.get("/v1/agent/vehicle", params={"q": "Karst 2021"}, headers=bearer(token))
+
+    assert known.status_code == 200 and known.json()["vehicle"]["year"] == 2024
+    assert unknown.status_code == 400
+    error = unknown.json()["error"]
+    assert error["field"] == "vehicle" and "covers model years" in error["message"]
