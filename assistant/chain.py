@@ -271,6 +271,8 @@ class Assistant:
             "", turn.session_id, vehicle=turn.vehicle, standalone_question=turn.standalone
         )
         routed = route(self._routing_facts(turn))
+        if routed is not None and routed.action == "hand_to_person" and channel is Channel.AGENT:
+            routed = None  # an agent is the person: answer, and flag the case to them
         if routed is not None and routed.action != "hand_to_person":
             return self._finish_routed(reply, clock, routed, turn.other_make, turn.campaign)
         with clock("retrieve"):
@@ -739,6 +741,8 @@ class Assistant:
     ) -> Escalation:
         session = self._tickets.get_session(session_id)
         assert session is not None
+        if session.channel is Channel.AGENT:
+            return self._flag_to_agent(reply, trigger)
         number = self._catalog.profile.emergency_number
         lead = SAFETY_LEAD.format(number=number) if trigger.reason == "safety" else ""
         handoff = " ".join(part for part in (lead, self._policy.handoff_message) if part)
@@ -761,6 +765,16 @@ class Assistant:
         )
         reply.answer = f"{said} Your reference is {ticket.reference}."
         return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+
+    def _flag_to_agent(self, reply: AssistantReply, trigger: Trigger) -> Escalation:
+        """On the agent channel the asker is the person a ticket would go to: the case is
+        flagged to them (state ai, no ticket), with what to tell the caller first when it is a
+        safety case."""
+        if trigger.reason == "safety":
+            number = self._catalog.profile.emergency_number
+            lead = f"Safety case: if anyone is hurt or in danger, the caller should call {number}."
+            reply.answer = f"{lead}\n\n{reply.answer}" if reply.answer else lead
+        return Escalation(EscalationState.AI, trigger.reason, trigger.severity, None)
 
     def _finish(self, reply: AssistantReply, clock: StageTimer) -> AssistantReply:
         self._tickets.add_turn(

@@ -246,8 +246,10 @@ def answer_meta_html(reply: AssistantReply) -> str:
     escalation = reply.escalation
     if escalation is not None:
         reference = f" · ticket <strong>{_e(escalation.ticket_id)}</strong>"
+        # On the agent channel a case is flagged to the agent, not queued for another person.
+        title = "Escalated to a person" if escalation.ticket_id else "Flagged for you"
         parts.append(
-            '<div class="gbx-escalation" id="escalation"><strong>Escalated to a person</strong>'
+            f'<div class="gbx-escalation" id="escalation"><strong>{title}</strong>'
             f" · reason: {_e(escalation.reason.replace('_', ' '))}"
             f" · severity: {_e(escalation.severity.value)}"
             f"{reference if escalation.ticket_id else ''}</div>"

@@ -232,6 +232,31 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert reply.citations[0].quote in ticket.assistant_said
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "caller says there is smoke coming from under the hood of her 2023 Brisa",
+        "What is the capital of France?",
+        "caller wants to speak to a supervisor right now",
+    ],
+)
+def test_an_agents_own_question_is_flagged_to_them_and_opens_no_ticket(
+    assistant: Assistant, sample_home: GloveboxSettings, question: str
+) -> None:
+    tickets = SqlTicketStore(sample_home.resolved_database_url)
+    before = len(tickets.list_tickets(limit=10_000))
+
+    reply = ask(assistant, question, channel=Channel.AGENT)
+
+    assert len(tickets.list_tickets(limit=10_000)) == before
+    assert "pick this up" not in reply.answer and "reference is" not in reply.answer
+    if reply.escalation is not None:
+        assert reply.escalation.state is EscalationState.AI and reply.escalation.ticket_id is None
+    if "smoke" in question:
+        assert reply.escalation is not None and reply.escalation.reason == "safety"
+        assert reply.answer.startswith("Safety case:") and reply.citations
+
+
 def test_talk_to_a_person_hands_over_the_sources_the_last_answer_cited(
     assistant: Assistant, sample_home: GloveboxSettings
 ) -> None:
