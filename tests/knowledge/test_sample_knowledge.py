@@ -110,3 +110,22 @@ def test_sample_is_written_for_glovebox(sample_documents: list[ParsedDocument]) 
     ) + "\n".join(path.read_text(errors="ignore") for path in Path(SAMPLE_KNOWLEDGE).rglob("*.*"))
     for brand in real_brands:
         assert brand not in text, brand
+
+
+def test_the_demo_page_says_what_the_sample_manuals_say() -> None:
+    import re
+
+    page = (SAMPLE_KNOWLEDGE / "profile" / "demo.html").read_text(encoding="utf-8")
+    cards = re.findall(
+        r'<span class="tag">([^<]+)</span>\s*<h3>([^<]+)</h3>\s*<p>(.*?)</p>', page, re.S
+    )
+    assert len(cards) == 3
+    for kind, model, text in cards:
+        manuals = " ".join(
+            path.read_text(encoding="utf-8")
+            for path in (SAMPLE_KNOWLEDGE / "manuals").glob(f"{model.lower()}-*-owner-manual.md")
+        )
+        said = manuals.lower()
+        assert f"{model} {kind}".lower() in said or f"{model} hybrid {kind}".lower() in said
+        for interval in re.findall(r"every ([\d,]+ (?:miles|km))", text):
+            assert f"every {interval}" in manuals, (model, interval)
