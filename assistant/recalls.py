@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Vehicle
 from assistant.retrieval import AccessFilter
@@ -92,6 +93,35 @@ def affects(passage_metadata: Mapping[str, object], vehicle: Vehicle) -> bool:
     return True
 
 
+NOTICE_LABELS = ("Vehicles", "Component", "Defect", "Consequence", "Remedy", "Notes")
+_NOTICE_LABEL = re.compile(
+    r"(?:^|(?<=\n)|(?<=[.!?\"'] ))(" + "|".join(NOTICE_LABELS) + r"): ", re.MULTILINE
+)
+
+
+def notice_sections(text: str) -> dict[str, str]:
+    """A recall notice's labelled parts ('Consequence: ...' up to the next label), each whole
+    across lines: a label may also start mid-line, after a sentence, as the feeds print it."""
+    marks = list(_NOTICE_LABEL.finditer(text))
+    sections: dict[str, str] = {}
+    for mark, following in zip(marks, [*marks[1:], None], strict=True):
+        end = following.start() if following else len(text)
+        body = " ".join(text[mark.end() : end].split())
+        sections.setdefault(mark.group(1), body)
+    return sections
+
+
+@dataclass(frozen=True)
+class RecallNotice:
+    opening: Passage
+    """The notice's first chunk, as `recalls_for` lists it (and the chain cites it)."""
+    text: str
+    """The whole notice, its chunks in order."""
+
+    def section(self, label: str) -> str:
+        return notice_sections(self.text).get(label, "")
+
+
 class RecallLookup:
     """Lists a vehicle's recall notices, each with its consequence and remedy, cited."""
 
@@ -100,23 +130,35 @@ class RecallLookup:
         self._through: str | None = None
 
     def recalls_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
+        return self._first_chunks(self._vehicle_chunks(vehicle, channel))
+
+    def notices_for(self, vehicle: Vehicle, channel: Channel) -> list[RecallNotice]:
+        """`recalls_for`, each with its whole text (the remedy is often in a later chunk)."""
+        chunks = self._vehicle_chunks(vehicle, channel)
+        texts = self._store.get_texts([chunk.id for chunk in chunks])
+        whole: dict[str, list[str]] = {}
+        for chunk in sorted(chunks, key=_reading_order):
+            whole.setdefault(chunk.document_id, []).append(texts.get(chunk.id, ""))
+        return [
+            RecallNotice(passage, "\n".join(whole.get(passage.document_id, [passage.text])))
+            for passage in self._first_chunks(chunks)
+        ]
+
+    def _vehicle_chunks(self, vehicle: Vehicle, channel: Channel) -> list[StoredChunk]:
         access = AccessFilter(channel, vehicle).chroma_where()
         where = {"$and": [{"kind": "recall_notice"}, access]}
-        chunks = [
+        return [
             chunk
             for chunk in self._store.iter_chunks(where=where)
             if chunk.metadata.get("vehicle_scope") == "specific"
             and affects(chunk.metadata, vehicle)
         ]
-        return self._first_chunks(chunks)
 
     def _first_chunks(self, chunks: list[StoredChunk]) -> list[Passage]:
         """Each document's opening chunk (campaign, vehicles, advisory, remedy), newest first."""
         texts = self._store.get_texts([chunk.id for chunk in chunks])
         first_chunk_per_document: dict[str, Passage] = {}
-        for chunk in sorted(
-            chunks, key=lambda c: (c.document_id, str(c.metadata.get("position", 0)).zfill(6))
-        ):
+        for chunk in sorted(chunks, key=_reading_order):
             first_chunk_per_document.setdefault(
                 chunk.document_id, Passage(chunk.id, texts.get(chunk.id, ""), chunk.metadata, 1.0)
             )
@@ -226,3 +268,7 @@ def urgent(notices: list[Passage]) -> list[Passage]:
 def notice_lines(passage: Passage, prefixes: tuple[str, ...] = RECALL_LINES) -> list[str]:
     """The lines of a recall notice that start with one of `prefixes`, in notice order."""
     return [line.strip() for line in passage.text.split("\n") if line.startswith(prefixes)]
+
+
+def _reading_order(chunk: StoredChunk) -> tuple[str, str]:
+    return chunk.document_id, str(chunk.metadata.get("position", 0)).zfill(6)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.recalls import RecallNotice
 from assistant.records import Channel, EscalationState, Severity, Vehicle
 from assistant.vehicles import describe_vehicle
 from knowledge.errors import InputError
@@ -203,8 +204,8 @@ class AgentDesk:
             raise InputError("vehicle", "enter a 17-character VIN, or a model and year")
         vehicle = self._vehicle(text)
         recalls = [
-            _recall_view(passage.metadata, passage.text)
-            for passage in self._services.recalls.recalls_for(vehicle, Channel.AGENT)
+            _recall_view(notice)
+            for notice in self._services.recalls.notices_for(vehicle, Channel.AGENT)
         ]
         return VehicleCard(
             vehicle=vehicle,
@@ -367,18 +368,14 @@ def customer_copy(reply: AssistantReply) -> CustomerCopy:
     return CustomerCopy(text=text, relied_on_internal=dropped)
 
 
-def _recall_view(metadata: dict[str, Any], text: str) -> RecallView:
-    lines = {
-        line.split(":", 1)[0]: line.split(":", 1)[1].strip()
-        for line in text.split("\n")
-        if ":" in line
-    }
+def _recall_view(notice: RecallNotice) -> RecallView:
+    metadata = notice.opening.metadata
     return RecallView(
         campaign=str(metadata.get("campaign_short") or metadata.get("campaign_number") or ""),
         title=str(metadata.get("title", "")),
         component=str(metadata.get("component", "")),
-        consequence=lines.get("Consequence", ""),
-        remedy=lines.get("Remedy", ""),
+        consequence=notice.section("Consequence"),
+        remedy=notice.section("Remedy"),
         do_not_drive=bool(metadata.get("do_not_drive")),
         park_outside=bool(metadata.get("park_outside")),
         effective_date=str(metadata["effective_date"]) if metadata.get("effective_date") else None,

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.chain import AssistantReply, Citation
+from assistant.recalls import RecallNotice
 from assistant.records import Channel
 from assistant.tickets import ticket_reference
 from assistant.wiring import Services
@@ -371,10 +372,10 @@ class DriverApi:
             self.check_key(request)
             self.check_rate(request)
             vehicle = self._vehicle(vin, model, year)
-            found = services.recalls.recalls_for(vehicle, Channel.DRIVER)
+            found = services.recalls.notices_for(vehicle, Channel.DRIVER)
             return {
                 "vehicle": {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year},
-                "recalls": [_recall(passage.metadata, passage.text) for passage in found],
+                "recalls": [_recall(notice) for notice in found],
             }
 
         @router.post("/v1/chat/completions", tags=["openai-compatible"])
@@ -531,14 +532,14 @@ def _completion_chunks(
     yield "data: [DONE]\n\n"
 
 
-def _recall(metadata: dict[str, Any], text: str) -> dict[str, Any]:
-    lines = dict(line.split(": ", 1) for line in text.split("\n") if ": " in line)
+def _recall(notice: RecallNotice) -> dict[str, Any]:
+    metadata = notice.opening.metadata
     return {
         "campaign": metadata.get("campaign_short"),
         "title": metadata.get("title"),
         "component": metadata.get("component"),
-        "consequence": lines.get("Consequence", ""),
-        "remedy": lines.get("Remedy", ""),
+        "consequence": notice.section("Consequence"),
+        "remedy": notice.section("Remedy"),
         "do_not_drive": bool(metadata.get("do_not_drive")),
         "park_outside": bool(metadata.get("park_outside")),
         "effective_date": metadata.get("effective_date"),

@@ -133,3 +133,20 @@ def test_a_listing_gives_the_first_recall_whole_and_the_others_in_a_line_or_two(
     assert others == ["NHTSA recall campaign 26V002.", "Component: FUEL PUMP."]
     assert lead == "2 recalls for the 2024 Acme Roadster (1 says do not drive):"
     assert listing_lead(listing(notices[:1]), "2024 Acme Roadster") == ""
+
+
+def test_a_notices_sections_are_read_whole_wherever_their_label_starts() -> None:
+    from assistant.recalls import notice_sections
+
+    text = (
+        "NHTSA recall campaign 20V766 (20V766000).\nVehicles: Brisa, model years 2020.\n"
+        'Defect: the wiper motor may stop. As such, they fail FMVSS 104, "Wiping." Consequence: '
+        "Loss of wiper function can reduce\nthe driver's visibility.\nRemedy: Dealers will replace"
+        " the motor.\nNotes: Call us."
+    )
+
+    sections = notice_sections(text)
+
+    assert sections["Consequence"] == ("Loss of wiper function can reduce the driver's visibility.")
+    assert sections["Remedy"] == "Dealers will replace the motor."
+    assert sections["Defect"].endswith('"Wiping."')

@@ -244,6 +244,8 @@ def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
     vin = sample_vin("T", 2022)
     by_vin = client.get("/v1/recalls", headers=KEY, params={"vin": vin}).json()
     assert {recall["campaign"] for recall in by_vin["recalls"]} == campaigns
+    for recall in by_model.json()["recalls"]:  # each sample notice states both
+        assert recall["consequence"] and recall["remedy"], recall["campaign"]
     assert client.get("/v1/recalls", headers=KEY, params={"model": "Corolla"}).status_code == 400
 
 
