@@ -32,6 +32,7 @@ from assistant.recalls import RecallNotice
 from assistant.records import Channel
 from assistant.tickets import ticket_reference
 from assistant.wiring import Services
+from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
 from ui.agent_desk import customer_copy
@@ -418,7 +419,7 @@ class DriverApi:
                         "finish_reason": "stop",
                     }
                 ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "usage": _usage(services.embedder, body.messages, content),
                 "citations": extra["citations"],
                 "glovebox": {k: extra[k] for k in ("session_id", "confidence", "escalation")},
             }
@@ -490,6 +491,18 @@ class DriverApi:
             message = self._settings.handoff_message
             yield sse("escalation", {**shown["escalation"], "message": message})
         yield sse("done", {"turn_index": shown["turn_index"]})
+
+
+def _usage(embedder: Embedder, messages: list[OpenAIMessage], content: str) -> dict[str, int]:
+    """Token counts by the embedder's own tokenizer (Glovebox runs no paid model; the counts
+    are for the client's bookkeeping)."""
+    prompt = sum(embedder.count_tokens([_text(message.content) for message in messages]))
+    completion = sum(embedder.count_tokens([content]))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _conversation(messages: list[OpenAIMessage]) -> tuple[str, list[tuple[str, str]]]:

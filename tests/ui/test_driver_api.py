@@ -261,6 +261,9 @@ def test_the_openai_client_talks_to_chat_completions(running_server: RunningServ
     completion = client.chat.completions.create(model="glovebox", messages=messages)  # type: ignore[arg-type]
     content = completion.choices[0].message.content or ""
     assert "[1]" in content and "Sources:" in content and "TPMS" in content
+    usage = completion.usage
+    assert usage is not None and usage.prompt_tokens > 10 and usage.completion_tokens > 10
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     streamed = client.chat.completions.create(
         model="glovebox",
         messages=messages,
