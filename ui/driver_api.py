@@ -583,5 +583,9 @@ async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
     problems = error.errors()
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":  # its loc is a character position, not a field
+        return _error(
+            422, f"the body is not valid JSON ({first.get('msg')}); send a JSON object", "body"
+        )
     field = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     return _error(422, f"{field or 'request'}: {first.get('msg')}", field or None)

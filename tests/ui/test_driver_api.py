@@ -117,6 +117,16 @@ def test_bad_requests_get_a_clear_json_4xx(
     assert says in response.json()["error"]["message"]
 
 
+def test_a_body_that_is_not_json_names_the_body(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/chat", headers={**KEY, "Content-Type": "application/json"}, content=b"question=hi"
+    )
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == "body" and "not valid JSON" in error["message"]
+
+
 def test_an_oversized_body_is_refused_before_it_is_read(client: httpx.Client) -> None:
     response = client.post(
         "/v1/chat", headers={**KEY, "Content-Type": "application/json"},
