@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.yaml_errors import invalid_yaml
 from knowledge.errors import InputError, validation_problems
@@ -28,10 +28,12 @@ AnswerKind = Literal["recall", "no_recall_found", "no_information", "clarify"]
 
 
 class HistoryTurn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An earlier turn: {role, text}, or OpenAI's {role, content}."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     role: Literal["user", "assistant"]
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, validation_alias=AliasChoices("text", "content"))
 
 
 class EvalCase(BaseModel):

@@ -72,3 +72,13 @@ def test_yaml_errors_give_the_case_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         load_dataset(path)
     assert raised.value.line == 2 and "expect" in str(raised.value)
+
+
+def test_history_takes_openai_style_content_beside_text(tmp_path: Path) -> None:
+    turns = [{"role": "user", "content": "I drive a Tessel"}, {"role": "assistant", "text": "Ok."}]
+    case = load_dataset(write_jsonl(tmp_path / "cases.jsonl", [{**GOOD, "history": turns}]))[0]
+
+    assert [(turn.role, turn.text) for turn in case.history] == [
+        ("user", "I drive a Tessel"),
+        ("assistant", "Ok."),
+    ]
