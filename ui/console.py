@@ -370,6 +370,23 @@ def _assistant_said(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
     )
 
 
+COPY_TO_CLIPBOARD = """
+async () => {
+  const box = document.querySelector("#customer-copy textarea");
+  if (!box || !box.value) return;
+  try {
+    await navigator.clipboard.writeText(box.value);
+  } catch (error) {
+    box.select();  // an http page off loopback has no clipboard API: the old way
+    document.execCommand("copy");
+  }
+  const note = document.querySelector("#copy-note");
+  if (note && !note.textContent.trim()) note.textContent = "Copied to the clipboard.";
+}
+"""
+"""Runs in the browser after the customer copy is filled: the button's name is what it does."""
+
+
 def _passage_item(passage: dict[str, Any]) -> str:
     """One retrieved passage, with the [n] the answer cited it by when it was cited."""
     mark = f"[{passage['n']}] " if passage.get("n") else ""
@@ -895,7 +912,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             inputs=[last_answer],
             outputs=[customer_copy, copy_note],
             api_visibility="private",
-        )
+        ).then(fn=None, js=COPY_TO_CLIPBOARD)
 
         def rate(helpful: bool) -> Any:
             def choose(previous: LastAnswer | None, request: gr.Request) -> dict[Any, Any]:

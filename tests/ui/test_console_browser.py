@@ -40,7 +40,10 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def console(browser: Browser, running_server: RunningServer) -> Iterator[Page]:
     """One signed-in console page, shared by the tests that follow a working agent's day."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page = context.new_page()
     page.goto(f"{running_server.url}/console/")
     sign_in(page, running_server.username, running_server.password)
@@ -131,6 +134,18 @@ def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
     assert stored[0].helpful is False
     assert stored[0].question == TPMS_QUESTION
     assert "[1]" in stored[0].reply_text
+
+
+def test_copy_answer_puts_the_answer_and_its_footnotes_on_the_clipboard(console: Page) -> None:
+    page = console  # the answer of the test before is the last answer
+    page.evaluate("navigator.clipboard.writeText('')")
+
+    page.click("#copy-answer")
+
+    expect_text(page, "#copy-note", "Copied to the clipboard")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "[1]" in copied and "TPMS" in copied
+    assert copied == page.locator("#customer-copy textarea").input_value()
 
 
 def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(

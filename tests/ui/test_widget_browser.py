@@ -6,6 +6,7 @@ Screenshots for the docs are written only with GLOVEBOX_WRITE_SCREENSHOTS=1.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,6 +109,9 @@ def test_a_driver_asks_rates_and_reaches_a_person_through_the_widget(
         expect(banner).to_contain_text("GBX-")
 
         page.reload()
+        closed = page.locator("#gb-launcher")  # the pending case shows before the panel opens
+        expect(closed).to_have_attribute("aria-label", re.compile(f"has your case GBX-{reference}"))
+        expect(closed.locator(".gb-badge-pending")).to_have_count(1)
         page.locator("#gb-launcher").click()
         expect(page.locator(".gb-msg.gb-user").first).to_contain_text("TPMS", timeout=15_000)
         expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Ana here", timeout=15_000)

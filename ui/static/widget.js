@@ -64,6 +64,7 @@
       networkError: "Couldn't reach the assistant. Check your connection and try again.",
       serverError: "Something went wrong. Please try again.",
       newMessage: "New message",
+      pendingCase: "a person has your case {ticket}",
     },
     es: {
       title: "Asistente de atención al cliente",
@@ -102,6 +103,7 @@
       networkError: "No se pudo contactar con el asistente. Comprueba tu conexión e inténtalo de nuevo.",
       serverError: "Algo salió mal. Inténtalo de nuevo.",
       newMessage: "Mensaje nuevo",
+      pendingCase: "una persona tiene tu caso {ticket}",
     },
   };
 
@@ -168,6 +170,7 @@ svg { width: 20px; height: 20px; display: block; flex: none; }
   position: absolute; top: 2px; right: 2px; width: 14px; height: 14px; border-radius: 50%;
   background: #d92d20; border: 2px solid #fff;
 }
+.gb-badge-pending { background: #f79009; }
 
 /* Panel */
 #gb-panel {
@@ -789,11 +792,16 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
     }
 
     _renderLauncherIcon() {
-      if (!this.$launcher) return;
-      this.$launcher.innerHTML = ICONS.chat + (this._unread ? '<span class="gb-badge" aria-hidden="true"></span>' : "");
+      if (!this.$launcher || this._isOpen) return; // open, the launcher is the close button
+      // A case with a person shows on the closed launcher too, so a reload does not hide it.
+      const pending = HUMAN_STATES.has(this._state);
+      const badge = this._unread ? "gb-badge" : pending ? "gb-badge gb-badge-pending" : "";
+      this.$launcher.innerHTML = ICONS.chat + (badge ? `<span class="${badge}" aria-hidden="true"></span>` : "");
+      this.$launcher.dataset.state = this._state;
       const title = this.getAttribute("title") || this.t.title;
       const label = format(this.t.openChat, { title });
-      this.$launcher.setAttribute("aria-label", this._unread ? `${label} (${this.t.newMessage})` : label);
+      const why = this._unread ? this.t.newMessage : pending ? format(this.t.pendingCase, { ticket: this._ticketId || "" }).trim() : "";
+      this.$launcher.setAttribute("aria-label", why ? `${label} (${why})` : label);
     }
 
     _onKeydown(event) {
@@ -1266,6 +1274,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       }
       banner.hidden = !(HUMAN_STATES.has(state) || state === "resolved");
       this.$human.disabled = HUMAN_STATES.has(state);
+      this._renderLauncherIcon();
       if (HUMAN_STATES.has(state)) this._startPolling();
       else this._stopPolling();
     }
@@ -1357,8 +1366,8 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         this._seenTurns.add(this._turnKey(turn, position));
       });
       this._unread = false;
-      this._renderLauncherIcon();
       this._setConversationState(session.state || "ai", session.ticket_id || null);
+      if (session.state === "waiting_for_human") this._addSystemNote(this.t.escalationSent);
       this._scrollToEnd(true);
     }
 
