@@ -251,6 +251,9 @@ DEFAULT_THRESHOLDS = GOLDEN_SET.parent.parent / "thresholds.yaml"
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 """../shared/data beside the project: real public data for benchmarks, never needed to run."""
 SHARED_EMANUAL = SHARED_DATA / "manuals" / "emanual_qa"
+SHARED_SHOWN = "../shared/data beside the project"
+S10_SHOWN = "in ../shared/data/manuals/emanual_qa"
+"""How help shows the shared data folder: its absolute path is cut to fit the help box."""
 
 
 class GeneratorKind(StrEnum):
@@ -274,7 +277,10 @@ def eval_command(
     ] = None,
     kb: KbOption = None,
     shared_data: Annotated[
-        Path, typer.Option(help="The shared data folder the real corpora are read from.")
+        Path,
+        typer.Option(
+            help="The shared data folder the real corpora are read from.", show_default=SHARED_SHOWN
+        ),
     ] = SHARED_DATA,
     generator: Annotated[
         GeneratorKind | None,
@@ -287,7 +293,10 @@ def eval_command(
         Path | None, typer.Option(help="results.json of an earlier run: report the deltas.")
     ] = None,
     thresholds: Annotated[
-        Path, typer.Option(help="Gate: metric minimums/maximums (YAML).")
+        Path,
+        typer.Option(
+            help="Gate: metric minimums/maximums (YAML).", show_default="evals/thresholds.yaml"
+        ),
     ] = DEFAULT_THRESHOLDS,
     no_gate: Annotated[bool, typer.Option("--no-gate", help="Report only, never fail.")] = False,
     judge_data: Annotated[
@@ -560,7 +569,9 @@ READING_PROBES = [
 def bench_reading(
     path: Annotated[
         Path,
-        typer.Argument(help="A PDF-derived Markdown or text file [default: the Venza manual]."),
+        typer.Argument(
+            help="A PDF-derived Markdown or text file.", show_default="the shared Venza manual"
+        ),
     ] = VENZA_MANUAL,
     probe: Annotated[
         list[str] | None,
@@ -626,10 +637,12 @@ def bench_retrieval(
 
 @bench_app.command("s10")
 def bench_s10(
-    corpus: Annotated[Path, typer.Option(help="s10_manual_corpus.json")] = SHARED_EMANUAL
-    / "s10_manual_corpus.json",
-    questions: Annotated[Path, typer.Option(help="s10_50_questions.csv")] = SHARED_EMANUAL
-    / "s10_50_questions.csv",
+    corpus: Annotated[
+        Path, typer.Option(help="The S10 manual corpus.", show_default=S10_SHOWN)
+    ] = SHARED_EMANUAL / "s10_manual_corpus.json",
+    questions: Annotated[
+        Path, typer.Option(help="The 50 S10 questions.", show_default=S10_SHOWN)
+    ] = SHARED_EMANUAL / "s10_50_questions.csv",
 ) -> None:
     """The Galaxy S10 e-manual benchmark: R@1/5/10 and MRR of dense, BM25 and the hybrids."""
     import tempfile
@@ -672,7 +685,10 @@ def bench_corpora(
         ),
     ] = None,
     shared_data: Annotated[
-        Path, typer.Option(help="The shared data folder the real corpora are read from.")
+        Path,
+        typer.Option(
+            help="The shared data folder the real corpora are read from.", show_default=SHARED_SHOWN
+        ),
     ] = SHARED_DATA,
 ) -> None:
     """Retrieval ideas side by side on every eval corpus and split: R@1, R@5 and MRR."""
@@ -729,7 +745,10 @@ def bench_safety(
 @bench_app.command("vehicles")
 def bench_vehicles(
     shared_data: Annotated[
-        Path, typer.Option(help="The shared data folder the NHTSA index is read from.")
+        Path,
+        typer.Option(
+            help="The shared data folder the NHTSA index is read from.", show_default=SHARED_SHOWN
+        ),
     ] = SHARED_DATA,
 ) -> None:
     """Vehicles spotted in 100 messages with the 2020-2024 NHTSA index as the catalogue."""
@@ -745,7 +764,7 @@ def bench_vehicles(
 @bench_app.command("judges")
 def bench_judges(
     shared_data: Annotated[
-        Path, typer.Option(help="The folder holding faithfulness/.")
+        Path, typer.Option(help="The folder holding faithfulness/.", show_default=SHARED_SHOWN)
     ] = SHARED_DATA,
     limit: Annotated[int, typer.Option(help="Samples per set (seeded).")] = 200,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,

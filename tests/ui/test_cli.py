@@ -57,9 +57,13 @@ def test_every_command_has_help(command: list[str]) -> None:
 
     from ui.cli import app
 
-    result = CliRunner().invoke(app, [*command, "--help"])
+    result = CliRunner().invoke(app, [*command, "--help"], terminal_width=100)
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+    # Defaults are shown as the user would write them, never as this checkout's absolute path
+    # cut to fit the help box.
+    checkout = str(Path(__file__).resolve().parents[3])
+    assert checkout not in result.output.replace("\n", "").replace("│", "").replace(" ", "")
 
 
 def test_missing_path_is_a_usage_error(glovebox_home: Path, tmp_path: Path) -> None:
