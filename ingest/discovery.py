@@ -23,18 +23,21 @@ class Discovery:
     manifest_errors: list[InputError]
 
 
-def discover(roots: list[Path], extra_manifests: list[Path] | None = None) -> Discovery:
+def discover(roots: list[Path], extra_manifests: list[Path | Manifest] | None = None) -> Discovery:
     """Every file under `roots` (sorted, hidden ones and manifests left out), with its metadata.
 
     A file's manifest entry is looked up in its own folder first, then in parent folders up to
-    its root, then in manifests given explicitly.
+    its root, then in manifests given explicitly (files, or built from the command line).
     """
     manifests: dict[Path, Manifest | None] = {}
     errors: list[InputError] = []
     explicit: list[Manifest] = []
-    for manifest_path in extra_manifests or []:
+    for given in extra_manifests or []:
+        if isinstance(given, Manifest):
+            explicit.append(given)
+            continue
         try:
-            explicit.append(Manifest.load(manifest_path))
+            explicit.append(Manifest.load(given))
         except InputError as error:
             errors.append(error)
 

@@ -69,7 +69,8 @@ def build_document(
             raise InputError(
                 source,
                 f"missing required metadata field '{required}'; add it to the front matter or to "
-                f"a {MANIFEST_NAME} entry for this file (see docs/knowledge-formats.md)",
+                f"a {MANIFEST_NAME} entry for this file (see docs/knowledge-formats.md), or give "
+                f"it when ingesting one file (glovebox ingest FILE --kind ... --vehicle ...)",
                 line=line,
             )
     if isinstance(known.get("supersedes"), str):
@@ -156,3 +157,43 @@ class Manifest:
     def ignores(self, path: Path) -> bool:
         relative = self._relative(path)
         return relative is not None and any(fnmatch.fnmatch(relative, p) for p in self.ignore)
+
+
+VEHICLE_GIVEN = re.compile(
+    r"^\s*(?P<make>\S+)\s+(?P<model>.+?)(?:\s+(?P<first>\d{4})(?:\s*[-–]\s*(?P<last>\d{4}))?)?\s*$"
+)
+
+
+def vehicle_fields(text: str) -> dict[str, Any]:
+    """'Toyota Venza 2021-2024' as document metadata: the make is the first word."""
+    match = VEHICLE_GIVEN.match(text)
+    if match is None:
+        raise InputError(
+            "--vehicle",
+            f"{text!r} is not 'MAKE MODEL [YEAR or YEAR-YEAR]' (e.g. 'Toyota Venza 2021-2024')",
+        )
+    first = int(match["first"]) if match["first"] else None
+    last = int(match["last"]) if match["last"] else first
+    if first is not None and last is not None and last < first:
+        raise InputError("--vehicle", f"the years in {text!r} run backwards; write FIRST-LAST")
+    fields: dict[str, Any] = {"make": match["make"], "model": match["model"].strip()}
+    if first is not None:
+        fields.update(year_first=first, year_last=last)
+    return fields
+
+
+def manifest_for_files(files: list[Path], fields: dict[str, Any]) -> Manifest:
+    """The metadata given on the command line, as a manifest entry for each file given: for
+    sources without front matter, so one manual needs no manifest file."""
+    folders = [path for path in files if not path.is_file()]
+    if folders:
+        raise InputError(
+            str(folders[0]),
+            "metadata on the command line (--kind, --vehicle, ...) is for files; describe a "
+            f"folder's files in a {MANIFEST_NAME} (see docs/knowledge-formats.md)",
+        )
+    given = {key: value for key, value in fields.items() if value is not None}
+    entries = [
+        ManifestEntry(str(path.resolve()), {"path": str(path.resolve()), **given}) for path in files
+    ]
+    return Manifest(Path("/"), entries)

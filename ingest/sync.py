@@ -16,6 +16,7 @@ from ingest.dedupe import NearDuplicate, find_near_duplicates
 from ingest.discovery import SourceFile, discover
 from ingest.loaders import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
 from ingest.loaders import LoadContext, loader_for
+from ingest.metadata import Manifest
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError, InputError
 from knowledge.records import Chunk, ParsedDocument, document_revision
@@ -228,7 +229,7 @@ class IngestJob:
         paths: list[Path],
         *,
         dry_run: bool = False,
-        manifests: list[Path] | None = None,
+        manifests: list[Path | Manifest] | None = None,
         progress: IngestProgress | None = None,
     ) -> IngestReport:
         progress = progress or SilentProgress()
@@ -262,7 +263,7 @@ class IngestJob:
     def _load(
         self,
         paths: list[Path],
-        manifests: list[Path] | None,
+        manifests: list[Path | Manifest] | None,
         report: IngestReport,
         progress: IngestProgress,
     ) -> tuple[dict[str, ParsedDocument], set[str]]:

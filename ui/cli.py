@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from assistant.chain import Assistant, AssistantReply
     from assistant.records import Channel
     from evals.suite import EvalOutcome
+    from ingest.metadata import Manifest
     from ingest.sync import IngestReport
 
 EXIT_OK = 0
@@ -69,6 +70,23 @@ def ingest(
             "--manifest", help="Extra manifest.yaml with metadata for files (repeatable)."
         ),
     ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="For files without front matter: the kind (owner_manual, service_manual, "
+            "recall_notice, faq, bulletin); no manifest needed."
+        ),
+    ] = None,
+    vehicle: Annotated[
+        str | None,
+        typer.Option(
+            help="With --kind: 'MAKE MODEL [YEAR or YEAR-YEAR]', e.g. 'Toyota Venza 2021-2024'."
+        ),
+    ] = None,
+    audience: Annotated[
+        str, typer.Option(help="With --kind: public (drivers and agents) or internal (agents).")
+    ] = "public",
+    title: Annotated[str | None, typer.Option(help="With --kind: the document's title.")] = None,
 ) -> None:
     """Sync PATHS into a knowledge base: new and changed chunks embedded, deleted ones removed.
 
@@ -82,9 +100,14 @@ def ingest(
     try:
         from ingest.sync import build_ingest_job
 
+        manifests: list[Path | Manifest] = list(manifest or [])
+        if kind is not None:
+            manifests.append(_command_line_manifest(paths, kind, vehicle, audience, title))
+        elif vehicle is not None or title is not None:
+            raise InputError("--kind", "--vehicle and --title describe a file: give its --kind too")
         job = build_ingest_job(settings, kb_name)
         with RichIngestProgress() as progress:
-            report = job.run(paths, dry_run=dry_run, manifests=manifest, progress=progress)
+            report = job.run(paths, dry_run=dry_run, manifests=manifests, progress=progress)
     except GloveboxError as error:
         raise _fail(error) from error
     except KeyboardInterrupt:
@@ -99,6 +122,17 @@ def ingest(
     else:
         _print_report(report)
     raise typer.Exit(EXIT_INPUT_SKIPPED if report.skipped else EXIT_OK)
+
+
+def _command_line_manifest(
+    paths: list[Path], kind: str, vehicle: str | None, audience: str, title: str | None
+) -> Manifest:
+    from ingest.metadata import manifest_for_files, vehicle_fields
+
+    fields: dict[str, object] = {"kind": kind, "audience": audience, "title": title}
+    if vehicle is not None:
+        fields["vehicle"] = vehicle_fields(vehicle)
+    return manifest_for_files(paths, fields)
 
 
 def _print_report(report: IngestReport) -> None:

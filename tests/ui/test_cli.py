@@ -106,6 +106,26 @@ def test_ingest_json_report_and_exit_code(glovebox_home: Path, tmp_path: Path) -
 
 
 @pytest.mark.integration
+def test_a_file_without_front_matter_is_ingested_with_its_kind_on_the_command_line(
+    glovebox_home: Path, tmp_path: Path
+) -> None:
+    manual = tmp_path / "venza-nav.md"
+    manual.write_text("# Navigation\n\nPress MAP to see where you are.\n", encoding="utf-8")
+
+    bare = glovebox(glovebox_home, "ingest", str(manual), "--dry-run", "--json")
+    described = glovebox(
+        glovebox_home, "ingest", str(manual), "--dry-run", "--json", "--kind", "owner_manual",
+        "--vehicle", "Toyota Venza 2021-2024", "--title", "Venza navigation",
+    )  # fmt: skip
+
+    assert bare.returncode == 3 and "kind" in json.loads(bare.stdout)["skipped"][0]["reason"]
+    assert described.returncode == 0, described.stderr
+    assert json.loads(described.stdout)["skipped"] == []
+    half = glovebox(glovebox_home, "ingest", str(manual), "--vehicle", "Toyota Venza 2021")
+    assert half.returncode == 2 and "--kind" in half.stderr
+
+
+@pytest.mark.integration
 def test_dry_run_prints_the_plan_and_writes_nothing(glovebox_home: Path, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "kb")
     result = glovebox(glovebox_home, "ingest", str(corpus), "--dry-run")
