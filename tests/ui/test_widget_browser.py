@@ -79,6 +79,11 @@ def test_a_driver_asks_rates_and_reaches_a_person_through_the_widget(
         page.screenshot(path=str(screenshot_path("widget-desktop.png", tmp_path)))
         page.locator(".gb-thumb-up").last.click()
         expect(panel).to_contain_text("Thanks")
+        chosen = page.locator(".gb-thumb-up").last
+        expect(chosen).to_have_attribute("aria-pressed", "true")
+        assert chosen.evaluate("b => getComputedStyle(b).backgroundColor") != page.locator(
+            ".gb-thumb-down"
+        ).last.evaluate("b => getComputedStyle(b).backgroundColor")  # the choice shows
         page.locator("#gb-human").click()
         banner = page.locator("#gb-banner")
         expect(banner).to_contain_text("GBX-", timeout=15_000)

@@ -311,7 +311,10 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 }
 .gb-thumb-up svg, .gb-thumb-down svg { width: 16px; height: 16px; }
 .gb-thumb-up:hover:not(:disabled), .gb-thumb-down:hover:not(:disabled) { background: var(--gb-soft); color: var(--gb-text); }
-.gb-thumb-up[aria-pressed="true"], .gb-thumb-down[aria-pressed="true"] { color: var(--gb-ink); }
+.gb-thumb-up[aria-pressed="true"], .gb-thumb-down[aria-pressed="true"] {
+  color: var(--gb-ink); background: color-mix(in srgb, var(--gb-ink) 14%, transparent);
+  box-shadow: inset 0 0 0 1.5px var(--gb-ink);
+}
 .gb-thumb-up:disabled:not([aria-pressed="true"]), .gb-thumb-down:disabled:not([aria-pressed="true"]) { opacity: .45; }
 .gb-thanks { margin-left: 6px; }
 .gb-comment { display: flex; gap: 6px; margin-top: 6px; flex-wrap: wrap; align-items: center; }
