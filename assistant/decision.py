@@ -43,6 +43,9 @@ class RoutingFacts:
     unknown_campaign: str | None = None
     unknown_model_year: bool = False
     recall_lookup_without_vehicle: bool = False
+    asker_is_agent: bool = False
+    """An agent asks: they are the person a hand-off would reach, so the question is answered
+    (and the case flagged to them) instead."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class AnswerFacts:
 
 def route(facts: RoutingFacts) -> Decision | None:
     """A reply that needs no retrieval, or None to go on and retrieve."""
-    if facts.triggers and facts.triggers[0].reason in PERSON_NEEDED:
+    if facts.triggers and facts.triggers[0].reason in PERSON_NEEDED and not facts.asker_is_agent:
         trigger = facts.triggers[0]
         return Decision("hand_to_person", trigger.reason, escalation=trigger)
     if facts.other_make:

@@ -21,6 +21,10 @@ def test_routing_before_retrieval() -> None:
     assert unknown_year is not None and unknown_year.action == "ask_for_vehicle"
 
 
+def test_an_agent_asking_for_a_person_is_answered_not_handed_to_themselves() -> None:
+    assert route(RoutingFacts(triggers=[PERSON], asker_is_agent=True)) is None
+
+
 def test_a_confident_supported_answer_is_given() -> None:
     decision = decide(AnswerFacts(supported=True, confidence=0.8, threshold=0.45))
     assert (decision.action, decision.show_answer, decision.escalation) == ("answer", True, None)
