@@ -41,7 +41,13 @@ from assistant.retrieval import HybridRetriever, keyword_tokens
 from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
-from assistant.tickets import ConversationSession, TicketDraft, TicketStore, passage_evidence
+from assistant.tickets import (
+    ConversationSession,
+    Ticket,
+    TicketDraft,
+    TicketStore,
+    passage_evidence,
+)
 from assistant.vehicles import VehicleCatalog, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
@@ -76,6 +82,10 @@ class Escalation:
     reason: str
     severity: Severity
     ticket_id: str | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> Escalation:
+        return cls(ticket.state, ticket.reason, ticket.severity, ticket.reference)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -271,8 +281,6 @@ class Assistant:
             "", turn.session_id, vehicle=turn.vehicle, standalone_question=turn.standalone
         )
         routed = route(self._routing_facts(turn))
-        if routed is not None and routed.action == "hand_to_person" and channel is Channel.AGENT:
-            routed = None  # an agent is the person: answer, and flag the case to them
         if routed is not None and routed.action != "hand_to_person":
             return self._finish_routed(reply, clock, routed, turn.other_make, turn.campaign)
         with clock("retrieve"):
@@ -310,13 +318,11 @@ class Assistant:
         urgent = any(trigger.reason == "safety" for trigger in turn.triggers)
         with clock("to_person"):
             ticket = self._tickets.note_asker_message(turn.session.open_ticket_id, urgent=urgent)
-        escalation = Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
         reply = AssistantReply(
-            "", turn.session_id, vehicle=turn.vehicle, escalation=escalation, outcome="with_person"
-        )
-        reply.timings_ms = clock.milliseconds()  # no assistant turn: the bot said nothing
-        reply.timings_ms["total"] = sum(reply.timings_ms.values())
-        return reply
+            "", turn.session_id, vehicle=turn.vehicle, escalation=Escalation.of(ticket),
+            outcome="with_person",
+        )  # fmt: skip
+        return _timed(reply, clock)  # no assistant turn: the bot said nothing
 
     def _open_turn(
         self,
@@ -400,6 +406,7 @@ class Assistant:
             and not self._catalog.knows_model_year(vehicle),
             recall_lookup_without_vehicle=turn.recall_lookup
             and not (vehicle and (vehicle.model or vehicle.vin)),
+            asker_is_agent=turn.channel is Channel.AGENT,
         )
 
     def _answer(
@@ -729,7 +736,7 @@ class Assistant:
             ),
             reuse_open=True,
         )
-        return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+        return Escalation.of(ticket)
 
     def _escalate(
         self,
@@ -764,7 +771,7 @@ class Assistant:
             reuse_open=True,
         )
         reply.answer = f"{said} Your reference is {ticket.reference}."
-        return Escalation(ticket.state, ticket.reason, ticket.severity, ticket.reference)
+        return Escalation.of(ticket)
 
     def _flag_to_agent(self, reply: AssistantReply, trigger: Trigger) -> Escalation:
         """On the agent channel the asker is the person a ticket would go to: the case is
@@ -789,9 +796,13 @@ class Assistant:
                 "outcome": reply.settled_outcome,
             },
         )
-        reply.timings_ms = clock.milliseconds()
-        reply.timings_ms["total"] = sum(reply.timings_ms.values())
-        return reply
+        return _timed(reply, clock)
+
+
+def _timed(reply: AssistantReply, clock: StageTimer) -> AssistantReply:
+    reply.timings_ms = clock.milliseconds()
+    reply.timings_ms["total"] = sum(reply.timings_ms.values())
+    return reply
 
 
 def last_answers_sources(session: ConversationSession) -> list[dict[str, Any]]:
