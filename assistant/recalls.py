@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Vehicle
 from assistant.retrieval import AccessFilter
@@ -118,8 +119,12 @@ class RecallNotice:
     text: str
     """The whole notice, its chunks in order."""
 
+    @cached_property
+    def _sections(self) -> dict[str, str]:
+        return notice_sections(self.text)
+
     def section(self, label: str) -> str:
-        return notice_sections(self.text).get(label, "")
+        return self._sections.get(label, "")
 
 
 class RecallLookup:
@@ -130,7 +135,7 @@ class RecallLookup:
         self._through: str | None = None
 
     def recalls_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
-        return self._first_chunks(self._vehicle_chunks(vehicle, channel))
+        return self._openings(self._vehicle_chunks(vehicle, channel))
 
     def notices_for(self, vehicle: Vehicle, channel: Channel) -> list[RecallNotice]:
         """`recalls_for`, each with its whole text (the remedy is often in a later chunk)."""
@@ -141,7 +146,7 @@ class RecallLookup:
             whole.setdefault(chunk.document_id, []).append(texts.get(chunk.id, ""))
         return [
             RecallNotice(passage, "\n".join(whole.get(passage.document_id, [passage.text])))
-            for passage in self._first_chunks(chunks)
+            for passage in self._first_chunks(chunks, texts)
         ]
 
     def _vehicle_chunks(self, vehicle: Vehicle, channel: Channel) -> list[StoredChunk]:
@@ -154,9 +159,12 @@ class RecallLookup:
             and affects(chunk.metadata, vehicle)
         ]
 
-    def _first_chunks(self, chunks: list[StoredChunk]) -> list[Passage]:
+    def _openings(self, chunks: list[StoredChunk]) -> list[Passage]:
+        return self._first_chunks(chunks, self._store.get_texts([chunk.id for chunk in chunks]))
+
+    @staticmethod
+    def _first_chunks(chunks: list[StoredChunk], texts: Mapping[str, str]) -> list[Passage]:
         """Each document's opening chunk (campaign, vehicles, advisory, remedy), newest first."""
-        texts = self._store.get_texts([chunk.id for chunk in chunks])
         first_chunk_per_document: dict[str, Passage] = {}
         for chunk in sorted(chunks, key=_reading_order):
             first_chunk_per_document.setdefault(
@@ -188,7 +196,7 @@ class RecallLookup:
 
     def campaign(self, campaign: str, channel: Channel) -> DraftAnswer:
         """One campaign's notices (one per model it covers): each line once, citing all."""
-        passages = self._first_chunks(self._campaign_chunks(campaign, channel))
+        passages = self._openings(self._campaign_chunks(campaign, channel))
         cited_by: dict[str, list[int]] = {}
         for number, passage in enumerate(passages, 1):
             for line in notice_lines(passage):
