@@ -181,6 +181,13 @@ class SimilarMessages:
                 self._model = self._shipped_or_fitted()
             return self._model
 
+    def refit(self) -> SemanticSafetyModel:
+        """Fits the model on the bank now (whatever was shipped) and uses it from here on."""
+        model = fit_semantic_model(self._embedder, self._bank_or_shipped())
+        with self._lock:
+            self._model = model
+        return model
+
     def probability(self, message: str) -> float:
         model = self.model
         return model.probability(self._embedder.embed_documents([message])[0])
@@ -191,9 +198,12 @@ class SimilarMessages:
             return f"reads like known safety messages (p={probability:.2f})"
         return None
 
+    def _bank_or_shipped(self) -> Bank:
+        return self._bank if self._bank is not None else load_bank()
+
     def _shipped_or_fitted(self) -> SemanticSafetyModel:
-        bank = self._bank if self._bank is not None else load_bank()
-        if self._shipped_model is not None and self._shipped_model.exists():
+        bank = self._bank_or_shipped()
+        if self._shipped_model is not None:  # a missing or damaged file says how to rewrite it
             shipped = SemanticSafetyModel.load(self._shipped_model)
             if shipped.fits(self._embedder, bank):
                 return shipped

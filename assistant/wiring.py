@@ -97,15 +97,18 @@ def build_safety_detector(settings: GloveboxSettings, embedder: Embedder) -> Saf
     """The danger patterns and the recall-use rule, then the semantic layer when it is on."""
     layers: list[SafetyLayer] = [DangerPatterns(), RecallUseRule()]
     if settings.safety_semantic:
-        bank = load_bank(settings.safety_bank_path) if settings.safety_bank_path else None
-        layers.append(
-            SimilarMessages(
-                build_safety_embedder(settings, embedder),
-                bank,
-                shipped_model=settings.safety_model_path or SHIPPED_SAFETY_MODEL,
-            )
-        )
+        layers.append(build_semantic_layer(settings, embedder))
     return LayeredSafetyDetector(layers)
+
+
+def build_semantic_layer(settings: GloveboxSettings, embedder: Embedder) -> SimilarMessages:
+    """The semantic safety layer as settings describe it (its embedder, bank and model)."""
+    bank = load_bank(settings.safety_bank_path) if settings.safety_bank_path else None
+    return SimilarMessages(
+        build_safety_embedder(settings, embedder),
+        bank,
+        shipped_model=settings.safety_model_path or SHIPPED_SAFETY_MODEL,
+    )
 
 
 def build_assistant(

@@ -5,7 +5,7 @@ its patterns: half safety cases, half not (with hard negatives that share their 
 split is drawn from a hash of each id. `dev` is what the patterns were tuned on and what the
 semantic layer's bank is (`assistant/safety_bank.jsonl`); `test` is only counted.
 
-    rows = run_safety_bench(embedder)
+    rows = run_safety_bench(build_semantic_layer(settings, embedder))
     print(safety_table(rows))
 """
 
@@ -24,7 +24,6 @@ from assistant.safety import (
 from assistant.safety_semantic import FOLDS, SemanticSafetyModel, SimilarMessages
 from evals.corpora import hashed_split
 from evals.dataset import jsonl_records
-from knowledge.embedder import Embedder
 from knowledge.errors import InputError
 
 SAFETY_SET = Path(__file__).resolve().parent / "datasets" / "safety.jsonl"
@@ -74,8 +73,7 @@ def load_safety_set(path: Path = SAFETY_SET) -> list[SafetyCase]:
     return cases
 
 
-def detectors(embedder: Embedder) -> dict[str, LayeredSafetyDetector]:
-    semantic = SimilarMessages(embedder)
+def detectors(semantic: SimilarMessages) -> dict[str, LayeredSafetyDetector]:
     combos: dict[str, list[SafetyLayer]] = {
         "patterns": [DangerPatterns()],
         "patterns+recall-rule": [DangerPatterns(), RecallUseRule()],
@@ -86,12 +84,12 @@ def detectors(embedder: Embedder) -> dict[str, LayeredSafetyDetector]:
 
 
 def run_safety_bench(
-    embedder: Embedder, cases: list[SafetyCase] | None = None,
+    semantic: SimilarMessages, cases: list[SafetyCase] | None = None,
     on_status: Callable[[str], None] = lambda line: None,
 ) -> list[SafetyRow]:  # fmt: skip
     cases = cases if cases is not None else load_safety_set()
     rows = []
-    for name, detector in detectors(embedder).items():
+    for name, detector in detectors(semantic).items():
         on_status(f"safety: {name}")
         row = SafetyRow(name)
         for case in cases:

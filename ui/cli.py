@@ -286,8 +286,8 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 """../shared/data beside the project: real public data for benchmarks, never needed to run."""
 SHARED_EMANUAL = SHARED_DATA / "manuals" / "emanual_qa"
 SHARED_SHOWN = "../shared/data beside the project"
-S10_SHOWN = "in ../shared/data/manuals/emanual_qa"
 """How help shows the shared data folder: its absolute path is cut to fit the help box."""
+S10_SHOWN = "in ../shared/data/manuals/emanual_qa"
 
 
 class GeneratorKind(StrEnum):
@@ -757,23 +757,22 @@ def bench_safety(
     ] = None,
 ) -> None:
     """The safety layers on the labelled safety set: escalation recall and false escalations."""
-    from assistant.safety_semantic import BANK, SimilarMessages, fit_semantic_model, load_bank
+    from assistant.wiring import build_semantic_layer
     from evals.safety_bench import run_safety_bench, safety_table, semantic_line
-    from knowledge.components import build_embedder, build_safety_embedder
+    from knowledge.components import build_embedder
 
     settings = get_settings()
     try:
-        embedder = build_safety_embedder(settings, build_embedder(settings))
+        # The layer the product builds from these settings: its embedder, bank and model.
+        semantic = build_semantic_layer(settings, build_embedder(settings))
         if write_model is not None:
-            bank = load_bank(settings.safety_bank_path or BANK)
-            fit_semantic_model(embedder, bank).save(write_model)
+            semantic.refit().save(write_model)
             typer.echo(f"safety model written to {write_model}", err=True)
-        rows = run_safety_bench(embedder, on_status=lambda line: typer.echo(line, err=True))
-        semantic = SimilarMessages(embedder).model
+        rows = run_safety_bench(semantic, on_status=lambda line: typer.echo(line, err=True))
     except GloveboxError as error:
         raise _fail(error) from error
     typer.echo(safety_table(rows))
-    typer.echo(semantic_line(semantic))
+    typer.echo(semantic_line(semantic.model))
 
 
 @bench_app.command("vehicles")

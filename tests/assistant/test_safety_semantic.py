@@ -96,3 +96,20 @@ def test_a_damaged_model_file_says_how_to_write_it_again(tmp_path: Path) -> None
 
     with pytest.raises(ConfigurationError, match="--write-model"):
         SemanticSafetyModel.load(path)
+
+
+def test_a_configured_model_file_that_is_missing_says_how_to_write_it(tmp_path: Path) -> None:
+    layer = SimilarMessages(HashEmbedder(), TOY_BANK, shipped_model=tmp_path / "missing.json")
+
+    with pytest.raises(ConfigurationError, match="--write-model"):
+        layer.check("smoke from the hood")
+
+
+def test_refit_fits_the_bank_now_and_uses_that_model(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    fit_semantic_model(HashEmbedder(), TOY_BANK[:-1]).save(other)  # for another bank
+    layer = SimilarMessages(HashEmbedder(), TOY_BANK, shipped_model=other)
+
+    model = layer.refit()
+
+    assert model.bank_digest == bank_digest(TOY_BANK) and layer.model is model

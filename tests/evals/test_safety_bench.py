@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.safety_semantic import SimilarMessages
 from evals.safety_bench import load_safety_set, run_safety_bench, safety_table
 from knowledge.errors import InputError
 from tests.fakes import HashEmbedder
@@ -24,7 +25,7 @@ def test_the_safety_set_is_balanced_and_split_by_id() -> None:
 def test_the_bench_counts_every_case_for_every_detector() -> None:
     cases = load_safety_set()[:40]
 
-    rows = run_safety_bench(HashEmbedder(), cases)
+    rows = run_safety_bench(SimilarMessages(HashEmbedder(), shipped_model=None), cases)
     table = safety_table(rows)
 
     assert [row.detector for row in rows][-1].endswith("(shipped)")
