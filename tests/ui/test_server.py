@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,16 +17,22 @@ from ui.api_docs import ASSETS_PATH
 from ui.driver_api import DRIVER_PATHS
 from ui.server import create_app
 
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
 pytestmark = pytest.mark.integration
 
 
-def test_health_and_status_after_ingest(
-    settings: GloveboxSettings, real_embedder, tmp_path: Path
-) -> None:
+@pytest.fixture
+def client(settings: GloveboxSettings, real_embedder, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
+    """The app over a small ingested knowledge base."""
     from fastapi.testclient import TestClient
 
     build_ingest_job(settings, "default", real_embedder).run([write_corpus(tmp_path / "kb")])
-    client = TestClient(create_app(settings, "default"))
+    return TestClient(create_app(settings, "default"))
+
+
+def test_health_and_status_after_ingest(client: TestClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200 and health.json()["chunks"] > 0
     status = client.get("/api/knowledge-base").json()
@@ -38,13 +45,7 @@ def test_serving_an_empty_knowledge_base_says_to_ingest(settings: GloveboxSettin
         create_app(settings, "default")
 
 
-def test_the_api_docs_describe_both_apis_from_files_served_here(
-    settings: GloveboxSettings, real_embedder, tmp_path: Path
-) -> None:
-    from fastapi.testclient import TestClient
-
-    build_ingest_job(settings, "default", real_embedder).run([write_corpus(tmp_path / "kb")])
-    client = TestClient(create_app(settings, "default"))
+def test_the_api_docs_describe_both_apis_from_files_served_here(client: TestClient) -> None:
     schema = client.get("/openapi.json")
     assert schema.status_code == 200, schema.text
     paths = schema.json()["paths"]
