@@ -215,6 +215,19 @@ class KnowledgeStore:
         }
         return [found[chunk_id] for chunk_id in ids if chunk_id in found]
 
+    def document_chunks(self, document_id: str) -> list[tuple[StoredChunk, str]]:
+        """Every chunk of one document with its text, in document order."""
+        page = self._collection.get(
+            where={"document_id": document_id}, include=["metadatas", "documents"]
+        )
+        chunks = [
+            (StoredChunk(chunk_id, dict(metadata or {})), text or "")  # type: ignore[arg-type]
+            for chunk_id, metadata, text in zip(
+                page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True
+            )
+        ]
+        return sorted(chunks, key=lambda pair: (_position(pair[0]), pair[0].id))
+
     def write(self, chunks: Sequence[ChunkWrite]) -> None:
         """Upserts chunks with new embeddings, and updates metadata in place for the rest."""
         embedded = [chunk for chunk in chunks if chunk.embedding is not None]
@@ -256,6 +269,11 @@ class KnowledgeStore:
                 ids, metadatas, documents, distances, strict=True
             )
         ]
+
+
+def _position(chunk: StoredChunk) -> int:
+    position = chunk.metadata.get("position")
+    return position if isinstance(position, int) else 0
 
 
 def list_knowledge_bases(client: ClientAPI) -> list[str]:

@@ -23,11 +23,13 @@ from assistant.recalls import RecallNotice
 from assistant.records import Channel, EscalationState, Severity, Vehicle
 from assistant.vehicles import describe_vehicle
 from knowledge.errors import InputError
+from ui.source_page import source_link
 
 if TYPE_CHECKING:
     from assistant.accounts import AgentAccount, SqlAccountStore
     from assistant.chain import AssistantReply, Citation, ReplyEvent
     from assistant.insights import Insights
+    from assistant.sources import SourceDocument
     from assistant.tickets import Feedback, SqlTicketStore, Ticket
     from assistant.wiring import Services
 
@@ -77,6 +79,8 @@ class SourceView:
     quote: str
     score: float
     document_id: str
+    url: str
+    """Where the source opens: its whole document at this section, for signed-in agents."""
 
     @classmethod
     def of(cls, citation: Citation) -> SourceView:
@@ -92,6 +96,7 @@ class SourceView:
             quote=citation.quote,
             score=citation.score,
             document_id=citation.document_id,
+            url=source_link(citation, agent=True),
         )
 
 
@@ -163,6 +168,11 @@ class AgentDesk:
 
     def sign_out(self, token: str) -> None:
         self._accounts.close_session(token)
+
+    def source(self, agent: AgentAccount, document_id: str) -> SourceDocument | None:
+        """Any cited document, internal ones too: agents read what drivers may not."""
+        del agent  # signed in is enough: every agent reads every source
+        return self._services.sources.document(document_id, audiences=Channel.AGENT.audiences)
 
     # Chat
 

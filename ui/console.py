@@ -75,6 +75,7 @@ STATE_LABELS = {
 SPEAKERS = {"user": "Customer", "assistant": "Assistant", "agent": "Agent"}
 QUEUE_REFRESH_SECONDS = 5
 _VIN = re.compile(r"^(?=[A-Z]*\d)[A-HJ-NPR-Z0-9]{17}$")
+CITATION_MARK = re.compile(r"\[(\d{1,2})\]")
 
 CONSOLE_CSS = """
 #gbx-header { align-items: center; padding: 4px 4px 0; }
@@ -257,6 +258,17 @@ def answer_meta_html(reply: AssistantReply) -> str:
     return "".join(parts)
 
 
+def linked_citations(answer: str, sources: list[SourceView]) -> str:
+    """The answer with each `[n]` a link that opens its source document at the cited section."""
+    urls = {source.n: source.url for source in sources}
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return rf"[\[{n}\]]({urls[n]})" if n in urls else match.group(0)
+
+    return CITATION_MARK.sub(link, answer)
+
+
 def sources_html(sources: list[SourceView]) -> str:
     if not sources:
         return '<div class="gbx-empty">Sources of the answer appear here.</div>'
@@ -284,7 +296,9 @@ def _source_html(source: SourceView) -> str:
         f'<span class="gbx-title">{_e(source.title)}</span>{audience}'
         f'<span class="gbx-muted">relevance {source.score:.2f}</span></summary>'
         f'<div class="gbx-body"><dl class="gbx-facts">{rows}</dl>'
-        f'<blockquote class="gbx-quote">{_e(source.quote)}</blockquote></div></details>'
+        f'<blockquote class="gbx-quote">{_e(source.quote)}</blockquote>'
+        f'<a class="gbx-open-source" href="{_e(source.url)}" target="_blank" rel="noopener">'
+        "Open the document at this section</a></div></details>"
     )
 
 
@@ -829,7 +843,10 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 return
             turn = desk.finish(reply)
             update: dict[Any, Any] = {
-                chatbot: [*history, {"role": "assistant", "content": reply.answer}],
+                chatbot: [
+                    *history,
+                    {"role": "assistant", "content": linked_citations(reply.answer, turn.sources)},
+                ],
                 sources: sources_html(turn.sources),
                 answer_meta: answer_meta_html(reply),
                 session_id: reply.session_id,

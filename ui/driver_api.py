@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.chain import AssistantReply, Citation
@@ -36,9 +36,12 @@ from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
 from ui.agent_desk import customer_copy
+from ui.source_page import source_page_html, stored_source_link
 
 STATIC = Path(__file__).resolve().parent / "static"
-DRIVER_PATHS = ("/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls")
+DRIVER_PATHS = (
+    "/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls", "/v1/sources",
+)  # fmt: skip
 PUBLIC_CITATION_FIELDS = ("n", "title", "section", "kind", "page", "effective_date", "quote")
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
 """All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
@@ -142,7 +145,13 @@ class RateLimiter:
 
 
 def public_citation(citation: Citation) -> dict[str, Any]:
-    return {name: getattr(citation, name) for name in PUBLIC_CITATION_FIELDS}
+    return stored_public_citation(citation.to_json())
+
+
+def stored_public_citation(citation: dict[str, Any]) -> dict[str, Any]:
+    """What a driver sees of a citation: its public fields, and where its document opens."""
+    shown = {name: citation.get(name) for name in PUBLIC_CITATION_FIELDS}
+    return shown | {"url": stored_source_link(citation, agent=False)}
 
 
 def driver_reply(reply: AssistantReply, turn_index: int) -> dict[str, Any]:
@@ -351,7 +360,7 @@ class DriverApi:
                 }  # fmt: skip
                 if turn.role == "assistant" and turn.payload:
                     entry["citations"] = [
-                        {name: c.get(name) for name in PUBLIC_CITATION_FIELDS}
+                        stored_public_citation(c)
                         for c in turn.payload.get("citations", [])
                         if c.get("audience") == "public"
                     ]
@@ -378,6 +387,15 @@ class DriverApi:
                 "vehicle": {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year},
                 "recalls": [_recall(notice) for notice in found],
             }
+
+        @router.get("/v1/sources/{document_id:path}", tags=["driver"], response_class=HTMLResponse)
+        def source(document_id: str, request: Request) -> HTMLResponse:
+            """A public source, whole, as a page a citation's link opens (no key: it is public)."""
+            self.check_rate(request)
+            document = services.sources.document(document_id, audiences=Channel.DRIVER.audiences)
+            if document is None:
+                raise ApiError(404, f"no public source {document_id!r}", "document_id")
+            return HTMLResponse(source_page_html(document))
 
         @router.post("/v1/chat/completions", tags=["openai-compatible"])
         def completions(body: ChatCompletionRequest, request: Request) -> Any:

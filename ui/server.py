@@ -37,6 +37,7 @@ from ui.agent_desk import (
 )
 from ui.api_docs import install_api_docs
 from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
+from ui.source_page import source_page_html
 
 if TYPE_CHECKING:
     from assistant.tickets import Ticket
@@ -261,6 +262,15 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         agent: AgentAccount = Agent, limit: int = 500
     ) -> list[dict[str, Any]]:
         return [_feedback_json(item) for item in desk.feedback_list(agent, limit=limit)]
+
+    @application.get("/v1/agent/sources/{document_id:path}", response_class=HTMLResponse)
+    def agent_source(document_id: str, agent: AgentAccount = Agent) -> Response:
+        """Any source, internal ones too, as the page a console citation opens."""
+        document = desk.source(agent, document_id)
+        if document is None:
+            message = f"no source {document_id!r} in knowledge base {kb!r}"
+            return JSONResponse({"error": {"message": message, "field": "document_id"}}, 404)
+        return HTMLResponse(source_page_html(document))
 
     @application.get("/v1/agent/vehicle")
     def agent_vehicle(q: str, agent: AgentAccount = Agent) -> dict[str, Any]:

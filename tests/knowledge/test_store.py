@@ -83,6 +83,24 @@ def test_write_query_relabel_delete(settings: GloveboxSettings) -> None:
     assert store.count() == 1
 
 
+def test_a_documents_chunks_come_back_in_document_order(settings: GloveboxSettings) -> None:
+    embedder = HashEmbedder()
+    store = open_store(settings, embedder)
+    positions = {"m::b:0": 2, "m::a:0": 0, "m::a:1": 1, "other::a:0": 0}
+    store.write(
+        [
+            ChunkWrite(chunk_id, chunk_id, {"document_id": chunk_id.split("::")[0],
+                                            "position": position}, embedder.embed_query(chunk_id))
+            for chunk_id, position in positions.items()
+        ]
+    )  # fmt: skip
+    chunks = store.document_chunks("m")
+    assert [(chunk.id, text) for chunk, text in chunks] == [
+        ("m::a:0", "m::a:0"), ("m::a:1", "m::a:1"), ("m::b:0", "m::b:0"),
+    ]  # fmt: skip
+    assert store.document_chunks("missing") == []
+
+
 def test_list_and_drop(settings: GloveboxSettings) -> None:
     client = make_chroma_client(settings)
     open_store(settings, HashEmbedder(), kb="one")

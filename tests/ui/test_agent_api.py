@@ -88,6 +88,7 @@ def test_sign_in_guesses_are_throttled_per_address(
         ("GET", "/v1/agent/feedback"),
         ("GET", "/v1/agent/insights"),
         ("POST", "/v1/agent/chat"),
+        ("GET", "/v1/agent/sources/tsb-hv-23-014-brisa-p0420"),
         ("GET", "/console/config"),
         ("GET", "/console/gradio_api/info"),
     ],
@@ -164,6 +165,25 @@ def test_an_internal_bulletin_is_marked_and_kept_out_of_the_customer_copy(
     copy = answer["customer_copy"]
     assert copy["relied_on_internal"] is True
     assert all(s["title"] not in copy["text"] for s in internal)
+
+
+def test_an_agent_opens_an_internal_source_at_the_cited_section(
+    client: httpx.Client, token: str
+) -> None:
+    answer = client.post(
+        "/v1/agent/chat",
+        headers=bearer(token),
+        json={"question": "P0420 on a 2020 Brisa, is there a bulletin?", "vehicle": "Brisa 2020"},
+    ).json()
+    bulletin = next(s for s in answer["sources"] if s["internal"])
+    path, _, fragment = bulletin["url"].partition("#")
+    assert path == f"/v1/agent/sources/{bulletin['document_id']}"
+    page = client.get(path, headers=bearer(token))
+    assert page.status_code == 200 and "Internal" in page.text
+    assert f'<section id="{fragment}">' in page.text
+    assert client.get(path).status_code == 401
+    missing = client.get("/v1/agent/sources/no-such-document", headers=bearer(token))
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "document_id"
 
 
 def test_feedback_is_stored_with_question_answer_and_citations(

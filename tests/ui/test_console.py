@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from assistant.records import Channel, EscalationState, Severity
 from assistant.tickets import Ticket
-from ui.console import queue_rows, ticket_html
+from ui.console import linked_citations, queue_rows, ticket_html
 
 
 def a_ticket(**changes: object) -> Ticket:
@@ -44,3 +44,12 @@ def test_a_ticket_shows_what_the_assistant_said_only_when_the_transcript_does_no
 
     assert "What the assistant said" not in repeated and "[1] <strong>Owner" in repeated
     assert "What the assistant said" in own and "Please stop driving." in own
+
+
+def test_each_cited_number_in_an_answer_links_to_its_source() -> None:
+    from ui.agent_desk import SourceView
+
+    source = SourceView(1, "Manual", "owner manual", "Reset", None, None, None, False, "q", 0.9,
+                        "manual", "/v1/agent/sources/manual#reset")  # fmt: skip
+    linked = linked_citations("Press SET [1]. Drive [2].", [source])
+    assert linked == r"Press SET [\[1\]](/v1/agent/sources/manual#reset). Drive [2]."

@@ -122,6 +122,15 @@ def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
     assert source.get_attribute("open") is not None
     expect_text(page, "#source-1 blockquote", citation["quote"][:40])
     page.screenshot(path=str(screenshots / "console-chat.png"))
+    from playwright.sync_api import expect
+
+    with page.expect_popup() as opened:
+        page.locator("#answer a", has_text="[1]").last.click()
+    document = opened.value
+    document.wait_for_load_state()
+    assert "/v1/agent/sources/" in document.url
+    expect(document.locator("section:target h2")).to_contain_text(citation["section"][-20:])
+    document.close()
 
     comment = "The customer's car has no TPMS SET button"
     page.click("#thumbs-down")

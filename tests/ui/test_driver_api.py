@@ -3,6 +3,7 @@ escalation, and nothing internal in any driver response or stream."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,10 +56,37 @@ def test_a_driver_gets_a_cited_public_answer_and_no_internals(client: httpx.Clie
         "asked_for_vehicle", "escalation",
     }  # fmt: skip
     assert set(reply["citations"][0]) == {
-        "n", "title", "section", "kind", "page", "effective_date", "quote",
+        "n", "title", "section", "kind", "page", "effective_date", "quote", "url",
     }  # fmt: skip
     stored = client.get(f"/v1/sessions/{reply['session_id']}", headers=KEY).json()
     assert stored["turns"][-1]["citations"] == reply["citations"]  # the same public fields
+
+
+def test_a_citation_link_opens_its_public_document_at_the_cited_section(
+    client: httpx.Client,
+) -> None:
+    reply = client.post(
+        "/v1/chat", headers=KEY,
+        json={"question": "How do I reset the TPMS light?", "vehicle": "Halvard Tessel 2022"},
+    ).json()  # fmt: skip
+    citation = reply["citations"][0]
+    path, _, fragment = citation["url"].partition("#")
+    assert path.startswith("/v1/sources/") and fragment
+    page = client.get(path)  # no key: a public document is public
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'<section id="{fragment}">' in page.text
+    section = page.text.split(f'<section id="{fragment}">', 1)[1].split("</section>", 1)[0]
+    quoted = " ".join(citation["quote"].split("…")[0].split()[:6])
+    assert quoted in " ".join(html.unescape(section).split())
+    assert "<script" not in page.text and "<link" not in page.text and " src=" not in page.text
+
+
+def test_internal_and_unknown_sources_are_not_served_to_drivers(client: httpx.Client) -> None:
+    bulletin = next((SAMPLE_KNOWLEDGE / "bulletins").glob("*.md")).stem
+    for document_id in (bulletin, "no-such-document"):
+        response = client.get(f"/v1/sources/{document_id}")
+        assert response.status_code == 404
+        assert response.json()["error"]["field"] == "document_id"
 
 
 def test_the_stream_sends_typed_events_and_never_internal_text(client: httpx.Client) -> None:

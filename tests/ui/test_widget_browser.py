@@ -77,6 +77,13 @@ def test_a_driver_asks_rates_and_reaches_a_person_through_the_widget(
         page.locator(".gb-sources-toggle").last.click()
         expect(page.locator(".gb-source").first).to_contain_text("Tessel")
         page.screenshot(path=str(screenshot_path("widget-desktop.png", tmp_path)))
+        with page.expect_popup() as opened:
+            page.locator(".gb-source-title a").first.click()
+        document = opened.value
+        document.wait_for_load_state()
+        assert "/v1/sources/" in document.url and "#" in document.url
+        expect(document.locator("section:target h2")).to_contain_text("TPMS")
+        document.close()
         page.locator(".gb-thumb-up").last.click()
         expect(panel).to_contain_text("Thanks")
         chosen = page.locator(".gb-thumb-up").last

@@ -298,6 +298,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 .gb-source-n { flex: none; min-width: 20px; height: 20px; border-radius: 10px; display: grid; place-items: center;
   background: var(--gb-soft); font-size: 11px; font-weight: 700; }
 .gb-source-title { font-weight: 600; }
+.gb-source-title a { color: var(--gb-ink); text-decoration: underline; text-underline-offset: 2px; }
 .gb-source-section { color: var(--gb-muted); }
 .gb-source-kind { display: inline-block; margin-left: 4px; padding: 0 6px; border-radius: 6px; font-size: 11px;
   background: var(--gb-soft); color: var(--gb-muted); text-transform: capitalize; }
@@ -958,7 +959,18 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         const body = document.createElement("div");
         const title = document.createElement("span");
         title.className = "gb-source-title";
-        title.textContent = citation.title || "";
+        const url = typeof citation.url === "string" && citation.url.startsWith("/v1/sources/") ? citation.url : null;
+        if (url) {
+          // The document, opened at the cited section: served by the same Glovebox.
+          const link = document.createElement("a");
+          link.href = this._api + url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.textContent = citation.title || url;
+          title.appendChild(link);
+        } else {
+          title.textContent = citation.title || "";
+        }
         body.appendChild(title);
         if (citation.section) {
           const section = document.createElement("span");

@@ -1,0 +1,72 @@
+"""The page a citation opens: its document, whole, at the cited section (no outside assets).
+
+Drivers follow public sources at `/v1/sources/{id}`; agents follow any source at
+`/v1/agent/sources/{id}`, behind their sign-in.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from assistant.chain import Citation
+from assistant.sources import SourceDocument, section_anchor
+
+DRIVER_SOURCES_PATH = "/v1/sources"
+AGENT_SOURCES_PATH = "/v1/agent/sources"
+
+PAGE_STYLE = """
+:root { color-scheme: light dark; --accent: #0b5cad; }
+body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+  background: Canvas; color: CanvasText; }
+main { max-width: 46rem; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
+header p { margin: .25rem 0; opacity: .8; }
+.badge { display: inline-block; font-size: .8rem; padding: .05rem .5rem; border-radius: 1rem;
+  border: 1px solid currentColor; margin-right: .4rem; }
+section { padding: .25rem 1rem; margin: 1rem -1rem; border-left: 4px solid transparent;
+  scroll-margin-top: 1rem; }
+section:target { border-left-color: var(--accent); background: color-mix(in srgb,
+  var(--accent) 10%, transparent); }
+section:target h2::after { content: " · cited"; font-size: .8rem; color: var(--accent); }
+h2 { font-size: 1.1rem; margin: .75rem 0 .25rem; }
+.text { white-space: pre-wrap; margin: 0; }
+"""
+
+
+def source_link(citation: Citation, *, agent: bool) -> str:
+    """Where a citation opens: its document, at its section (a path on this server)."""
+    return stored_source_link(citation.to_json(), agent=agent)
+
+
+def stored_source_link(citation: dict[str, Any], *, agent: bool) -> str:
+    """The same, for a citation as a session's transcript stored it."""
+    base = AGENT_SOURCES_PATH if agent else DRIVER_SOURCES_PATH
+    page = citation.get("page")
+    fragment = section_anchor(
+        str(citation.get("section") or ""), citation.get("anchor") or None,
+        page if isinstance(page, int) else None,
+    )  # fmt: skip
+    document_id = quote(str(citation.get("document_id") or ""), safe="")
+    return f"{base}/{document_id}#{quote(fragment, safe='')}"
+
+
+def source_page_html(document: SourceDocument) -> str:
+    facts = [document.kind, document.vehicle or "", document.effective_date or ""]
+    badge = "Internal" if document.audience != "public" else "Public"
+    sections = "".join(
+        f'<section id="{escape(section.anchor)}">'
+        f"<h2>{escape(section.heading or document.title)}"
+        f"{f' (page {section.page})' if section.page is not None else ''}</h2>"
+        f'<p class="text">{escape(section.text)}</p></section>'
+        for section in document.sections
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(document.title)}</title><style>{PAGE_STYLE}</style></head>"
+        f"<body><main><header><h1>{escape(document.title)}</h1>"
+        f'<p><span class="badge">{badge}</span>'
+        f"{escape(' · '.join(fact for fact in facts if fact))}</p></header>"
+        f"{sections}</main></body></html>"
+    )
