@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.safety_patterns import DANGER_PATTERNS, RECALL_WORD, SAFE_FRAMING, USE_NOW
+from assistant.safety_patterns import (
+    DANGER_PATTERNS,
+    NOT_HAPPENING_NOW,
+    RECALL_WORD,
+    SAFE_FRAMING,
+    USE_NOW,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class DangerPatterns:
     name = "patterns"
 
     def check(self, message: str) -> str | None:
+        if NOT_HAPPENING_NOW.search(message):
+            return None  # the semantic layer still reads it
         for concern, pattern, unless in DANGER_PATTERNS:
             match = pattern.search(message)
             if match and not (unless and unless.search(message)):

@@ -198,6 +198,20 @@ _RAW: list[tuple[str, str, str | None]] = [
     ),
 ]
 
+NOT_HAPPENING_NOW = re.compile(
+    # The danger words about a car's history, a purchase being researched, a bill, a product
+    # or how a feature works: 'was it ever in an accident?', 'does it have fire suppression?
+    # researching before I buy', 'dispute the charge for the blowout repair', 'do they make a
+    # carbon monoxide detector', 'does it brake if it thinks I'm about to crash?'.
+    r"\b(ever (been |had )?(in |had )?an? (accident|crash|collision|fire|flood)"
+    r"|accident (history|report)|vehicle history|carfax|autocheck"
+    r"|research(ing)?\b|before (i|we) (buy|purchase)|thinking (of|about) (buying|getting)"
+    r"|shopping (for|around)|dispute|overcharg\w*|overpriced|refund|reimburs\w*|invoice"
+    r"|do they (make|sell)|(recommend|suggest) (a|an|any|some) "
+    r"|(if|when) it (thinks|detects|senses)|how does (the |my |it )?(\w+ )?(work|know|detect))",
+    _FLAGS,
+)
+
 DANGER_PATTERNS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     (concern, re.compile(pattern, _FLAGS), re.compile(unless, _FLAGS) if unless else None)
     for concern, pattern, unless in _RAW

@@ -87,6 +87,10 @@ def test_dangers_happening_now_are_found_in_english_and_spanish(message: str) ->
         "¿me llama el concesionario cuando esté listo?",
         "Are electric cars actually more likely to catch fire than gas cars?",
         "Will the previous owner's accident history show up when I trade it in?",
+        "was the used Civic I'm about to buy ever in a flood or a fire?",
+        "the shop overcharged me for the brake job after my brakes failed last year",
+        "do they sell a smoke detector for campervans?",
+        "does lane assist steer for me if it detects I'm drifting into a crash?",
     ],
 )
 def test_the_same_words_used_for_something_else_are_no_danger(message: str) -> None:
