@@ -157,6 +157,15 @@ ANSWER_PIECES = re.compile(r"(?<=\])(?=\s)|(?<=\n)(?=\S)")
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """A reply drafted for an agent to edit and send: public sources only, never recorded."""
+
+    answer: str
+    citations: list[Citation]
+    confidence: float
+
+
+@dataclass(frozen=True)
 class ReplyEvent:
     """One step of a streamed reply: `status` (a stage started; `text` is its name), `delta`
     (the next piece of the answer text), `reply` (the whole reply, last)."""
@@ -309,6 +318,27 @@ class Assistant:
         if early.action in ("acknowledge", "ask_for_vehicle") or early.reason == "no_recall_found":
             return self._finish_without_answer(reply, clock, early)
         return self._answer(reply, clock, turn, draft, retrieval, from_lookup)
+
+    def suggest(
+        self, message: str, *, vehicle: Vehicle | None, history: list[tuple[str, str]]
+    ) -> Suggestion | None:
+        """What the knowledge base would answer the customer's message, for the agent who has
+        the conversation. Nothing is recorded, nothing escalates; None if nothing supports one."""
+        standalone = self._rewriter.run(message, history[-6:])
+        topic = self._without_vehicle(standalone)
+        query = RetrievalQuery(standalone, Channel.DRIVER, _filterable(vehicle), self._policy.k)
+        retrieval = self._retriever.run(query)
+        if not retrieval.passages:
+            return None
+        passages = retrieval.passages
+        if self._sections is not None:
+            passages = self._sections.run(passages)
+        checked = enforce_support(self._generator.run(topic, passages, history[-6:]), self._support)
+        if not checked.draft.sentences:
+            return None
+        evidence = answer_evidence(topic, retrieval, checked, self._retriever.rarity)
+        answer, citations = _render(checked.draft)
+        return Suggestion(answer, citations, round(self._confidence.probability(evidence), 2))
 
     def _pass_to_person(self, turn: _Turn, clock: StageTimer) -> AssistantReply:
         """A person has the conversation (or is about to): the message is theirs to answer.

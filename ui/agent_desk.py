@@ -110,6 +110,19 @@ class CustomerCopy:
 
 
 @dataclass(frozen=True)
+class SuggestedReply:
+    """A reply to the customer's last message, drafted from public sources for the agent."""
+
+    for_message: str
+    answer: str
+    """With the `[n]` marks of `sources`."""
+    text: str
+    """As the agent would send it: the answer with its sources as footnotes."""
+    sources: list[SourceView]
+    confidence: float
+
+
+@dataclass(frozen=True)
 class RecallView:
     campaign: str
     title: str
@@ -318,6 +331,35 @@ class AgentDesk:
         if session is None:
             return list(ticket.transcript)
         return session.transcript()
+
+    def suggested_reply(self, agent: AgentAccount, ticket: Ticket) -> SuggestedReply | None:
+        """A reply to the customer's last message, drafted from the knowledge base; None when
+        the customer has not written or nothing in the public sources supports a reply."""
+        from assistant.chain import AssistantReply
+
+        transcript = self.transcript(agent, ticket)
+        asked = [i for i, turn in enumerate(transcript) if turn.get("role") == "user"]
+        if not asked:
+            return None
+        message = str(transcript[asked[-1]].get("text", ""))
+        history = [
+            ("assistant" if turn["role"] == "agent" else str(turn["role"]), str(turn["text"]))
+            for turn in transcript[: asked[-1]]
+            if turn.get("role") in ("user", "assistant", "agent")
+        ]
+        suggestion = self._services.assistant.suggest(
+            message, vehicle=ticket.vehicle, history=history
+        )
+        if suggestion is None:
+            return None
+        reply = AssistantReply(suggestion.answer, ticket.session_id, suggestion.citations)
+        return SuggestedReply(
+            for_message=message,
+            answer=suggestion.answer,
+            text=customer_copy(reply).text,
+            sources=[SourceView.of(citation) for citation in suggestion.citations],
+            confidence=suggestion.confidence,
+        )
 
     def claim(self, agent: AgentAccount, ticket_id: int) -> Ticket:
         return self._tickets.assign(ticket_id, agent.username)

@@ -41,6 +41,7 @@ from ui.agent_desk import (
     QueueSort,
     QueueState,
     SourceView,
+    SuggestedReply,
     token_from,
 )
 
@@ -106,6 +107,9 @@ CONSOLE_CSS = """
 .gbx-source summary { cursor: pointer; padding: 8px 10px; display: flex; gap: 8px;
   align-items: baseline; flex-wrap: wrap; }
 .gbx-source[open] summary { border-bottom: 1px solid var(--border-color-primary); }
+.gbx-suggestion { border: 1px dashed var(--color-accent); border-radius: 8px; padding: 4px 12px;
+  margin-top: 8px; }
+.gbx-suggestion blockquote { white-space: pre-wrap; }
 .gbx-source .gbx-n { font-weight: 700; color: var(--color-accent); }
 .gbx-source .gbx-title { font-weight: 600; flex: 1 1 auto; }
 .gbx-source .gbx-body { padding: 6px 12px 10px; font-size: .9em; }
@@ -267,6 +271,25 @@ def linked_citations(answer: str, sources: list[SourceView]) -> str:
         return rf"[\[{n}\]]({urls[n]})" if n in urls else match.group(0)
 
     return CITATION_MARK.sub(link, answer)
+
+
+def suggestion_html(suggested: SuggestedReply | None) -> str:
+    """The drafted reply to the customer's last message, labelled as a suggestion to the agent."""
+    if suggested is None:
+        return ""
+    items = "".join(
+        f'<li><a href="{_e(source.url)}" target="_blank" rel="noopener">[{source.n}] '
+        f"{_e(source.title)}</a> <span class='gbx-muted'>{_e(source.section)}</span></li>"
+        for source in suggested.sources
+    )
+    return (
+        '<section class="gbx-suggestion"><h4>Suggested reply '
+        '<span class="gbx-muted">(for you only: edit it, then send it)</span></h4>'
+        f'<p class="gbx-muted">To: “{_e(suggested.for_message)}” · confidence '
+        f"{suggested.confidence:.2f}</p>"
+        f'<blockquote class="gbx-quote">{_e(suggested.answer)}</blockquote>'
+        f"<ol class='gbx-suggestion-sources'>{items}</ol></section>"
+    )
 
 
 def sources_html(sources: list[SourceView]) -> str:
@@ -688,6 +711,11 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                         ticket_detail = gr.HTML(
                             _empty("Select a ticket to see the case."), elem_id="ticket-detail"
                         )
+                        suggestion_panel = gr.HTML("", elem_id="suggested-reply")
+                        use_suggestion = gr.Button(
+                            "Use this answer", size="sm", elem_id="use-suggestion", visible=False
+                        )
+                        suggested_text = gr.State("")
                     with gr.Column(scale=2):
                         claim_button = gr.Button("Claim", variant="primary", elem_id="claim")
                         ticket_text = gr.Textbox(
@@ -1083,20 +1111,31 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             api_visibility="private",
         )
 
-        def show_ticket(reference: str, request: gr.Request) -> tuple[Any, Any, Any, str]:
+        def show_ticket(reference: str, request: gr.Request) -> tuple[Any, ...]:
             agent = signed_in(desk, request)
             with shown_as_message():
                 ticket = desk.ticket(agent, ticket_id_from_reference(reference.strip()))
                 detail = ticket_html(ticket, desk.transcript(agent, ticket))
-            return ticket.reference, ticket.id, detail, ""
+                suggested = desk.suggested_reply(agent, ticket)
+            return (
+                ticket.reference, ticket.id, detail, "", suggestion_html(suggested),
+                gr.update(visible=suggested is not None), suggested.text if suggested else "",
+            )  # fmt: skip
 
-        def select_ticket(event: gr.SelectData, request: gr.Request) -> tuple[Any, Any, Any, str]:
+        def select_ticket(event: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
             row = event.row_value or []
             if not row:
-                return gr.skip(), gr.skip(), gr.skip(), ""
+                return (gr.skip(),) * 3 + ("",) + (gr.skip(),) * 3
             return show_ticket(str(row[0]), request)
 
-        ticket_outputs = [ticket_ref, ticket_id, ticket_detail, ticket_status]
+        ticket_outputs = [
+            ticket_ref, ticket_id, ticket_detail, ticket_status, suggestion_panel, use_suggestion,
+            suggested_text,
+        ]  # fmt: skip
+        use_suggestion.click(
+            lambda text: text, inputs=[suggested_text], outputs=[ticket_text],
+            api_visibility="private",
+        )  # fmt: skip
         queue_table.select(select_ticket, outputs=ticket_outputs, api_visibility="private")
         for trigger in (open_button.click, ticket_ref.submit):
             trigger(

@@ -293,6 +293,17 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         ticket = desk.ticket(agent, ticket_id_from_reference(reference))
         return {**ticket_json(ticket), "transcript": desk.transcript(agent, ticket)}
 
+    @application.get("/v1/agent/tickets/{reference}/suggestion")
+    def agent_suggestion(reference: str, agent: AgentAccount = Agent) -> dict[str, Any]:
+        """A reply to the customer's last message, drafted from public sources, for the agent
+        to edit and send; `suggestion` is null when nothing supports one."""
+        ticket = desk.ticket(agent, ticket_id_from_reference(reference))
+        suggested = desk.suggested_reply(agent, ticket)
+        return {
+            "reference": ticket.reference,
+            "suggestion": asdict(suggested) if suggested else None,
+        }
+
     @application.post("/v1/agent/tickets/{reference}/claim")
     def agent_claim(reference: str, agent: AgentAccount = Agent) -> dict[str, Any]:
         return ticket_json(desk.claim(agent, ticket_id_from_reference(reference)))

@@ -68,6 +68,26 @@ def test_procedure_cites_the_section_for_the_askers_model_year(assistant: Assist
         assert steps == [str(n) for n in range(1, len(steps) + 1)] and len(steps) >= 3
 
 
+def test_a_suggestion_cites_public_sources_and_records_nothing(
+    assistant: Assistant, sample_home: GloveboxSettings
+) -> None:
+    from assistant.records import Vehicle
+
+    tickets = SqlTicketStore(sample_home.resolved_database_url)
+    sessions_before = len(tickets.list_sessions())
+    suggestion = assistant.suggest(
+        "how do I reset it?",
+        vehicle=Vehicle(make="halvard", model="tessel", year=2022),
+        history=[("user", "my tire pressure light stays on after filling the tires")],
+    )
+    assert suggestion is not None and "[1]" in suggestion.answer
+    assert {c.audience for c in suggestion.citations} == {"public"}  # it goes to the customer
+    assert not any(c.document_id.startswith("tsb-") for c in suggestion.citations)
+    assert 0.0 <= suggestion.confidence <= 1.0
+    assert len(tickets.list_sessions()) == sessions_before
+    assert assistant.suggest("zzqx vvbn", vehicle=None, history=[]) is None
+
+
 def test_without_a_vehicle_it_asks_instead_of_guessing(assistant: Assistant) -> None:
     reply = ask(assistant, "How do I reset the TPMS light?")
     assert reply.asked_for_vehicle and not reply.citations

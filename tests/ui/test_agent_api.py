@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from assistant.accounts import SqlAccountStore
-from assistant.records import Channel, Severity
-from assistant.tickets import SqlTicketStore, TicketDraft
+from assistant.records import Channel, Severity, Vehicle
+from assistant.tickets import SqlTicketStore, TicketDraft, ticket_id_from_reference
 from knowledge.settings import GloveboxSettings
 from tests.ui.conftest import AGENT, WIDGET_KEY, RunningServer
 
@@ -295,3 +295,48 @@ def test_the_vehicle_card_refuses_a_model_year_the_knowledge_does_not_have(
     assert unknown.status_code == 400
     error = unknown.json()["error"]
     assert error["field"] == "vehicle" and "covers model years" in error["message"]
+
+
+def _driver_ticket(store: SqlTicketStore, *messages: str) -> str:
+    session_id = store.create_session(Channel.DRIVER)
+    for message in messages:
+        store.add_turn(session_id, "user", message)
+    opened = store.open_ticket(
+        TicketDraft(
+            session_id=session_id, channel=Channel.DRIVER, reason="human_requested",
+            severity=Severity.MEDIUM, summary="Asked for a person", assistant_said="",
+            vehicle=Vehicle(make="halvard", model="tessel", year=2022),
+        )
+    )  # fmt: skip
+    return opened.reference
+
+
+def test_a_ticket_offers_a_cited_public_reply_to_the_customers_last_message(
+    client: httpx.Client, token: str, running_server: RunningServer
+) -> None:
+    store = SqlTicketStore(running_server.database_url)
+    reference = _driver_ticket(store, "hello?", "How do I reset the TPMS light?")
+    before = store.get_ticket(ticket_id_from_reference(reference))
+    assert before is not None
+    turns_before = len(store.get_session(before.session_id).turns)  # type: ignore[union-attr]
+
+    drafted = client.get(f"/v1/agent/tickets/{reference}/suggestion", headers=bearer(token))
+
+    suggestion = drafted.json()["suggestion"]
+    assert drafted.status_code == 200 and suggestion is not None
+    assert suggestion["for_message"] == "How do I reset the TPMS light?"
+    assert "[1]" in suggestion["answer"] and "TPMS" in suggestion["answer"]
+    assert suggestion["sources"] and not any(s["internal"] for s in suggestion["sources"])
+    assert "Sources:\n[1] " in suggestion["text"]
+    after = store.get_session(before.session_id)
+    assert after is not None and len(after.turns) == turns_before  # nothing recorded
+    assert after.open_ticket_id == before.id  # and nothing escalated
+
+
+def test_a_ticket_without_a_customer_message_has_no_suggestion(
+    client: httpx.Client, token: str, running_server: RunningServer
+) -> None:
+    reference = _driver_ticket(SqlTicketStore(running_server.database_url))
+    drafted = client.get(f"/v1/agent/tickets/{reference}/suggestion", headers=bearer(token))
+    assert drafted.status_code == 200 and drafted.json()["suggestion"] is None
+    assert client.get(f"/v1/agent/tickets/{reference}/suggestion").status_code == 401

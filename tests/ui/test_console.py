@@ -53,3 +53,18 @@ def test_each_cited_number_in_an_answer_links_to_its_source() -> None:
                         "manual", "/v1/agent/sources/manual#reset")  # fmt: skip
     linked = linked_citations("Press SET [1]. Drive [2].", [source])
     assert linked == r"Press SET [\[1\]](/v1/agent/sources/manual#reset). Drive [2]."
+
+
+def test_a_suggested_reply_is_labelled_for_the_agent_and_escaped() -> None:
+    from ui.agent_desk import SourceView, SuggestedReply
+    from ui.console import suggestion_html
+
+    source = SourceView(1, "Manual", "owner manual", "Reset", None, None, None, False, "q", 0.9,
+                        "manual", "/v1/agent/sources/manual#reset")  # fmt: skip
+    text = "Press SET [1].\n\nSources:\n[1] Manual"
+    suggested = SuggestedReply("<b>hi</b>", "Press SET [1].", text, [source], 0.8)
+    shown = suggestion_html(suggested)
+    assert "Suggested reply" in shown and "for you only" in shown
+    assert "&lt;b&gt;hi&lt;/b&gt;" in shown and "<b>hi</b>" not in shown
+    assert 'href="/v1/agent/sources/manual#reset"' in shown
+    assert suggestion_html(None) == ""

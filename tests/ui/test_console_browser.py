@@ -191,7 +191,6 @@ def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
     fill(page, "ticket-text", "Called the driver: parked safely, engine off, tow on its way.")
     page.click("#add-note")
     expect_text(page, "#ticket-detail", "tow on its way")
-    page.screenshot(path=str(screenshots / "console-queue.png"))
 
     fill(page, "resolution-note", "Towed to Halvard Service Oslo; coolant hose replaced.")
     page.click("#resolve")
@@ -207,6 +206,42 @@ def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
     ]
 
 
+def test_a_ticket_suggests_a_cited_reply_the_agent_uses_and_sends(
+    console: Page, tickets: SqlTicketStore, screenshots: Path
+) -> None:
+    page = console
+    page.get_by_role("tab", name="Queue").click()
+    asked = open_driver_ticket(
+        tickets,
+        "The tire pressure light stays on after I filled the tires. How do I reset it?",
+        reason="human_requested",
+        severity=Severity.MEDIUM,
+        summary="human requested: TPMS light stays on",
+        vehicle=Vehicle(make="Halvard", model="Tessel", year=2022),
+    )
+    fill(page, "ticket-ref", asked.reference)
+    page.click("#open-ticket")
+    expect_text(page, "#suggested-reply", "Suggested reply")
+    expect_text(page, "#suggested-reply", "for you only")
+    expect_text(page, "#suggested-reply", "[1]")
+    page.click("#claim")
+    expect_text(page, "#ticket-state", "With an agent")
+    page.click("#use-suggestion")
+    drafted = page.locator("#ticket-text textarea")
+    expect_text(page, "#suggested-reply", "TPMS")
+    page.wait_for_function(
+        "() => document.querySelector('#ticket-text textarea').value.includes('Sources:')"
+    )
+    assert "[1]" in drafted.input_value()
+    page.screenshot(path=str(screenshots / "console-queue.png"))
+    page.click("#reply-customer")
+    expect_text(page, "#ticket-status", "Reply sent to the customer")
+    session = tickets.get_session(asked.session_id)
+    assert session is not None
+    sent = [turn.text for turn in session.turns if turn.role == "agent"]
+    assert sent and "Sources:" in sent[-1] and "[1]" in sent[-1]
+
+
 def first_citation(store: SqlTicketStore, question: str) -> dict[str, Any]:
     """The first source of the latest answer to `question`, as the assistant stored it."""
     for session in store.list_sessions():
@@ -217,8 +252,17 @@ def first_citation(store: SqlTicketStore, question: str) -> dict[str, Any]:
     raise AssertionError(f"no stored answer to {question!r}")
 
 
+KARST_2021 = Vehicle(make="Halvard", model="Karst", year=2021)
+
+
 def open_driver_ticket(
-    store: SqlTicketStore, message: str, *, reason: str, severity: Severity, summary: str
+    store: SqlTicketStore,
+    message: str,
+    *,
+    reason: str,
+    severity: Severity,
+    summary: str,
+    vehicle: Vehicle = KARST_2021,
 ) -> Any:
     session_id = store.create_session(Channel.DRIVER)
     store.add_turn(session_id, "user", message)
@@ -232,7 +276,7 @@ def open_driver_ticket(
             severity=severity,
             summary=summary,
             assistant_said="Please stop the car somewhere safe; a person will contact you.",
-            vehicle=Vehicle(make="Halvard", model="Karst", year=2021),
+            vehicle=vehicle,
             transcript=session.transcript(),
         )
     )
