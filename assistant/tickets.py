@@ -27,8 +27,10 @@ from sqlalchemy import (
     case,
     func,
     inspect,
+    or_,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -226,6 +228,16 @@ class TicketStore(Protocol):
 
     def list_tickets(self, state: EscalationState | None = None, limit: int = 100) -> list[Ticket]:
         """Most severe first; within a severity, longest waiting first."""
+        ...
+
+    def search_tickets(self, text: str, limit: int = 50) -> list[Ticket]:
+        """Tickets whose reference or VIN is `text`, or whose summary, notes, resolution or
+        conversation contains it; newest first."""
+        ...
+
+    def earlier_tickets(self, ticket: Ticket, limit: int = 5) -> list[Ticket]:
+        """The case history: tickets opened before this one in its conversation or for its
+        VIN, newest first."""
         ...
 
     def assign(self, ticket_id: int, agent_name: str) -> Ticket: ...
@@ -504,6 +516,41 @@ class SqlTicketStore:
             query = query.where(_TicketRow.state == EscalationState(state))
         with self._db.transaction(write=False) as db:
             return [_ticket(row) for row in db.scalars(query.limit(limit))]
+
+    def search_tickets(self, text: str, limit: int = 50) -> list[Ticket]:
+        text = text.strip()
+        if not text:
+            raise InputError(source="search", problem="is empty; type a reference, VIN or words")
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        said = select(_TurnRow.session_id).where(_TurnRow.text.ilike(pattern, escape="\\"))
+        matches = [
+            _TicketRow.summary.ilike(pattern, escape="\\"),
+            _TicketRow.resolution_note.ilike(pattern, escape="\\"),
+            sql_cast(_TicketRow.notes, Text).ilike(pattern, escape="\\"),
+            _TicketRow.vehicle_vin == text.upper(),
+            _TicketRow.session_id.in_(said),
+        ]
+        reference = TICKET_REFERENCE.match(text)
+        if reference and len(reference.group(1)) < 19:  # past 2^63 it names no ticket
+            matches.append(_TicketRow.id == int(reference.group(1)))
+        query = select(_TicketRow).where(or_(*matches))
+        with self._db.transaction(write=False) as db:
+            rows = db.scalars(query.order_by(_TicketRow.created_at.desc()).limit(limit))
+            return [_ticket(row) for row in rows]
+
+    def earlier_tickets(self, ticket: Ticket, limit: int = 5) -> list[Ticket]:
+        same_case = [_TicketRow.session_id == ticket.session_id]
+        if ticket.vehicle is not None and ticket.vehicle.vin:
+            same_case.append(_TicketRow.vehicle_vin == ticket.vehicle.vin)
+        query = (
+            select(_TicketRow)
+            .where(or_(*same_case), _TicketRow.id != ticket.id,
+                   _TicketRow.created_at <= ticket.created_at)
+            .order_by(_TicketRow.created_at.desc(), _TicketRow.id.desc())
+            .limit(limit)
+        )  # fmt: skip
+        with self._db.transaction(write=False) as db:
+            return [_ticket(row) for row in db.scalars(query)]
 
     def assign(self, ticket_id: int, agent_name: str) -> Ticket:
         if not agent_name.strip():

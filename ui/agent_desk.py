@@ -298,9 +298,15 @@ class AgentDesk:
         channel: str = "all",
         severity: str = "all",
         sort: str = "severity",
+        search: str = "",
     ) -> list[Ticket]:
+        """The queue, filtered; `search` (a reference, a VIN or words) looks through every
+        ticket, the resolved ones too unless the state filter says otherwise."""
         del agent
-        tickets = self._tickets.list_tickets(limit=1000)
+        if search.strip():
+            tickets = self._tickets.search_tickets(search, limit=200)
+        else:
+            tickets = self._tickets.list_tickets(limit=1000)
         if state == "open":
             tickets = [t for t in tickets if t.state is not EscalationState.RESOLVED]
         elif state != "all":
@@ -331,6 +337,11 @@ class AgentDesk:
         if session is None:
             return list(ticket.transcript)
         return session.transcript()
+
+    def earlier_cases(self, agent: AgentAccount, ticket: Ticket) -> list[Ticket]:
+        """Tickets opened before this one in its conversation or for its VIN."""
+        del agent
+        return self._tickets.earlier_tickets(ticket)
 
     def suggested_reply(self, agent: AgentAccount, ticket: Ticket) -> SuggestedReply | None:
         """A reply to the customer's last message, drafted from the knowledge base; None when

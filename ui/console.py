@@ -19,7 +19,7 @@ import html
 import re
 import tempfile
 from base64 import b64encode
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -435,7 +435,9 @@ def _passage_item(passage: dict[str, Any]) -> str:
     )
 
 
-def ticket_html(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
+def ticket_html(
+    ticket: Ticket, transcript: list[dict[str, Any]], earlier: Sequence[Ticket] = ()
+) -> str:
     state = STATE_LABELS.get(ticket.state, ticket.state.value)
     head = (
         f"<h3>{_e(ticket.reference)}</h3><div class='gbx-meta'>"
@@ -476,8 +478,23 @@ def ticket_html(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
         f"{f'<ul>{passages}</ul>' if passages else _empty('No passages were retrieved.')}"
         "</section>"
         f"<section><h4>Notes</h4>{f'<ul>{notes}</ul>' if notes else _empty('No notes yet.')}"
-        f"</section>{resolution}</div>"
+        f"</section>{resolution}{_earlier_cases_html(earlier)}</div>"
     )
+
+
+def _earlier_cases_html(earlier: Sequence[Ticket]) -> str:
+    """The case history: what was asked before in this conversation or for this VIN."""
+    if not earlier:
+        return ""
+    items = "".join(
+        f"<li><strong>{_e(case.reference)}</strong> "
+        f'<span class="gbx-muted">{_e(STATE_LABELS.get(case.state, case.state.value))} · '
+        f"opened {_e(_ago(case.created_at))}</span>: {_e(case.summary)}"
+        + (f"<br><em>Resolved: {_e(case.resolution_note)}</em>" if case.resolution_note else "")
+        + "</li>"
+        for case in earlier
+    )
+    return f'<section id="earlier-cases"><h4>Earlier cases</h4><ul>{items}</ul></section>'
 
 
 def _severity_class(severity: str) -> str:
@@ -681,6 +698,13 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                     )
                     sort_order = gr.Dropdown(
                         list(get_args(QueueSort)), value="severity", label="Sort"
+                    )
+                    queue_search = gr.Textbox(
+                        label="Search",
+                        placeholder="GBX-000123, a VIN or words",
+                        elem_id="queue-search",
+                        max_lines=1,
+                        max_length=200,
                     )
                     refresh_button = gr.Button(
                         "Refresh", size="sm", elem_id="queue-refresh", scale=0, min_width=90
@@ -1061,15 +1085,25 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
 
         # Queue
 
-        filters = [state_filter, channel_filter, severity_filter, sort_order]
+        filters = [state_filter, channel_filter, severity_filter, sort_order, queue_search]
 
         def load_queue(
-            state: str, channel: str, severity: str, sort: str, request: gr.Request
+            state: str,
+            channel: str,
+            severity: str,
+            sort: str,
+            search: str,
+            request: gr.Request,
         ) -> tuple[list[list[str]], list[list[str]]]:
             agent = signed_in(desk, request)
             with shown_as_message():
                 tickets = desk.queue(
-                    agent, state=state, channel=channel, severity=severity, sort=sort
+                    agent,
+                    state=state,
+                    channel=channel,
+                    severity=severity,
+                    sort=sort,
+                    search=search,
                 )
             rows = queue_rows(tickets)
             return rows, rows
@@ -1079,6 +1113,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             channel: str,
             severity: str,
             sort: str,
+            search: str,
             shown: list[list[str]] | None,
             request: gr.Request,
         ) -> tuple[Any, Any]:
@@ -1086,7 +1121,12 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             try:
                 agent = desk.agent_for(request_token(request))
                 tickets = desk.queue(
-                    agent, state=state, channel=channel, severity=severity, sort=sort
+                    agent,
+                    state=state,
+                    channel=channel,
+                    severity=severity,
+                    sort=sort,
+                    search=search,
                 )
             except (NotSignedIn, GloveboxError):
                 return gr.skip(), gr.skip()
@@ -1095,7 +1135,8 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 return gr.skip(), gr.skip()
             return rows, rows
 
-        for trigger in [refresh_button.click, *(f.change for f in filters)]:
+        dropdowns = [state_filter, channel_filter, severity_filter, sort_order]
+        for trigger in [refresh_button.click, queue_search.submit, *(f.change for f in dropdowns)]:
             trigger(
                 load_queue,
                 inputs=filters,
@@ -1115,7 +1156,9 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             agent = signed_in(desk, request)
             with shown_as_message():
                 ticket = desk.ticket(agent, ticket_id_from_reference(reference.strip()))
-                detail = ticket_html(ticket, desk.transcript(agent, ticket))
+                detail = ticket_html(
+                    ticket, desk.transcript(agent, ticket), desk.earlier_cases(agent, ticket)
+                )
                 suggested = desk.suggested_reply(agent, ticket)
             return (
                 ticket.reference, ticket.id, detail, "", suggestion_html(suggested),
@@ -1151,6 +1194,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 channel: str,
                 severity: str,
                 sort: str,
+                search: str,
                 request: gr.Request,
             ) -> dict[Any, Any]:
                 agent = signed_in(desk, request)
@@ -1176,10 +1220,17 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                             return {ticket_status: gr.skip()}
                         ticket = desk.resolve(agent, current, note)
                         done = f"{ticket.reference} resolved."
-                    detail = ticket_html(ticket, desk.transcript(agent, ticket))
+                    detail = ticket_html(
+                        ticket, desk.transcript(agent, ticket), desk.earlier_cases(agent, ticket)
+                    )
                     rows = queue_rows(
                         desk.queue(
-                            agent, state=state, channel=channel, severity=severity, sort=sort
+                            agent,
+                            state=state,
+                            channel=channel,
+                            severity=severity,
+                            sort=sort,
+                            search=search,
                         )
                     )
                 update: dict[Any, Any] = {

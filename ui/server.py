@@ -78,6 +78,9 @@ class TextRequest(BaseModel):
     text: str = Field(min_length=1, max_length=8000)
 
 
+EARLIER_CASE_FIELDS = ("id", "state", "reason", "summary", "resolution_note", "created_at")
+
+
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.reference,
@@ -284,14 +287,27 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         channel: QueueChannel = "all",
         severity: QueueSeverity = "all",
         sort: QueueSort = "severity",
+        q: Annotated[str, Query(max_length=200)] = "",
     ) -> list[dict[str, Any]]:
-        tickets = desk.queue(agent, state=state, channel=channel, severity=severity, sort=sort)
+        """The queue; `q` searches every ticket by reference, VIN or words."""
+        tickets = desk.queue(
+            agent, state=state, channel=channel, severity=severity, sort=sort, search=q
+        )
         return [ticket_json(ticket) for ticket in tickets]
 
     @application.get("/v1/agent/tickets/{reference}")
     def agent_ticket(reference: str, agent: AgentAccount = Agent) -> dict[str, Any]:
+        """The ticket, its conversation as it is now, and its earlier cases (same
+        conversation or VIN)."""
         ticket = desk.ticket(agent, ticket_id_from_reference(reference))
-        return {**ticket_json(ticket), "transcript": desk.transcript(agent, ticket)}
+        earlier = [
+            {key: ticket_json(case)[key] for key in EARLIER_CASE_FIELDS}
+            for case in desk.earlier_cases(agent, ticket)
+        ]
+        return {
+            **ticket_json(ticket), "transcript": desk.transcript(agent, ticket),
+            "earlier_cases": earlier,
+        }  # fmt: skip
 
     @application.get("/v1/agent/tickets/{reference}/suggestion")
     def agent_suggestion(reference: str, agent: AgentAccount = Agent) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from assistant.tickets import (
     TicketStore,
     passage_evidence,
     ticket_id_from_reference,
+    ticket_reference,
 )
 from knowledge.errors import ConfigurationError, InputError
 
@@ -431,6 +432,44 @@ class TicketStoreContract:
         with pytest.raises(InputError, match="turn payload: cannot be stored as JSON"):
             store.add_turn(session_id, "assistant", "Hi", payload={"passage": BRAKE_PASSAGE})
         assert stored_session(store, session_id).turns == []
+
+    def test_tickets_are_found_by_reference_vin_or_words(self, store: TicketStore) -> None:
+        vin = "1ABCD23E45F678901"
+        first = store.create_session(Channel.DRIVER)
+        store.set_vehicle(first, Vehicle(make="ford", model="f-150", year=2021, vin=vin))
+        store.add_turn(first, "user", "The 100% charge limit_setting won't stick")
+        one = store.open_ticket(draft_for(store, first))
+        other = store.open_ticket(draft_for(store, session_with_question(store, "Wipers squeak")))
+        store.add_note(other.id, "ana", "Sent the wiper blade part number")
+
+        assert [t.id for t in store.search_tickets(ticket_reference(one.id))] == [one.id]
+        assert [t.id for t in store.search_tickets(vin.lower())] == [one.id]
+        assert [t.id for t in store.search_tickets("100% CHARGE limit_")] == [one.id]
+        assert [t.id for t in store.search_tickets("wiper blade")] == [other.id]
+        assert [t.id for t in store.search_tickets("pedal sinks")] == [other.id, one.id]
+        assert store.search_tickets("50%_") == []
+        with pytest.raises(InputError, match="search: is empty"):
+            store.search_tickets("  ")
+
+    def test_a_ticket_shows_the_earlier_cases_of_its_conversation_and_vin(
+        self, store: TicketStore
+    ) -> None:
+        vin = "1ABCD23E45F678901"
+        vehicle = Vehicle(make="ford", model="f-150", year=2021, vin=vin)
+        sessions = [session_with_question(store) for _ in range(3)]
+        for session_id in sessions[:2]:
+            store.set_vehicle(session_id, vehicle)
+        earlier = store.open_ticket(draft_for(store, sessions[0]))
+        store.assign(earlier.id, "ana")
+        store.resolve(earlier.id, "Bled the brakes")
+        stranger = store.open_ticket(draft_for(store, sessions[2]))
+        latest = store.open_ticket(draft_for(store, sessions[1]))
+
+        history = store.earlier_tickets(latest)
+
+        assert [t.id for t in history] == [earlier.id]
+        assert history[0].resolution_note == "Bled the brakes"
+        assert store.earlier_tickets(stranger) == []
 
 
 class TestSqlTicketStore(TicketStoreContract):

@@ -168,7 +168,7 @@ def test_an_internal_bulletin_is_marked_and_kept_out_of_the_customer_copy(
 
 
 def test_an_agent_opens_an_internal_source_at_the_cited_section(
-    client: httpx.Client, token: str
+    client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
     answer = client.post(
         "/v1/agent/chat",
@@ -181,7 +181,8 @@ def test_an_agent_opens_an_internal_source_at_the_cited_section(
     page = client.get(path, headers=bearer(token))
     assert page.status_code == 200 and "Internal" in page.text
     assert f'<section id="{fragment}">' in page.text
-    assert client.get(path).status_code == 401
+    with httpx.Client(base_url=running_server.url) as stranger:  # no cookie, no token
+        assert stranger.get(path).status_code == 401
     missing = client.get("/v1/agent/sources/no-such-document", headers=bearer(token))
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "document_id"
 
@@ -339,4 +340,35 @@ def test_a_ticket_without_a_customer_message_has_no_suggestion(
     reference = _driver_ticket(SqlTicketStore(running_server.database_url))
     drafted = client.get(f"/v1/agent/tickets/{reference}/suggestion", headers=bearer(token))
     assert drafted.status_code == 200 and drafted.json()["suggestion"] is None
-    assert client.get(f"/v1/agent/tickets/{reference}/suggestion").status_code == 401
+    with httpx.Client(base_url=running_server.url) as stranger:  # no cookie, no token
+        assert stranger.get(f"/v1/agent/tickets/{reference}/suggestion").status_code == 401
+
+
+def test_tickets_are_searched_by_words_and_show_their_earlier_cases(
+    client: httpx.Client, token: str, running_server: RunningServer
+) -> None:
+    store = SqlTicketStore(running_server.database_url)
+    first = _driver_ticket(store, "My phone keeps unpairing from the zebra-striped dash")
+    first_id = ticket_id_from_reference(first)
+    client.post(f"/v1/agent/tickets/{first}/claim", headers=bearer(token))
+    client.post(f"/v1/agent/tickets/{first}/resolve", headers=bearer(token),
+                json={"text": "Updated the head unit"})  # fmt: skip
+    ticket = store.get_ticket(first_id)
+    assert ticket is not None
+    again = store.open_ticket(
+        TicketDraft(
+            session_id=ticket.session_id, channel=Channel.DRIVER, reason="human_requested",
+            severity=Severity.MEDIUM, summary="It unpairs again", assistant_said="",
+        )
+    )  # fmt: skip
+
+    found = client.get(
+        "/v1/agent/tickets", headers=bearer(token), params={"q": "zebra-striped", "state": "all"}
+    ).json()
+    assert {t["id"] for t in found} == {first, again.reference}  # one conversation, two cases
+    opened = client.get(f"/v1/agent/tickets/{again.reference}", headers=bearer(token)).json()
+    assert [(c["id"], c["resolution_note"]) for c in opened["earlier_cases"]] == [
+        (first, "Updated the head unit (ana)")  # the desk signs a resolution
+    ]
+    too_long = client.get("/v1/agent/tickets", headers=bearer(token), params={"q": "x" * 201})
+    assert too_long.status_code == 422

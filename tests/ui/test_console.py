@@ -68,3 +68,17 @@ def test_a_suggested_reply_is_labelled_for_the_agent_and_escaped() -> None:
     assert "&lt;b&gt;hi&lt;/b&gt;" in shown and "<b>hi</b>" not in shown
     assert 'href="/v1/agent/sources/manual#reset"' in shown
     assert suggestion_html(None) == ""
+
+
+def test_a_ticket_lists_its_earlier_cases_with_their_resolutions() -> None:
+    now = datetime.now(UTC)
+    earlier = Ticket(
+        id=7, session_id="s", channel=Channel.DRIVER, reason="human_requested",
+        severity=Severity.LOW, state=EscalationState.RESOLVED, summary="Wipers <squeak>",
+        assistant_said="", vehicle=None, transcript=[], passages=[], assignee="ana",
+        resolution_note="New blades", notes=[], created_at=now, updated_at=now,
+    )  # fmt: skip
+    shown = ticket_html(earlier, [], [earlier])
+    assert "Earlier cases" in shown and "GBX-000007" in shown
+    assert "Wipers &lt;squeak&gt;" in shown and "Resolved: New blades" in shown
+    assert "Earlier cases" not in ticket_html(earlier, [])
