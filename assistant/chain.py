@@ -927,7 +927,8 @@ def _with_urgent_recalls(draft: DraftAnswer, urgent: list[Passage]) -> DraftAnsw
 
 
 def _render(draft: DraftAnswer) -> tuple[str, list[Citation]]:
-    """The answer text with citations renumbered 1..n in order of first use."""
+    """The answer text with citations renumbered 1..n in order of first use; a listed draft
+    as a list, one item per unit, cited at its end."""
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     lines: list[str] = []
@@ -939,8 +940,21 @@ def _render(draft: DraftAnswer) -> tuple[str, list[Citation]]:
                 citations.append(_citation(numbering[old], draft.passages[old - 1], sentence.text))
             marks.append(f"[{numbering[old]}]")
         lines.append(f"{sentence.text} {''.join(marks)}".strip())
+    if draft.listed:
+        return _as_list(draft.sentences, lines), citations
     steps = any(re.match(r"^\d+\.\s", line) for line in lines)
     return ("\n".join(lines) if steps else " ".join(lines)), citations
+
+
+def _as_list(sentences: list[AnswerSentence], lines: list[str]) -> str:
+    """One '- ' item per unit, its lines (each with its own citation) as one paragraph."""
+    items: list[tuple[int | None, list[str]]] = []
+    for sentence, line in zip(sentences, lines, strict=True):
+        if items and sentence.unit is not None and items[-1][0] == sentence.unit:
+            items[-1][1].append(line)
+        else:
+            items.append((sentence.unit, [line]))
+    return "\n".join(f"- {' '.join(unit_lines)}" for _, unit_lines in items)
 
 
 def _citation(number: int, passage: Passage, sentence: str) -> Citation:

@@ -222,7 +222,7 @@ def listing(notices: list[Passage], question: str = "") -> DraftAnswer:
         for number, passage in enumerate(ordered, 1)
         for line in notice_lines(passage, RECALL_LINES if number == 1 else SUMMARY_LINES)
     ]
-    return DraftAnswer(sentences, ordered)
+    return DraftAnswer(sentences, ordered, listed=len(ordered) > 1)
 
 
 _NOTICE_WORDS = frozenset(

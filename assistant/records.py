@@ -114,6 +114,8 @@ class DraftAnswer:
     passages: list[Passage]
     match_score: float | None = None
     """How well the generator's chosen text matched the question, where it knows (0..1)."""
+    listed: bool = False
+    """Each unit is one item of a list (a vehicle's recalls), not prose."""
 
     @property
     def text(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.protocols import SupportChecker
 from assistant.records import AnswerSentence, DraftAnswer, Passage, SupportVerdict
@@ -111,7 +111,7 @@ def enforce_support(draft: DraftAnswer, checker: SupportChecker) -> SupportedAns
         dropped += [s.text for s in kept if s.unit in broken]
         kept = [s for s in kept if s.unit not in broken]
     return SupportedAnswer(
-        DraftAnswer(kept, draft.passages, draft.match_score),
+        replace(draft, sentences=kept),
         len(draft.sentences),
         len(kept),
         dropped,

@@ -26,6 +26,7 @@ UNTAGGED = "(untagged)"
 UNNAMED_CORPUS = "custom"
 ALL_SPLITS = "all"
 CITED_SENTENCE = re.compile(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)")
+LIST_MARKER = re.compile(r"^\s*[-*]\s+")
 
 
 @dataclass
@@ -216,8 +217,11 @@ class EvalRunner:
         by_number = {c.n: c for c in reply.citations}
         supported = total = 0
         # Line by line: a header line ('3 recalls for the ...:') is no part of the next claim.
+        # and a list item's marker is layout, not part of its first claim.
         cited_sentences = [
-            found for line in reply.answer.split("\n") for found in CITED_SENTENCE.findall(line)
+            found
+            for line in reply.answer.split("\n")
+            for found in CITED_SENTENCE.findall(LIST_MARKER.sub("", line))
         ]
         for sentence, marks in cited_sentences:
             numbers = [int(n) for n in re.findall(r"\d+", marks) if int(n) in by_number]

@@ -212,6 +212,18 @@ def test_recall_question_uses_the_vehicle_named_before(assistant: Assistant) -> 
     assert "Remedy:" in reply.answer
 
 
+def test_several_recalls_come_as_a_list_one_item_each_every_line_cited(
+    assistant: Assistant,
+) -> None:
+    reply = ask(assistant, "Any recalls on my 2020 Halvard Brisa?")
+    lead, *items = reply.answer.split("\n\n")[0].split("\n")
+    assert lead.startswith("3 recalls for the 2020 Halvard Brisa")
+    assert len(items) == 3 and all(item.startswith("- ") for item in items)
+    for number, item in enumerate(items, 1):  # each item is one recall, each line cited
+        sentences = re.findall(r"[^.]+?\. \[(\d+)\]", item)
+        assert sentences and set(sentences) == {str(number)}
+
+
 def test_do_not_drive_recall_comes_first_once_and_escalates_when_asked_about(
     assistant: Assistant,
 ) -> None:
@@ -368,6 +380,7 @@ def test_llm_path_end_to_end_with_a_scripted_chat_model(
 def _answer_sentences(reply: AssistantReply) -> Iterator[tuple[str, list[int]]]:
     # Line by line, as the eval reads it: a listing's header line is no part of a claim.
     for line in reply.answer.split("\n"):
+        line = re.sub(r"^\s*[-*]\s+", "", line)  # a list item's marker is layout
         for piece in re.findall(r"(.+?)((?: ?\[\d+\])+)(?=\s|$)", line):
             yield piece[0].strip(), [int(n) for n in re.findall(r"\d+", piece[1])]
 
