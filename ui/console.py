@@ -107,6 +107,12 @@ CONSOLE_CSS = """
 .gbx-source summary { cursor: pointer; padding: 8px 10px; display: flex; gap: 8px;
   align-items: baseline; flex-wrap: wrap; }
 .gbx-source[open] summary { border-bottom: 1px solid var(--border-color-primary); }
+/* The chat's label sits above the messages, not floating over the ones scrolled under it. */
+#answer > .wrapper { display: flex; flex-direction: column; }
+#answer > .wrapper > label[data-testid="block-label"] { position: static; align-self: flex-start;
+  margin: 0 0 6px; }
+#answer > .wrapper > .bubble-wrap { flex: 1 1 auto; min-height: 0; }
+#feedback-status { align-self: center; padding: 0 8px; background: transparent; }
 .gbx-suggestion { border: 1px dashed var(--color-accent); border-radius: 8px; padding: 4px 12px;
   margin-top: 8px; }
 .gbx-suggestion blockquote { white-space: pre-wrap; }
@@ -629,6 +635,9 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                                 elem_id="send-feedback",
                                 min_width=80,
                             )
+                            # In the buttons' row: at 1280x800 a line below the fields is
+                            # off screen.
+                            feedback_status = gr.Markdown("", elem_id="feedback-status")
                         with gr.Row():
                             feedback_comment = gr.Textbox(
                                 label="Comment",
@@ -643,7 +652,6 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                                 lines=1,
                                 max_lines=6,
                             )
-                    feedback_status = gr.Markdown("", elem_id="feedback-status")
                 with gr.Column(scale=2):
                     answer_meta = gr.HTML("", elem_id="answer-meta")
                     gr.Markdown("**Sources**")

@@ -138,6 +138,12 @@ def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
     page.click("#send-feedback")
 
     expect_text(page, "#feedback-status", "Feedback saved")
+    status = page.locator("#feedback-status").bounding_box()
+    assert status is not None and status["y"] + status["height"] <= VIEWPORT["height"]
+    label = page.locator("#answer [data-testid='block-label']").bounding_box()
+    messages = page.locator("#answer .bubble-wrap").bounding_box()
+    assert label is not None and messages is not None
+    assert label["y"] + label["height"] <= messages["y"] + 1  # above the messages, not over them
     stored = [item for item in tickets.list_feedback() if comment in (item.comment or "")]
     assert len(stored) == 1
     assert stored[0].helpful is False
