@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from assistant.records import Channel, EscalationState, Severity
 from assistant.tickets import Ticket
-from ui.console import queue_rows, ticket_html
+from ui.console import insights_summary_html, queue_rows, ticket_html
 
 
 def a_ticket(**changes: object) -> Ticket:
@@ -44,3 +44,22 @@ def test_a_ticket_shows_what_the_assistant_said_only_when_the_transcript_does_no
 
     assert "What the assistant said" not in repeated and "[1] <strong>Owner" in repeated
     assert "What the assistant said" in own and "Please stop driving." in own
+
+
+def test_insights_show_the_average_csat_its_count_and_the_latest_comments() -> None:
+    from assistant.insights import CsatComment, CsatSummary, Insights
+
+    def with_csat(csat: CsatSummary) -> str:
+        insights = Insights(
+            since=None, days=[], questions=4, escalations=2, escalation_rate=0.5,
+            escalation_reasons={}, channels={}, gaps=[], csat=csat,
+        )  # fmt: skip
+        return insights_summary_html(insights)
+
+    comment = CsatComment("GBX-000007", 2, "Took <two> days", datetime.now(UTC))
+    rated = with_csat(CsatSummary(ratings=3, average=11 / 3, latest_comments=[comment]))
+    unrated = with_csat(CsatSummary(ratings=0, average=None))
+
+    assert "3.7 / 5" in rated and "average CSAT · 3 ratings" in rated
+    assert "Took &lt;two&gt; days" in rated and "GBX-000007" in rated and "2/5" in rated
+    assert "average CSAT · 0 ratings" in unrated and "Latest CSAT comments" not in unrated
