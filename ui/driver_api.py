@@ -29,8 +29,15 @@ from pydantic import BaseModel, Field
 
 from assistant.chain import AssistantReply, Citation
 from assistant.recalls import RecallNotice
-from assistant.records import Channel
-from assistant.tickets import ticket_reference
+from assistant.records import Channel, EscalationState
+from assistant.tickets import (
+    CSAT_HIGHEST,
+    CSAT_LOWEST,
+    ConversationSession,
+    Ticket,
+    ticket_id_from_reference,
+    ticket_reference,
+)
 from assistant.wiring import Services
 from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
@@ -38,7 +45,9 @@ from knowledge.settings import GloveboxSettings
 from ui.agent_desk import customer_copy
 
 STATIC = Path(__file__).resolve().parent / "static"
-DRIVER_PATHS = ("/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls")
+DRIVER_PATHS = (
+    "/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls", "/v1/ratings",
+)  # fmt: skip
 PUBLIC_CITATION_FIELDS = ("n", "title", "section", "kind", "page", "effective_date", "quote")
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
 """All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
@@ -65,6 +74,14 @@ class DriverFeedback(BaseModel):
     session_id: str = Field(min_length=1, max_length=64)
     turn_index: int = Field(ge=0)
     helpful: bool
+    comment: str = Field(default="", max_length=2000)
+
+
+class DriverRating(BaseModel):
+    session_id: str = Field(min_length=1, max_length=64)
+    ticket_id: str = Field(min_length=1, max_length=32)
+    """The resolved ticket's reference, as the session gives it (GBX-000123)."""
+    rating: int = Field(ge=CSAT_LOWEST, le=CSAT_HIGHEST, strict=True)
     comment: str = Field(default="", max_length=2000)
 
 
@@ -320,6 +337,18 @@ class DriverApi:
             )
             return {"saved": True, "id": stored.id}
 
+        @router.post("/v1/ratings", tags=["driver"])
+        def rate(body: DriverRating, request: Request) -> dict[str, Any]:
+            """The driver rates how a person handled their resolved ticket: 1-5, once."""
+            self.check_key(request)
+            self.check_rate(request)
+            found = self.driver_session(body.session_id)
+            ticket = self._ticket_to_rate(found, body.ticket_id)
+            stored = services.tickets.add_csat(
+                found.id, ticket.id, body.rating, comment=body.comment or None
+            )
+            return {"saved": True, "ticket_id": stored.ticket_reference, "rating": stored.rating}
+
         @router.post("/v1/escalations", tags=["driver"])
         def escalate(body: EscalationRequest, request: Request) -> dict[str, Any]:
             """The driver asks for a person: a ticket in the agents' queue."""
@@ -362,6 +391,7 @@ class DriverApi:
                 "state": found.state.value,
                 "ticket_id": ticket_reference(ticket) if ticket else None,
                 "turns": turns,
+                "csat": self._csat_request(found),
             }
 
         @router.get("/v1/recalls", tags=["driver"])
@@ -425,6 +455,40 @@ class DriverApi:
             }
 
         return router
+
+    def _csat_request(self, session: ConversationSession) -> dict[str, Any] | None:
+        """The session's newest ticket once a person resolved it: the widget asks for a rating
+        until `rated`."""
+        newest = session.last_ticket_id
+        if newest is None or newest == session.open_ticket_id:
+            return None
+        ticket = self._services.tickets.get_ticket(newest)
+        if ticket is None or ticket.state is not EscalationState.RESOLVED:
+            return None
+        return {"ticket_id": ticket.reference, "rated": ticket.csat is not None}
+
+    def _ticket_to_rate(self, session: ConversationSession, reference: str) -> Ticket:
+        """The session's resolved, unrated ticket `reference`; a 4xx naming `ticket_id` if not."""
+        try:
+            ticket_id = ticket_id_from_reference(reference)
+        except InputError:
+            raise ApiError(
+                400, f"{reference!r} is not a ticket reference; send it like GBX-000123",
+                "ticket_id",
+            ) from None  # fmt: skip
+        ticket = self._services.tickets.get_ticket(ticket_id)
+        if ticket is None or ticket.session_id != session.id:
+            raise ApiError(404, f"this conversation has no ticket {reference}", "ticket_id")
+        if ticket.state is not EscalationState.RESOLVED:
+            raise ApiError(
+                409, f"{ticket.reference} is not resolved yet; rate it once a person resolved it",
+                "ticket_id",
+            )  # fmt: skip
+        if ticket.csat is not None:
+            raise ApiError(
+                409, f"{ticket.reference} is already rated; a ticket is rated once", "ticket_id"
+            )
+        return ticket
 
     def _turn_index(self, session_id: str) -> int:
         session = self._services.tickets.get_session(session_id)

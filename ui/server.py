@@ -39,7 +39,7 @@ from ui.api_docs import install_api_docs
 from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
 
 if TYPE_CHECKING:
-    from assistant.tickets import Ticket
+    from assistant.tickets import CsatRating, Ticket
 
 CONSOLE_PATH = "/console"
 AGENT_API_PATH = "/v1/agent/"
@@ -98,6 +98,15 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "asker_waiting_since": ticket.asker_waiting_since.isoformat()
         if ticket.asker_waiting_since
         else None,
+        "csat": _csat_json(ticket.csat) if ticket.csat else None,
+    }
+
+
+def _csat_json(csat: CsatRating) -> dict[str, Any]:
+    return {
+        "rating": csat.rating,
+        "comment": csat.comment,
+        "created_at": csat.created_at.isoformat(),
     }
 
 

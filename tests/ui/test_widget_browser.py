@@ -189,3 +189,59 @@ def test_a_page_on_an_origin_that_is_not_allowed_is_refused(
             headers={"Origin": stranger_site, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.status_code == 403
+
+
+def agent_api(server: RunningServer) -> httpx.Client:
+    """The agent API as a signed-in agent."""
+    client = httpx.Client(base_url=server.url, timeout=30)
+    token = client.post(
+        "/v1/agent/sessions", json={"username": server.username, "password": server.password}
+    ).json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_a_driver_rates_the_case_once_a_person_resolved_it(running_server: RunningServer) -> None:
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        page.locator("#gb-input").fill("My key fob stopped working")
+        page.locator("#gb-human").click()  # the message goes to the person with the case
+        banner = page.locator("#gb-banner")
+        expect(banner).to_contain_text("GBX-", timeout=15_000)
+        reference = "GBX-" + banner.inner_text().split("GBX-")[1][:6]
+        expect(page.locator(".gb-csat")).to_have_count(0)
+
+        agent = agent_api(running_server)
+        agent.post(f"/v1/agent/tickets/{reference}/resolve", json={"text": "Reset the fob"})
+
+        rating = page.locator(".gb-csat")
+        expect(rating).to_contain_text("How did we do?", timeout=20_000)  # the next poll
+        expect(banner).to_contain_text("Resolved")
+        scores = rating.get_by_role("button", name=re.compile(r"^\d out of 5$"))
+        expect(scores).to_have_count(5)
+        send = rating.get_by_role("button", name="Send rating")
+        expect(send).to_be_disabled()
+        four = rating.get_by_role("button", name="4 out of 5")
+        four.click()
+        expect(four).to_have_attribute("aria-pressed", "true")
+        expect(rating.get_by_role("button", name="5 out of 5")).to_have_attribute(
+            "aria-pressed", "false"
+        )
+        rating.get_by_label("Anything to add? (optional)").fill("Sorted in minutes")
+        send.click()
+        expect(rating.get_by_role("status")).to_contain_text("Thanks for your rating")
+        expect(scores.first).to_be_disabled()
+
+        stored = agent.get(f"/v1/agent/tickets/{reference}").json()["csat"]
+        assert (stored["rating"], stored["comment"]) == (4, "Sorted in minutes")
+        page.wait_for_timeout(6_000)  # past another poll interval: no second prompt
+        expect(page.locator(".gb-csat")).to_have_count(1)
+        page.reload()
+        page.locator("#gb-launcher").click()
+        expect(page.locator(".gb-msg.gb-user")).to_contain_text("key fob", timeout=15_000)
+        expect(page.locator("#gb-banner")).to_contain_text("Resolved")
+        expect(page.locator(".gb-csat")).to_have_count(0)  # rated: not asked again

@@ -23,6 +23,8 @@
   const MAX_QUESTION_CHARS = 1000;
   const COUNTER_FROM_CHARS = 800;
   const MAX_COMMENT_CHARS = 4000;
+  const MAX_RATING_COMMENT_CHARS = 2000; // what POST /v1/ratings accepts
+  const RATING_SCORES = [1, 2, 3, 4, 5];
   const POLL_EVERY_MS = 5000;
   const HUMAN_STATES = new Set(["waiting_for_human", "human"]);
 
@@ -65,6 +67,14 @@
       serverError: "Something went wrong. Please try again.",
       newMessage: "New message",
       pendingCase: "a person has your case {ticket}",
+      rateTitle: "How did we do?",
+      rateScore: "{n} out of 5",
+      rateLow: "Poor",
+      rateHigh: "Great",
+      rateComment: "Anything to add? (optional)",
+      rateSend: "Send rating",
+      rateThanks: "Thanks for your rating!",
+      rateFailed: "Couldn't send your rating. Try again.",
     },
     es: {
       title: "Asistente de atención al cliente",
@@ -104,6 +114,14 @@
       serverError: "Algo salió mal. Inténtalo de nuevo.",
       newMessage: "Mensaje nuevo",
       pendingCase: "una persona tiene tu caso {ticket}",
+      rateTitle: "¿Qué tal te hemos atendido?",
+      rateScore: "{n} de 5",
+      rateLow: "Mal",
+      rateHigh: "Muy bien",
+      rateComment: "¿Algo más que contarnos? (opcional)",
+      rateSend: "Enviar valoración",
+      rateThanks: "¡Gracias por tu valoración!",
+      rateFailed: "No se pudo enviar tu valoración. Inténtalo de nuevo.",
     },
   };
 
@@ -324,6 +342,27 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 .gb-comment input:focus-visible { outline-offset: 0; border-color: var(--gb-ink); }
 .gb-small-btn { padding: 6px 10px; border-radius: 8px; border: 1px solid var(--gb-line); background: #fff; font-size: 13px; font-weight: 600; }
 .gb-small-btn.gb-primary { background: var(--gb-accent); color: var(--gb-on-accent); border-color: transparent; }
+
+/* Rating a resolved case (CSAT) */
+.gb-csat {
+  align-self: stretch; display: flex; flex-direction: column; gap: 8px; padding: 12px 14px;
+  border: 1px solid var(--gb-line); border-radius: 12px; background: #fff;
+}
+.gb-csat-title { margin: 0; font-weight: 650; }
+.gb-csat-scale { display: flex; gap: 6px; }
+.gb-csat-score {
+  flex: 1; min-width: 0; height: 38px; border-radius: 10px; border: 1px solid #b7bec7; background: #fff;
+  font-weight: 650;
+}
+.gb-csat-score:hover:not(:disabled) { border-color: var(--gb-ink); }
+.gb-csat-score[aria-pressed="true"] { background: var(--gb-accent); color: var(--gb-on-accent); border-color: transparent; }
+.gb-csat-ends { display: flex; justify-content: space-between; font-size: 12px; color: var(--gb-muted); margin-top: -4px; }
+.gb-csat input {
+  min-width: 0; padding: 7px 10px; border: 1px solid #b7bec7; border-radius: 8px; font-size: 14px; background: #fff;
+}
+.gb-csat input:focus-visible { outline-offset: 0; border-color: var(--gb-ink); }
+.gb-csat-actions { display: flex; align-items: center; gap: 8px; }
+.gb-csat-status { font-size: 13px; color: var(--gb-muted); }
 
 /* Typing indicator */
 .gb-status-live { flex: none; padding: 0 16px; }
@@ -1321,6 +1360,68 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         this._addAgentMessage(turn.text || "");
       });
       if (session.state && session.state !== this._state) this._setConversationState(session.state, session.ticket_id);
+      this._offerRating(session.csat);
+    }
+
+    /* "How did we do?" once a person resolved the case: once per ticket, until it is rated. */
+    _offerRating(csat) {
+      if (!csat || csat.rated || !csat.ticket_id) return;
+      const ticketId = String(csat.ticket_id);
+      if (this.$log.querySelector(`.gb-csat[data-ticket="${cssEscape(ticketId)}"]`)) return;
+      const titleId = `gb-csat-title-${this._instance}-${++this._messageCount}`;
+      const form = document.createElement("form");
+      form.className = "gb-csat";
+      form.dataset.ticket = ticketId;
+      form.setAttribute("aria-labelledby", titleId);
+      const scores = RATING_SCORES.map(
+        (n) => `<button type="button" class="gb-csat-score" data-score="${n}" aria-pressed="false" aria-label="${escapeHtml(format(this.t.rateScore, { n }))}">${n}</button>`
+      ).join("");
+      form.innerHTML = `
+        <p class="gb-csat-title" id="${titleId}">${escapeHtml(this.t.rateTitle)}</p>
+        <div class="gb-csat-scale" role="group" aria-labelledby="${titleId}">${scores}</div>
+        <div class="gb-csat-ends" aria-hidden="true"><span>${escapeHtml(this.t.rateLow)}</span><span>${escapeHtml(this.t.rateHigh)}</span></div>
+        <label class="gb-sr" for="${titleId}-comment">${escapeHtml(this.t.rateComment)}</label>
+        <input id="${titleId}-comment" type="text" maxlength="${MAX_RATING_COMMENT_CHARS}" placeholder="${escapeHtml(this.t.rateComment)}">
+        <div class="gb-csat-actions">
+          <button type="submit" class="gb-small-btn gb-primary gb-csat-send" disabled>${escapeHtml(this.t.rateSend)}</button>
+          <span class="gb-csat-status" role="status"></span>
+        </div>`;
+      const buttons = [...form.querySelectorAll(".gb-csat-score")];
+      const send = form.querySelector(".gb-csat-send");
+      let chosen = null;
+      buttons.forEach((button) =>
+        button.addEventListener("click", () => {
+          chosen = Number(button.dataset.score);
+          buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+          send.disabled = false;
+        })
+      );
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (chosen !== null) this._sendRating(form, ticketId, chosen, form.querySelector("input").value.trim());
+      });
+      this.$log.appendChild(form);
+      this._scrollToEnd(true);
+    }
+
+    async _sendRating(form, ticketId, rating, comment) {
+      const controls = [...form.querySelectorAll("button, input")];
+      const status = form.querySelector(".gb-csat-status");
+      controls.forEach((control) => (control.disabled = true));
+      const body = { session_id: this._sessionId, ticket_id: ticketId, rating };
+      if (comment) body.comment = comment;
+      try {
+        const response = await this._request("POST", "/v1/ratings", body);
+        if (response.ok || response.status === 409) {
+          // Saved, or already rated (another tab): either way this case is rated.
+          status.textContent = response.ok ? this.t.rateThanks : await errorMessageOf(response, this.t.rateThanks);
+          return;
+        }
+        status.textContent = await errorMessageOf(response, this.t.rateFailed);
+      } catch {
+        status.textContent = this.t.rateFailed;
+      }
+      controls.forEach((control) => (control.disabled = false));
     }
 
     _turnKey(turn, position) {
@@ -1371,6 +1472,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._unread = false;
       this._setConversationState(session.state || "ai", session.ticket_id || null);
       if (session.state === "waiting_for_human") this._addSystemNote(this.t.escalationSent);
+      this._offerRating(session.csat);
       this._scrollToEnd(true);
     }
 
