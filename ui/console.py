@@ -31,7 +31,7 @@ import gradio as gr
 from assistant.insights import daily_csv, insights_csv
 from assistant.records import EscalationState
 from assistant.tickets import ticket_id_from_reference
-from knowledge.errors import GloveboxError
+from knowledge.errors import GloveboxError, InputError
 from ui.agent_desk import (
     STAGE_LABELS,
     AgentDesk,
@@ -1172,6 +1172,31 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             ticket_text,
             resolution_note,
         ]
+
+        def typing(current: int | None, request: gr.Request) -> None:
+            """Tells the driver an agent is writing. Signed out, or a resolved ticket, it stays
+            quiet: a keystroke is no place for that message (Reply gives it)."""
+            if current is None:
+                return
+            try:
+                agent = desk.agent_for(request_token(request))
+            except NotSignedIn:
+                return
+            with shown_as_message():  # a failing database is shown, as everywhere
+                try:
+                    desk.note_typing(agent, current)
+                except InputError:
+                    return
+
+        ticket_text.input(
+            typing,
+            inputs=[ticket_id],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+
         for button, action in (
             (claim_button, "claim"),
             (note_button, "note"),

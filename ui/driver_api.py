@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from assistant.chain import AssistantReply, Citation
+from assistant.chain import WITH_A_PERSON, AssistantReply, Citation
 from assistant.recalls import RecallNotice
 from assistant.records import Channel, EscalationState
 from assistant.tickets import (
@@ -42,7 +42,7 @@ from assistant.wiring import Services
 from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
-from ui.agent_desk import customer_copy
+from ui.agent_desk import AgentDesk, customer_copy
 
 STATIC = Path(__file__).resolve().parent / "static"
 DRIVER_PATHS = (
@@ -192,9 +192,11 @@ def sse(event: str, data: dict[str, Any]) -> str:
 class DriverApi:
     """The routes, their guards and the widget files; `install(app)` wires them in."""
 
-    def __init__(self, settings: GloveboxSettings, services: Services) -> None:
+    def __init__(self, settings: GloveboxSettings, services: Services, desk: AgentDesk) -> None:
         self._settings = settings
         self._services = services
+        self._desk = desk
+        """The agents' desk, for whether one is typing to a driver."""
         self._per_ip = RateLimiter(settings.rate_limit_per_ip)
         self._per_session = RateLimiter(settings.rate_limit_per_session)
         self._origins = {
@@ -391,6 +393,9 @@ class DriverApi:
                 "state": found.state.value,
                 "ticket_id": ticket_reference(ticket) if ticket else None,
                 "turns": turns,
+                "agent_typing": ticket is not None
+                and found.state in WITH_A_PERSON
+                and self._desk.agent_is_typing(ticket),
                 "csat": self._csat_request(found),
             }
 

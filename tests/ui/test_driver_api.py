@@ -305,6 +305,35 @@ def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
     ).items()
 
 
+def test_the_driver_sees_an_agent_typing_until_the_reply_arrives(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    escalated = client.post(
+        "/v1/escalations", headers=KEY, json={"message": "Is my car still under warranty?"}
+    ).json()
+    session_id, reference = escalated["session_id"], escalated["ticket_id"]
+    agent = signed_in_agent(client, running_server)
+
+    def driver_sees_typing() -> bool:
+        status = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()
+        return bool(status["agent_typing"])
+
+    assert driver_sees_typing() is False
+    typing = client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    assert typing.json() == {"id": reference, "agent_typing": True, "for_seconds": 6.0}
+    assert driver_sees_typing() is True  # waiting for a person, and one is writing
+    client.post(
+        f"/v1/agent/tickets/{reference}/replies", headers=agent, json={"text": "Yes, it is."}
+    )
+    assert driver_sees_typing() is False
+    client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    client.post(f"/v1/agent/tickets/{reference}/resolve", headers=agent, json={"text": "Done"})
+    assert driver_sees_typing() is False
+    refused = client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    assert refused.status_code == 400 and "is resolved" in refused.json()["error"]["message"]
+    assert client.post(f"/v1/agent/tickets/{reference}/typing", headers=KEY).status_code == 401
+
+
 def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
     from tests.conftest import sample_vin
 

@@ -245,3 +245,36 @@ def test_a_driver_rates_the_case_once_a_person_resolved_it(running_server: Runni
         expect(page.locator(".gb-msg.gb-user")).to_contain_text("key fob", timeout=15_000)
         expect(page.locator("#gb-banner")).to_contain_text("Resolved")
         expect(page.locator(".gb-csat")).to_have_count(0)  # rated: not asked again
+
+
+def test_the_driver_sees_the_agent_typing_until_the_reply_comes(
+    running_server: RunningServer,
+) -> None:
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        page.locator("#gb-input").fill("Can someone check my service booking?")
+        page.locator("#gb-human").click()
+        banner = page.locator("#gb-banner")
+        expect(banner).to_contain_text("GBX-", timeout=15_000)
+        reference = "GBX-" + banner.inner_text().split("GBX-")[1][:6]
+        live = page.locator("#gb-agent-typing")
+        assert live.get_attribute("aria-live") == "polite"
+        indicator = live.locator(".gb-typing")
+        expect(indicator).to_be_hidden()
+
+        agent = agent_api(running_server)
+        agent.post(f"/v1/agent/tickets/{reference}/typing")
+        expect(indicator).to_be_visible(timeout=10_000)  # the next poll
+        expect(live).to_contain_text("Agent is typing…")
+        expect(indicator).to_be_hidden(timeout=15_000)  # the agent stopped: it goes
+
+        agent.post(f"/v1/agent/tickets/{reference}/typing")
+        expect(indicator).to_be_visible(timeout=10_000)
+        agent.post(f"/v1/agent/tickets/{reference}/replies", json={"text": "Booked for Monday."})
+        expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Monday", timeout=10_000)
+        expect(indicator).to_be_hidden()
+        expect(live).to_have_text("")

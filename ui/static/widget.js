@@ -75,6 +75,7 @@
       rateSend: "Send rating",
       rateThanks: "Thanks for your rating!",
       rateFailed: "Couldn't send your rating. Try again.",
+      agentTyping: "Agent is typing…",
     },
     es: {
       title: "Asistente de atención al cliente",
@@ -122,6 +123,7 @@
       rateSend: "Enviar valoración",
       rateThanks: "¡Gracias por tu valoración!",
       rateFailed: "No se pudo enviar tu valoración. Inténtalo de nuevo.",
+      agentTyping: "El agente está escribiendo…",
     },
   };
 
@@ -730,6 +732,9 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
           <div class="gb-status-live" role="status" aria-live="polite">
             <div class="gb-typing" hidden><span class="gb-dots" aria-hidden="true"><span></span><span></span><span></span></span><span class="gb-typing-label"></span></div>
           </div>
+          <div class="gb-status-live" id="gb-agent-typing" role="status" aria-live="polite">
+            <div class="gb-typing" hidden><span class="gb-dots" aria-hidden="true"><span></span><span></span><span></span></span><span class="gb-agent-typing-label"></span></div>
+          </div>
           <form class="gb-composer" novalidate>
             <div class="gb-tools">
               <button type="button" id="gb-human">${ICONS.person}<span>${escapeHtml(t.talkToPerson)}</span></button>
@@ -759,6 +764,8 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$log = $(".gb-log");
       this.$typing = $(".gb-typing");
       this.$typingLabel = $(".gb-typing-label");
+      this.$agentTyping = $("#gb-agent-typing .gb-typing");
+      this.$agentTypingLabel = $(".gb-agent-typing-label");
       this.$form = $(".gb-composer");
       this.$human = $("#gb-human");
       this.$counter = $("#gb-counter");
@@ -1151,6 +1158,15 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$typingLabel.textContent = "";
     }
 
+    /* "Agent is typing…" while the polled session says so; the text is set when it shows, so
+       the live region announces it once. */
+    _showAgentTyping(typing) {
+      if (typing === !this.$agentTyping.hidden) return;
+      this.$agentTyping.hidden = !typing;
+      this.$agentTypingLabel.textContent = typing ? this.t.agentTyping : "";
+      if (typing) this._scrollToEnd();
+    }
+
     // -- composing and streaming -------------------------------------------------------
 
     _onInput() {
@@ -1318,7 +1334,10 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$human.disabled = HUMAN_STATES.has(state);
       this._renderLauncherIcon();
       if (HUMAN_STATES.has(state)) this._startPolling();
-      else this._stopPolling();
+      else {
+        this._stopPolling();
+        this._showAgentTyping(false);
+      }
     }
 
     _startPolling() {
@@ -1352,13 +1371,16 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       }
       if (!response.ok) return;
       const session = await response.json();
+      let replied = false;
       (session.turns || []).forEach((turn, position) => {
         if (turn.role !== "agent") return;
         const seenKey = this._turnKey(turn, position);
         if (this._seenTurns.has(seenKey)) return;
         this._seenTurns.add(seenKey);
         this._addAgentMessage(turn.text || "");
+        replied = true;
       });
+      this._showAgentTyping(Boolean(session.agent_typing) && !replied);
       if (session.state && session.state !== this._state) this._setConversationState(session.state, session.ticket_id);
       this._offerRating(session.csat);
     }
