@@ -29,6 +29,7 @@ from assistant.safety import (
 from assistant.safety_semantic import SHIPPED_MODEL as SHIPPED_SAFETY_MODEL
 from assistant.safety_semantic import SimilarMessages, load_bank
 from assistant.sections import SectionExpander
+from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
@@ -75,6 +76,7 @@ class Services:
     recalls: RecallLookup
     store: KnowledgeStore
     embedder: Embedder
+    starters: StarterQuestions
 
 
 def build_services(settings: GloveboxSettings, kb: str) -> Services:
@@ -90,6 +92,7 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
         recalls=assistant.recalls,
         store=store,
         embedder=embedder,
+        starters=StarterQuestions(store, assistant.catalog.profile),
     )
 
 

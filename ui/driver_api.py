@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -47,8 +48,10 @@ from ui.agent_desk import AgentDesk, customer_copy
 STATIC = Path(__file__).resolve().parent / "static"
 DRIVER_PATHS = (
     "/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls", "/v1/ratings",
+    "/v1/starters",
 )  # fmt: skip
 PUBLIC_CITATION_FIELDS = ("n", "title", "section", "kind", "page", "effective_date", "quote")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
 """All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
 
@@ -399,6 +402,15 @@ class DriverApi:
                 "csat": self._csat_request(found),
             }
 
+        @router.get("/v1/starters", tags=["driver"])
+        def starters(request: Request, locale: str = "en") -> dict[str, Any]:
+            """Questions to offer before the first one: the carmaker profile's for the locale,
+            else up to 4 from the public FAQ."""
+            self.check_key(request)
+            self.check_rate(request)
+            language = _language(locale)
+            return {"locale": language, "starters": services.starters.for_language(language)}
+
         @router.get("/v1/recalls", tags=["driver"])
         def recalls(
             request: Request, vin: str | None = None, model: str | None = None,
@@ -560,6 +572,14 @@ class DriverApi:
             message = self._settings.handoff_message
             yield sse("escalation", {**shown["escalation"], "message": message})
         yield sse("done", {"turn_index": shown["turn_index"]})
+
+
+def _language(locale: str) -> str:
+    """'en', 'en-US' and 'EN_us' are all 'en'."""
+    language = locale.strip().lower().replace("_", "-").split("-")[0]
+    if not LANGUAGE_CODE.match(language):
+        raise ApiError(400, f"{locale[:20]!r} is not a language; give one like en or es", "locale")
+    return language
 
 
 def _usage(embedder: Embedder, messages: list[OpenAIMessage], content: str) -> dict[str, int]:

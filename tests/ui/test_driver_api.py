@@ -334,6 +334,25 @@ def test_the_driver_sees_an_agent_typing_until_the_reply_arrives(
     assert client.post(f"/v1/agent/tickets/{reference}/typing", headers=KEY).status_code == 401
 
 
+def test_starters_are_the_carmakers_for_the_locale_behind_the_key(client: httpx.Client) -> None:
+    from knowledge.profile import CarmakerProfile
+    from tests.conftest import SAMPLE_PROFILE
+
+    expected = CarmakerProfile.load(SAMPLE_PROFILE).surface_text("en").starters
+    english = client.get("/v1/starters", headers={**KEY, "Origin": ALLOWED})
+    assert english.json() == {"locale": "en", "starters": expected} and expected
+    assert english.headers["access-control-allow-origin"] == ALLOWED
+    assert client.get("/v1/starters", headers=KEY, params={"locale": "en-US"}).json() == {
+        "locale": "en", "starters": expected,
+    }  # fmt: skip
+    spanish = client.get("/v1/starters", headers=KEY, params={"locale": "es"}).json()
+    assert spanish == {"locale": "es", "starters": []}  # no Spanish ones, no Spanish FAQ
+    refused = client.get("/v1/starters", headers=KEY, params={"locale": "<script>"})
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "locale"
+    assert "give one like en or es" in refused.json()["error"]["message"]
+    assert client.get("/v1/starters").status_code == 401
+
+
 def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
     from tests.conftest import sample_vin
 

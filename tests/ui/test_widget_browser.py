@@ -278,3 +278,33 @@ def test_the_driver_sees_the_agent_typing_until_the_reply_comes(
         expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Monday", timeout=10_000)
         expect(indicator).to_be_hidden()
         expect(live).to_have_text("")
+
+
+def test_starter_chips_ask_a_question_and_leave_once_the_conversation_begins(
+    running_server: RunningServer,
+) -> None:
+    from playwright.sync_api import expect
+
+    from knowledge.profile import CarmakerProfile
+    from tests.conftest import SAMPLE_PROFILE
+
+    expected = CarmakerProfile.load(SAMPLE_PROFILE).surface_text("en").starters
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        chips = page.get_by_role("group", name="Suggested questions").get_by_role("button")
+        expect(chips).to_have_text(expected, timeout=15_000)
+        expect(page.locator(".gb-welcome + .gb-starters")).to_have_count(1)  # under the welcome
+
+        chips.filter(has_text="book a service appointment").click()
+        expect(page.locator(".gb-msg.gb-user .gb-bubble")).to_have_text(expected[0])
+        expect(page.locator(".gb-starters")).to_have_count(0)
+        answer = page.locator(".gb-msg.gb-assistant:not(.gb-welcome)").last
+        expect(answer).to_contain_text("appointment", timeout=60_000)
+        expect(page.locator("#gb-input")).to_be_focused()
+        expect(page.locator(".gb-starters")).to_have_count(0)
+
+        page.locator(".gb-menu-btn").click()
+        page.get_by_role("menuitem", name="New conversation").click()
+        expect(chips).to_have_count(len(expected))  # an empty conversation again

@@ -76,6 +76,7 @@
       rateThanks: "Thanks for your rating!",
       rateFailed: "Couldn't send your rating. Try again.",
       agentTyping: "Agent is typing…",
+      starters: "Suggested questions",
     },
     es: {
       title: "Asistente de atención al cliente",
@@ -124,6 +125,7 @@
       rateThanks: "¡Gracias por tu valoración!",
       rateFailed: "No se pudo enviar tu valoración. Inténtalo de nuevo.",
       agentTyping: "El agente está escribiendo…",
+      starters: "Preguntas sugeridas",
     },
   };
 
@@ -344,6 +346,14 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 .gb-comment input:focus-visible { outline-offset: 0; border-color: var(--gb-ink); }
 .gb-small-btn { padding: 6px 10px; border-radius: 8px; border: 1px solid var(--gb-line); background: #fff; font-size: 13px; font-weight: 600; }
 .gb-small-btn.gb-primary { background: var(--gb-accent); color: var(--gb-on-accent); border-color: transparent; }
+
+/* Starter questions under the welcome */
+.gb-starters { display: flex; flex-wrap: wrap; gap: 6px; }
+.gb-starter {
+  padding: 6px 12px; border-radius: 999px; border: 1px solid var(--gb-line); background: #fff;
+  color: var(--gb-ink); font-size: 13px; font-weight: 600; text-align: left;
+}
+.gb-starter:hover { border-color: var(--gb-ink); background: var(--gb-soft); }
 
 /* Rating a resolved case (CSAT) */
 .gb-csat {
@@ -681,6 +691,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._pollTimer = null;
       this._seenTurns = new Set();
       this._messageCount = 0;
+      this._startersRequest = null; // asked again: the key or the locale may have changed
 
       this._installStyles();
       this._renderShell();
@@ -888,6 +899,46 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         const message = this._addAssistantMessage({ text: welcome });
         message.el.classList.add("gb-welcome");
       }
+      this._showStarters();
+    }
+
+    /* Suggested questions as chips while the conversation is empty; a click asks one. */
+    async _showStarters() {
+      const log = this.$log;
+      if (!this._startersRequest) this._startersRequest = this._fetchStarters();
+      let starters;
+      try {
+        starters = await this._startersRequest;
+      } catch {
+        this._startersRequest = null; // offline for a moment: the next empty conversation retries
+        return;
+      }
+      const empty = !log.querySelector(".gb-user") && !this._streaming;
+      if (!this._built || this.$log !== log || !empty || !starters.length || log.querySelector(".gb-starters")) return;
+      const group = document.createElement("div");
+      group.className = "gb-starters";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", this.t.starters);
+      for (const text of starters) {
+        const chip = document.createElement("button");
+        chip.type = "button";
+        chip.className = "gb-starter";
+        chip.textContent = text;
+        chip.addEventListener("click", () => {
+          this._send(text);
+          this.$input.focus(); // the chips are gone with the question
+        });
+        group.appendChild(chip);
+      }
+      log.appendChild(group);
+      this._scrollToEnd();
+    }
+
+    async _fetchStarters() {
+      const response = await this._request("GET", `/v1/starters?locale=${encodeURIComponent(this._lang)}`);
+      if (!response.ok) return [];
+      const body = await response.json();
+      return Array.isArray(body.starters) ? body.starters.filter((text) => typeof text === "string" && text.trim()) : [];
     }
 
     _addNotice() {
@@ -920,6 +971,8 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
     }
 
     _addUserMessage(text) {
+      const starters = this.$log.querySelector(".gb-starters");
+      if (starters) starters.remove(); // the conversation has begun
       const { el, bubble } = this._newMessageElement("user");
       bubble.textContent = text;
       this.$log.appendChild(el);
@@ -1187,10 +1240,11 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._onInput();
     }
 
-    async _send() {
-      const question = this.$input.value.trim();
+    /* Asks what the driver typed, or `asked` (a starter chip) leaving their draft alone. */
+    async _send(asked) {
+      const question = (asked === undefined ? this.$input.value : asked).trim();
       if (!question || question.length > MAX_QUESTION_CHARS || this._streaming || this._restoring) return;
-      this.$input.value = "";
+      if (asked === undefined) this.$input.value = "";
       this._addUserMessage(question);
       const controller = new AbortController();
       const stream = { controller, message: null, stoppedByUser: false };
