@@ -1,4 +1,4 @@
-"""What supervisors see in the console's Insights view: volume, escalations, knowledge gaps.
+"""What supervisors see in the console's Insights view: volume, escalations, CSAT, knowledge gaps.
 
 Read from the ticket store's public listings; nothing is stored. A knowledge gap is a question
 the assistant could not answer from its sources, or whose reply the asker rated thumbs down;
@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from knowledge.errors import InputError
 
 if TYPE_CHECKING:
-    from assistant.tickets import ConversationSession, Feedback, SqlTicketStore, Ticket, Turn
+    from assistant.tickets import (
+        ConversationSession,
+        CsatRating,
+        Feedback,
+        SqlTicketStore,
+        Ticket,
+        Turn,
+    )
     from knowledge.embedder import Embedder
 
 FETCH_LIMIT = 5000
@@ -35,6 +42,7 @@ with this asked for the vehicle, which is the assistant doing its job, not a gap
 """
 
 MAX_SAMPLE_COMMENTS = 3
+MAX_CSAT_COMMENTS = 5
 
 GAP_CSV_HEADER = [
     "label",
@@ -76,6 +84,28 @@ class GapGroup:
 
 
 @dataclass(frozen=True)
+class CsatComment:
+    """What a driver wrote beside their rating of a resolved ticket."""
+
+    ticket: str
+    """The ticket's reference, GBX-000123."""
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CsatSummary:
+    """Drivers' 1-5 ratings of resolved tickets given in the window."""
+
+    ratings: int
+    average: float | None
+    """None when nobody rated."""
+    latest_comments: list[CsatComment] = field(default_factory=list)
+    """Up to 5, newest first."""
+
+
+@dataclass(frozen=True)
 class Insights:
     """The Insights view for one window (`since` to `now`; all history when `since` is None)."""
 
@@ -92,6 +122,7 @@ class Insights:
     """Channel -> questions, most first."""
     gaps: list[GapGroup]
     """Biggest first."""
+    csat: CsatSummary
 
 
 @dataclass(frozen=True)
@@ -165,6 +196,9 @@ def build_insights(
         gaps=_gap_groups(
             [q for q in questions if q.unanswered_gap or q.thumbs_down], embedder, min_similarity
         )[:max_gaps],
+        csat=_csat_summary(
+            [rated for rated in store.list_csat(limit=FETCH_LIMIT) if in_window(rated.created_at)]
+        ),
     )
 
 
@@ -269,6 +303,19 @@ def _days(
         DayCount(day, asked[day], answered[day], escalated[day])
         for day in (first + timedelta(days=offset) for offset in range((last - first).days + 1))
     ]
+
+
+def _csat_summary(ratings: list[CsatRating]) -> CsatSummary:
+    """`ratings` newest first, as `list_csat` gives them."""
+    return CsatSummary(
+        ratings=len(ratings),
+        average=sum(rated.rating for rated in ratings) / len(ratings) if ratings else None,
+        latest_comments=[
+            CsatComment(rated.ticket_reference, rated.rating, rated.comment, rated.created_at)
+            for rated in ratings
+            if rated.comment
+        ][:MAX_CSAT_COMMENTS],
+    )
 
 
 def _most_first(counts: Counter[str]) -> dict[str, int]:

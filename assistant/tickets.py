@@ -1,4 +1,4 @@
-"""Conversation sessions, escalation tickets and answer feedback, kept in a SQL database.
+"""Conversation sessions, escalation tickets, answer feedback and CSAT, kept in a SQL database.
 
 The console and the HTTP API run as separate processes and share one database: a SQLite file
 by default (WAL journal, busy timeout, writes take the lock up front) or any SQLAlchemy URL.
@@ -32,7 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from assistant.database import Database, UtcDateTime, utc_now
 from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
@@ -50,6 +51,10 @@ TICKET_TRANSITIONS: dict[EscalationState, frozenset[EscalationState]] = {
     EscalationState.HUMAN: frozenset({EscalationState.HUMAN, EscalationState.RESOLVED}),
     EscalationState.RESOLVED: frozenset(),
 }
+
+CSAT_LOWEST = 1
+CSAT_HIGHEST = 5
+"""A driver rates how a resolved ticket was handled from 1 (poor) to 5 (great)."""
 
 SEVERITY_RANK = {
     Severity.CRITICAL: 0,
@@ -92,6 +97,8 @@ class ConversationSession:
     turns: list[Turn]
     open_ticket_id: int | None = None
     """The ticket a human has not resolved yet, if the session has one."""
+    last_ticket_id: int | None = None
+    """The session's newest ticket, open or resolved."""
 
     def transcript(self) -> list[dict[str, str]]:
         """The turns as `TicketDraft.transcript` expects them."""
@@ -143,10 +150,28 @@ class Ticket:
     """Agents' internal notes, {author, text, created_at}; never shown to the asker."""
     asker_waiting_since: datetime | None = None
     """When the asker wrote with no agent reply since: the queue shows it as a new message."""
+    csat: CsatRating | None = None
+    """The asker's rating once the ticket was resolved, if they gave one."""
 
     @property
     def reference(self) -> str:
         return ticket_reference(self.id)
+
+
+@dataclass(frozen=True)
+class CsatRating:
+    """A driver's rating (1-5, with an optional comment) of how a person resolved a ticket."""
+
+    id: int
+    ticket_id: int
+    session_id: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+
+    @property
+    def ticket_reference(self) -> str:
+        return ticket_reference(self.ticket_id)
 
 
 @dataclass(frozen=True)
@@ -266,6 +291,16 @@ class TicketStore(Protocol):
         """Newest first."""
         ...
 
+    def add_csat(
+        self, session_id: str, ticket_id: int, rating: int, comment: str | None = None
+    ) -> CsatRating:
+        """The asker rates their resolved ticket, once; anything else is an InputError."""
+        ...
+
+    def list_csat(self, limit: int = 100) -> list[CsatRating]:
+        """Newest first."""
+        ...
+
 
 # --- Tables ------------------------------------------------------------------------------------
 
@@ -334,6 +369,7 @@ class _TicketRow(_Base):
     asker_waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    csat: Mapped[_CsatRow | None] = relationship(lazy="selectin")
 
 
 class _FeedbackRow(_Base):
@@ -347,6 +383,18 @@ class _FeedbackRow(_Base):
     comment: Mapped[str | None] = mapped_column(Text)
     suggestion: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class _CsatRow(_Base):
+    # A table of its own, not columns on tickets: create_all adds it to an older database.
+    __tablename__ = "csat_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(_TicketRow.id), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(_SessionRow.id), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 # --- The store ---------------------------------------------------------------------------------
@@ -398,6 +446,9 @@ class SqlTicketStore:
                     _TicketRow.state != EscalationState.RESOLVED,
                 )
             )
+            last_ticket_id = db.scalar(
+                select(func.max(_TicketRow.id)).where(_TicketRow.session_id == session_id)
+            )
             return ConversationSession(
                 id=row.id,
                 channel=row.channel,
@@ -410,6 +461,7 @@ class SqlTicketStore:
                 failed_answers=row.failed_answers,
                 turns=[_turn(index, turn_row) for index, turn_row in enumerate(turn_rows)],
                 open_ticket_id=open_ticket_id,
+                last_ticket_id=last_ticket_id,
             )
 
     def add_turn(
@@ -678,6 +730,59 @@ class SqlTicketStore:
                 for row, turn_row in db.execute(query).all()
             ]
 
+    # CSAT
+
+    def add_csat(
+        self, session_id: str, ticket_id: int, rating: int, comment: str | None = None
+    ) -> CsatRating:
+        if not CSAT_LOWEST <= rating <= CSAT_HIGHEST:
+            raise InputError(
+                source="rating",
+                problem=f"must be a whole number from {CSAT_LOWEST} to {CSAT_HIGHEST}, "
+                f"not {rating}",
+            )
+        with self._db.transaction(write=True) as db:
+            self._session_row(db, session_id)
+            ticket_row = db.get(_TicketRow, ticket_id, with_for_update=True)
+            reference = ticket_reference(ticket_id)
+            if ticket_row is None or ticket_row.session_id != session_id:
+                raise InputError(
+                    source="ticket", problem=f"session {session_id} has no ticket {reference}"
+                )
+            if ticket_row.state is not EscalationState.RESOLVED:
+                raise InputError(
+                    source="ticket",
+                    problem=f"{reference} is {ticket_row.state}; it can be rated once resolved",
+                )
+            if ticket_row.csat is not None:
+                raise InputError(
+                    source="ticket", problem=f"{reference} is already rated; a ticket is rated once"
+                )
+            row = _CsatRow(
+                ticket_id=ticket_id,
+                session_id=session_id,
+                rating=rating,
+                comment=(comment or "").strip() or None,
+                created_at=utc_now(),
+            )
+            db.add(row)
+            try:
+                db.flush()
+            except IntegrityError as error:  # another request rated it in between
+                raise InputError(
+                    source="ticket", problem=f"{reference} is already rated; a ticket is rated once"
+                ) from error
+            return _csat(row)
+
+    def list_csat(self, limit: int = 100) -> list[CsatRating]:
+        if limit < 1:
+            raise InputError(source="limit", problem=f"must be at least 1, not {limit}")
+        query = (
+            select(_CsatRow).order_by(_CsatRow.created_at.desc(), _CsatRow.id.desc()).limit(limit)
+        )
+        with self._db.transaction(write=False) as db:
+            return [_csat(row) for row in db.scalars(query)]
+
     @staticmethod
     def _question_before(db: Session, turn_row: _TurnRow) -> str:
         question = db.scalar(
@@ -834,6 +939,18 @@ def _ticket(row: _TicketRow) -> Ticket:
         updated_at=row.updated_at,
         notes=list(row.notes or []),
         asker_waiting_since=row.asker_waiting_since,
+        csat=None if row.csat is None else _csat(row.csat),
+    )
+
+
+def _csat(row: _CsatRow) -> CsatRating:
+    return CsatRating(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        session_id=row.session_id,
+        rating=row.rating,
+        comment=row.comment,
+        created_at=row.created_at,
     )
 
 

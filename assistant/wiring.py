@@ -30,6 +30,7 @@ from assistant.safety_semantic import SHIPPED_MODEL as SHIPPED_SAFETY_MODEL
 from assistant.safety_semantic import SimilarMessages, load_bank
 from assistant.sections import SectionExpander
 from assistant.sources import SourceLibrary
+from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
 from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
@@ -77,6 +78,7 @@ class Services:
     store: KnowledgeStore
     embedder: Embedder
     sources: SourceLibrary
+    starters: StarterQuestions
 
 
 def build_services(settings: GloveboxSettings, kb: str) -> Services:
@@ -93,6 +95,7 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
         store=store,
         embedder=embedder,
         sources=SourceLibrary(store),
+        starters=StarterQuestions(store, assistant.catalog.profile),
     )
 
 

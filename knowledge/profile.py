@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from knowledge.errors import ConfigurationError, validation_problems
 
+MAX_STARTERS = 6
+MAX_STARTER_CHARS = 120
+"""Starter questions are chips under the welcome: a few, each short enough for one."""
+
 
 class VinTable(BaseModel):
     """The VINs one make's factories issue: their WMI codes and, where the maker publishes
@@ -57,6 +61,27 @@ class SurfaceText(BaseModel):
     title: str = "Customer care assistant"
     welcome: str = "Hi! Ask me about your vehicle: maintenance, warning lights, recalls."
     placeholder: str = "Ask about your vehicle…"
+    starters: list[str] = Field(default_factory=list)
+    """Questions the widget offers before the first one; without, the public FAQ's give them."""
+
+    @field_validator("starters")
+    @classmethod
+    def _a_few_short_questions(cls, starters: list[str]) -> list[str]:
+        cleaned = [" ".join(starter.split()) for starter in starters]
+        if len(cleaned) > MAX_STARTERS:
+            raise ValueError(
+                f"at most {MAX_STARTERS} starter questions, not {len(cleaned)}; keep the ones "
+                "drivers ask most"
+            )
+        for number, starter in enumerate(cleaned, 1):
+            if not starter:
+                raise ValueError(f"starter {number} is empty; write the question or remove it")
+            if len(starter) > MAX_STARTER_CHARS:
+                raise ValueError(
+                    f"starter {number} is {len(starter)} characters; keep each to "
+                    f"{MAX_STARTER_CHARS}"
+                )
+        return cleaned
 
 
 DEFAULT_TEXT = {

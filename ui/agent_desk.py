@@ -14,7 +14,9 @@ it from `agent_for(token)`, which is the only way in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -49,6 +51,8 @@ QueueSeverity = Literal["all", "critical", "high", "medium", "low"]
 QueueSort = Literal["severity", "oldest", "newest"]
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 PUBLIC = "public"
+AGENT_TYPING_SECONDS = 6.0
+"""How long after an agent's last keystroke in a reply the driver still sees them typing."""
 _MARKS = re.compile(r"\[(\d+)\]")
 
 
@@ -156,13 +160,24 @@ class AgentTurn:
 
 class AgentDesk:
     def __init__(
-        self, services: Services, session_ttl: timedelta, *, max_question_chars: int
+        self,
+        services: Services,
+        session_ttl: timedelta,
+        *,
+        max_question_chars: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._services = services
         self._accounts: SqlAccountStore = services.accounts
         self._tickets: SqlTicketStore = services.tickets
         self._session_ttl = session_ttl
         self.max_question_chars = max_question_chars
+        # Ticket id -> the clock at an agent's last keystroke. In memory, not in the database:
+        # it is stale within seconds, nothing needs it after a restart, and a keystroke should
+        # not cost a write. The console and the driver API share this desk in one process.
+        self._typed_at: dict[int, float] = {}
+        self._typing_lock = threading.Lock()
+        self._clock = clock
 
     # Sign-in
 
@@ -385,6 +400,7 @@ class AgentDesk:
         if ticket.state is EscalationState.WAITING_FOR_HUMAN:
             self.claim(agent, ticket_id)  # replying is taking the case
         self._tickets.add_agent_message(ticket_id, text.strip())
+        self._stop_typing(ticket_id)  # the reply is what the driver was waiting for
         return self.ticket(agent, ticket_id)
 
     def resolve(self, agent: AgentAccount, ticket_id: int, note: str) -> Ticket:
@@ -393,7 +409,34 @@ class AgentDesk:
         ticket = self.ticket(agent, ticket_id)
         if ticket.state is EscalationState.WAITING_FOR_HUMAN:
             self.claim(agent, ticket_id)
-        return self._tickets.resolve(ticket_id, f"{note.strip()} ({agent.username})")
+        resolved = self._tickets.resolve(ticket_id, f"{note.strip()} ({agent.username})")
+        self._stop_typing(ticket_id)
+        return resolved
+
+    # Typing
+
+    def note_typing(self, agent: AgentAccount, ticket_id: int) -> Ticket:
+        """The agent is writing to the ticket's asker: `agent_is_typing` says so for a while."""
+        ticket = self.ticket(agent, ticket_id)
+        if ticket.state is EscalationState.RESOLVED:
+            raise InputError("ticket", f"{ticket.reference} is resolved; the customer has moved on")
+        now = self._clock()
+        with self._typing_lock:
+            self._typed_at = {
+                typed: at for typed, at in self._typed_at.items() if now - at < AGENT_TYPING_SECONDS
+            }
+            self._typed_at[ticket_id] = now
+        return ticket
+
+    def agent_is_typing(self, ticket_id: int) -> bool:
+        """Whether an agent typed a reply to this ticket in the last AGENT_TYPING_SECONDS."""
+        with self._typing_lock:
+            typed_at = self._typed_at.get(ticket_id)
+        return typed_at is not None and self._clock() - typed_at < AGENT_TYPING_SECONDS
+
+    def _stop_typing(self, ticket_id: int) -> None:
+        with self._typing_lock:
+            self._typed_at.pop(ticket_id, None)
 
     # Insights
 

@@ -2,7 +2,7 @@
 
 Four tabs over one `AgentDesk`: Chat (the agent channel, with sources, confidence, the customer
 copy and feedback), Vehicle (VIN or model lookup with open recalls), Queue (escalations to claim,
-answer and resolve) and Insights (volume, escalations and the knowledge-gap backlog).
+answer and resolve) and Insights (volume, escalations, CSAT and the knowledge-gap backlog).
 
 Every handler checks the agent's session first and shows errors as messages, never tracebacks.
 This module imports Gradio at the top: only `ui.server` imports it, and only when it mounts the
@@ -31,7 +31,7 @@ import gradio as gr
 from assistant.insights import daily_csv, insights_csv
 from assistant.records import EscalationState
 from assistant.tickets import ticket_id_from_reference
-from knowledge.errors import GloveboxError
+from knowledge.errors import GloveboxError, InputError
 from ui.agent_desk import (
     STAGE_LABELS,
     AgentDesk,
@@ -48,7 +48,7 @@ from ui.agent_desk import (
 if TYPE_CHECKING:
     from assistant.accounts import AgentAccount
     from assistant.chain import AssistantReply
-    from assistant.insights import Insights
+    from assistant.insights import CsatSummary, Insights
     from assistant.tickets import Ticket
     from ui.agent_desk import CustomerCopy, VehicleCard
 
@@ -541,8 +541,32 @@ def insights_summary_html(insights: Insights) -> str:
         f'<div><div class="gbx-stat">{_e(rate)}</div>'
         '<div class="gbx-muted">of conversations escalated</div></div>'
         f'<div><div class="gbx-stat">{len(insights.gaps)}</div>'
-        '<div class="gbx-muted">knowledge gaps</div></div></div>'
+        '<div class="gbx-muted">knowledge gaps</div></div>'
+        f"{_csat_stats(insights.csat)}</div>"
         f"<p><strong>Escalation reasons:</strong> {reasons}</p>"
+        f"{_csat_comments(insights.csat)}"
+    )
+
+
+def _csat_stats(csat: CsatSummary) -> str:
+    average = f"{csat.average:.1f} / 5" if csat.average is not None else "—"
+    return (
+        f'<div id="insights-csat"><div class="gbx-stat">{_e(average)}</div>'
+        f'<div class="gbx-muted">average CSAT · {csat.ratings} '
+        f"rating{'' if csat.ratings == 1 else 's'}</div></div>"
+    )
+
+
+def _csat_comments(csat: CsatSummary) -> str:
+    if not csat.latest_comments:
+        return ""
+    items = "".join(
+        f"<li><strong>{comment.rating}/5</strong> {_e(comment.comment)} "
+        f'<span class="gbx-muted">{_e(comment.ticket)} · {_e(_ago(comment.created_at))}</span></li>'
+        for comment in csat.latest_comments
+    )
+    return (
+        f'<p><strong>Latest CSAT comments:</strong></p><ul id="insights-csat-comments">{items}</ul>'
     )
 
 
@@ -1263,6 +1287,31 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             ticket_text,
             resolution_note,
         ]
+
+        def typing(current: int | None, request: gr.Request) -> None:
+            """Tells the driver an agent is writing. Signed out, or a resolved ticket, it stays
+            quiet: a keystroke is no place for that message (Reply gives it)."""
+            if current is None:
+                return
+            try:
+                agent = desk.agent_for(request_token(request))
+            except NotSignedIn:
+                return
+            with shown_as_message():  # a failing database is shown, as everywhere
+                try:
+                    desk.note_typing(agent, current)
+                except InputError:
+                    return
+
+        ticket_text.input(
+            typing,
+            inputs=[ticket_id],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+
         for button, action in (
             (claim_button, "claim"),
             (note_button, "note"),

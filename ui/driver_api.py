@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -27,22 +28,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from assistant.chain import AssistantReply, Citation
+from assistant.chain import WITH_A_PERSON, AssistantReply, Citation
 from assistant.recalls import RecallNotice
-from assistant.records import Channel
-from assistant.tickets import ticket_reference
+from assistant.records import Channel, EscalationState
+from assistant.tickets import (
+    CSAT_HIGHEST,
+    CSAT_LOWEST,
+    ConversationSession,
+    Ticket,
+    ticket_id_from_reference,
+    ticket_reference,
+)
 from assistant.wiring import Services
 from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
-from ui.agent_desk import customer_copy
+from ui.agent_desk import AgentDesk, customer_copy
 from ui.source_page import source_page_html, stored_source_link
 
 STATIC = Path(__file__).resolve().parent / "static"
 DRIVER_PATHS = (
     "/v1/chat", "/v1/feedback", "/v1/escalations", "/v1/sessions", "/v1/recalls", "/v1/sources",
+    "/v1/ratings", "/v1/starters",
 )  # fmt: skip
 PUBLIC_CITATION_FIELDS = ("n", "title", "section", "kind", "page", "effective_date", "quote")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
 """All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
 
@@ -68,6 +78,14 @@ class DriverFeedback(BaseModel):
     session_id: str = Field(min_length=1, max_length=64)
     turn_index: int = Field(ge=0)
     helpful: bool
+    comment: str = Field(default="", max_length=2000)
+
+
+class DriverRating(BaseModel):
+    session_id: str = Field(min_length=1, max_length=64)
+    ticket_id: str = Field(min_length=1, max_length=32)
+    """The resolved ticket's reference, as the session gives it (GBX-000123)."""
+    rating: int = Field(ge=CSAT_LOWEST, le=CSAT_HIGHEST, strict=True)
     comment: str = Field(default="", max_length=2000)
 
 
@@ -184,9 +202,11 @@ def sse(event: str, data: dict[str, Any]) -> str:
 class DriverApi:
     """The routes, their guards and the widget files; `install(app)` wires them in."""
 
-    def __init__(self, settings: GloveboxSettings, services: Services) -> None:
+    def __init__(self, settings: GloveboxSettings, services: Services, desk: AgentDesk) -> None:
         self._settings = settings
         self._services = services
+        self._desk = desk
+        """The agents' desk, for whether one is typing to a driver."""
         self._per_ip = RateLimiter(settings.rate_limit_per_ip)
         self._per_session = RateLimiter(settings.rate_limit_per_session)
         self._origins = {
@@ -329,6 +349,18 @@ class DriverApi:
             )
             return {"saved": True, "id": stored.id}
 
+        @router.post("/v1/ratings", tags=["driver"])
+        def rate(body: DriverRating, request: Request) -> dict[str, Any]:
+            """The driver rates how a person handled their resolved ticket: 1-5, once."""
+            self.check_key(request)
+            self.check_rate(request)
+            found = self.driver_session(body.session_id)
+            ticket = self._ticket_to_rate(found, body.ticket_id)
+            stored = services.tickets.add_csat(
+                found.id, ticket.id, body.rating, comment=body.comment or None
+            )
+            return {"saved": True, "ticket_id": stored.ticket_reference, "rating": stored.rating}
+
         @router.post("/v1/escalations", tags=["driver"])
         def escalate(body: EscalationRequest, request: Request) -> dict[str, Any]:
             """The driver asks for a person: a ticket in the agents' queue."""
@@ -371,7 +403,20 @@ class DriverApi:
                 "state": found.state.value,
                 "ticket_id": ticket_reference(ticket) if ticket else None,
                 "turns": turns,
+                "agent_typing": ticket is not None
+                and found.state in WITH_A_PERSON
+                and self._desk.agent_is_typing(ticket),
+                "csat": self._csat_request(found),
             }
+
+        @router.get("/v1/starters", tags=["driver"])
+        def starters(request: Request, locale: str = "en") -> dict[str, Any]:
+            """Questions to offer before the first one: the carmaker profile's for the locale,
+            else up to 4 from the public FAQ."""
+            self.check_key(request)
+            self.check_rate(request)
+            language = _language(locale)
+            return {"locale": language, "starters": services.starters.for_language(language)}
 
         @router.get("/v1/recalls", tags=["driver"])
         def recalls(
@@ -444,6 +489,40 @@ class DriverApi:
 
         return router
 
+    def _csat_request(self, session: ConversationSession) -> dict[str, Any] | None:
+        """The session's newest ticket once a person resolved it: the widget asks for a rating
+        until `rated`."""
+        newest = session.last_ticket_id
+        if newest is None or newest == session.open_ticket_id:
+            return None
+        ticket = self._services.tickets.get_ticket(newest)
+        if ticket is None or ticket.state is not EscalationState.RESOLVED:
+            return None
+        return {"ticket_id": ticket.reference, "rated": ticket.csat is not None}
+
+    def _ticket_to_rate(self, session: ConversationSession, reference: str) -> Ticket:
+        """The session's resolved, unrated ticket `reference`; a 4xx naming `ticket_id` if not."""
+        try:
+            ticket_id = ticket_id_from_reference(reference)
+        except InputError:
+            raise ApiError(
+                400, f"{reference!r} is not a ticket reference; send it like GBX-000123",
+                "ticket_id",
+            ) from None  # fmt: skip
+        ticket = self._services.tickets.get_ticket(ticket_id)
+        if ticket is None or ticket.session_id != session.id:
+            raise ApiError(404, f"this conversation has no ticket {reference}", "ticket_id")
+        if ticket.state is not EscalationState.RESOLVED:
+            raise ApiError(
+                409, f"{ticket.reference} is not resolved yet; rate it once a person resolved it",
+                "ticket_id",
+            )  # fmt: skip
+        if ticket.csat is not None:
+            raise ApiError(
+                409, f"{ticket.reference} is already rated; a ticket is rated once", "ticket_id"
+            )
+        return ticket
+
     def _turn_index(self, session_id: str) -> int:
         session = self._services.tickets.get_session(session_id)
         return len(session.turns) - 1 if session else 0
@@ -509,6 +588,14 @@ class DriverApi:
             message = self._settings.handoff_message
             yield sse("escalation", {**shown["escalation"], "message": message})
         yield sse("done", {"turn_index": shown["turn_index"]})
+
+
+def _language(locale: str) -> str:
+    """'en', 'en-US' and 'EN_us' are all 'en'."""
+    language = locale.strip().lower().replace("_", "-").split("-")[0]
+    if not LANGUAGE_CODE.match(language):
+        raise ApiError(400, f"{locale[:20]!r} is not a language; give one like en or es", "locale")
+    return language
 
 
 def _usage(embedder: Embedder, messages: list[OpenAIMessage], content: str) -> dict[str, int]:

@@ -26,6 +26,7 @@ from assistant.accounts import AgentAccount
 from knowledge.errors import InputError, StageError
 from knowledge.settings import GloveboxSettings
 from ui.agent_desk import (
+    AGENT_TYPING_SECONDS,
     SESSION_COOKIE,
     AgentDesk,
     NotSignedIn,
@@ -40,7 +41,7 @@ from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
 from ui.source_page import source_page_html
 
 if TYPE_CHECKING:
-    from assistant.tickets import Ticket
+    from assistant.tickets import CsatRating, Ticket
 
 CONSOLE_PATH = "/console"
 AGENT_API_PATH = "/v1/agent/"
@@ -102,6 +103,15 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "asker_waiting_since": ticket.asker_waiting_since.isoformat()
         if ticket.asker_waiting_since
         else None,
+        "csat": _csat_json(ticket.csat) if ticket.csat else None,
+    }
+
+
+def _csat_json(csat: CsatRating) -> dict[str, Any]:
+    return {
+        "rating": csat.rating,
+        "comment": csat.comment,
+        "created_at": csat.created_at.isoformat(),
     }
 
 
@@ -336,6 +346,12 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     ) -> dict[str, Any]:
         return ticket_json(desk.reply(agent, ticket_id_from_reference(reference), body.text))
 
+    @application.post("/v1/agent/tickets/{reference}/typing")
+    def agent_typing(reference: str, agent: AgentAccount = Agent) -> dict[str, Any]:
+        """The agent is writing a reply: the driver's widget shows it for a few seconds."""
+        ticket = desk.note_typing(agent, ticket_id_from_reference(reference))
+        return {"id": ticket.reference, "agent_typing": True, "for_seconds": AGENT_TYPING_SECONDS}
+
     @application.post("/v1/agent/tickets/{reference}/resolve")
     def agent_resolve(
         reference: str, body: TextRequest, agent: AgentAccount = Agent
@@ -348,7 +364,7 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     ) -> dict[str, Any]:
         return asdict(desk.insights(agent, days=days))
 
-    DriverApi(settings, services).install(application)
+    DriverApi(settings, services, desk).install(application)
     install_api_docs(application)
     if console:
         _mount_console(application, desk)

@@ -285,3 +285,48 @@ def test_an_empty_store_gives_zeros_and_header_only_csv(
 def test_a_similarity_threshold_outside_zero_to_one_is_refused(store: SqlTicketStore) -> None:
     with pytest.raises(InputError, match="min_similarity"):
         build_insights(store, HashEmbedder(), min_similarity=1.5)
+
+
+def resolved_ticket(store: SqlTicketStore, question: str = "My wipers stopped") -> tuple[str, int]:
+    session_id = store.create_session(Channel.DRIVER)
+    ask(store, session_id, question)
+    escalate(store, session_id, "human_requested")
+    session = store.get_session(session_id)
+    assert session is not None and session.open_ticket_id is not None
+    ticket_id = session.open_ticket_id
+    store.assign(ticket_id, "Dana")
+    store.resolve(ticket_id, "Booked a visit.")
+    return session_id, ticket_id
+
+
+def test_csat_averages_the_ratings_in_the_window_with_the_latest_comments_first(
+    store: SqlTicketStore, clock: Clock
+) -> None:
+    old_session, old_ticket = resolved_ticket(store)
+    store.add_csat(old_session, old_ticket, 1, comment="Nobody called back")
+    clock.current = MONDAY + timedelta(days=10)
+    since = clock.current - timedelta(days=1)
+    rated = []
+    for rating, comment in ((5, "Ana was great"), (4, None), (3, "  Took a while  ")):
+        clock.current += timedelta(minutes=5)
+        session_id, ticket_id = resolved_ticket(store)
+        rated.append(store.add_csat(session_id, ticket_id, rating, comment=comment))
+
+    csat = insights(store, clock, since=since).csat
+
+    assert (csat.ratings, csat.average) == (3, pytest.approx(4.0))
+    assert [(c.ticket, c.rating, c.comment) for c in csat.latest_comments] == [
+        (rated[2].ticket_reference, 3, "Took a while"),
+        (rated[0].ticket_reference, 5, "Ana was great"),
+    ]
+    everything = insights(store, clock).csat
+    assert (everything.ratings, everything.average) == (4, pytest.approx(13 / 4))
+    assert everything.latest_comments[-1].comment == "Nobody called back"
+
+
+def test_without_ratings_csat_has_no_average(store: SqlTicketStore, clock: Clock) -> None:
+    resolved_ticket(store)
+
+    csat = insights(store, clock).csat
+
+    assert (csat.ratings, csat.average, csat.latest_comments) == (0, None, [])

@@ -388,6 +388,47 @@ class TicketStoreContract:
             store.add_feedback(session_id, 0, helpful=True, comment=None)
         assert store.list_feedback() == []
 
+    def test_a_resolved_ticket_is_rated_once_and_shows_its_rating(self, store: TicketStore) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+        store.assign(ticket.id, "Dana")
+        store.resolve(ticket.id, "Booked a brake inspection.")
+
+        rated = store.add_csat(session_id, ticket.id, 4, comment="  Quick and kind.  ")
+
+        assert (rated.ticket_id, rated.rating, rated.comment) == (ticket.id, 4, "Quick and kind.")
+        assert rated.ticket_reference == ticket.reference
+        assert stored_ticket(store, ticket.id).csat == rated
+        assert store.list_tickets()[0].csat == rated
+        assert store.list_csat() == [rated]
+        assert stored_session(store, session_id).last_ticket_id == ticket.id
+        with pytest.raises(InputError, match="already rated; a ticket is rated once"):
+            store.add_csat(session_id, ticket.id, 1)
+        assert store.list_csat() == [rated]
+
+    def test_only_the_askers_own_resolved_ticket_can_be_rated_from_1_to_5(
+        self, store: TicketStore
+    ) -> None:
+        session_id = session_with_question(store)
+        ticket = store.open_ticket(draft_for(store, session_id))
+        other_session = session_with_question(store, "Another driver")
+
+        with pytest.raises(InputError, match="is waiting_for_human; it can be rated once resolved"):
+            store.add_csat(session_id, ticket.id, 5)
+        store.assign(ticket.id, "Dana")
+        with pytest.raises(InputError, match="is human; it can be rated once resolved"):
+            store.add_csat(session_id, ticket.id, 5)
+        store.resolve(ticket.id, "Done.")
+        with pytest.raises(InputError, match=f"has no ticket {ticket.reference}"):
+            store.add_csat(other_session, ticket.id, 5)
+        with pytest.raises(InputError, match="has no ticket GBX-000999"):
+            store.add_csat(session_id, 999, 5)
+        for out_of_range in (0, 6):
+            with pytest.raises(InputError, match="rating: must be a whole number from 1 to 5"):
+                store.add_csat(session_id, ticket.id, out_of_range)
+        assert store.list_csat() == []
+        assert stored_ticket(store, ticket.id).csat is None
+
     @pytest.mark.parametrize(
         "touch_unknown_session",
         [
@@ -396,6 +437,7 @@ class TicketStoreContract:
             lambda store: store.record_outcome(UNKNOWN_SESSION, answered=False),
             lambda store: store.set_state(UNKNOWN_SESSION, EscalationState.HUMAN),
             lambda store: store.add_feedback(UNKNOWN_SESSION, 0, helpful=True, comment=None),
+            lambda store: store.add_csat(UNKNOWN_SESSION, 1, 5),
             lambda store: store.open_ticket(
                 TicketDraft(
                     session_id=UNKNOWN_SESSION,
@@ -407,7 +449,15 @@ class TicketStoreContract:
                 )
             ),
         ],
-        ids=["add_turn", "set_vehicle", "record_outcome", "set_state", "feedback", "open_ticket"],
+        ids=[
+            "add_turn",
+            "set_vehicle",
+            "record_outcome",
+            "set_state",
+            "feedback",
+            "csat",
+            "open_ticket",
+        ],
     )
     def test_an_unknown_session_id_says_to_start_a_new_one(
         self, store: TicketStore, touch_unknown_session: Callable[[TicketStore], object]
@@ -510,6 +560,25 @@ def test_a_database_from_an_earlier_version_gains_the_new_columns(tmp_path: Path
     assert store.add_note(ticket.id, "ana", "called back").notes[0]["text"] == "called back"
 
 
+def test_a_database_from_before_csat_gains_the_ratings_table(tmp_path: Path) -> None:
+    path = tmp_path / "glovebox.sqlite3"
+    old = SqlTicketStore(f"sqlite:///{path}")
+    session_id = session_with_question(old)
+    ticket = old.open_ticket(draft_for(old, session_id))
+    old.assign(ticket.id, "Dana")
+    old.resolve(ticket.id, "Done.")
+    old.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE csat_ratings")
+    connection.close()
+
+    store = SqlTicketStore(f"sqlite:///{path}")
+
+    assert stored_ticket(store, ticket.id).csat is None
+    assert store.add_csat(session_id, ticket.id, 5).rating == 5
+    store.close()
+
+
 def test_ticket_references_parse_back_to_ids() -> None:
     assert ticket_id_from_reference("GBX-000123") == 123
     assert ticket_id_from_reference("gbx-42") == 42
@@ -594,7 +663,9 @@ def test_sqlite_file_is_created_with_tables_in_wal_mode(tmp_path: Path) -> None:
         }
     connection.close()
     assert journal_mode == "wal"
-    assert {"conversation_sessions", "conversation_turns", "tickets", "feedback"} <= tables
+    assert {
+        "conversation_sessions", "conversation_turns", "tickets", "feedback", "csat_ratings",
+    } <= tables  # fmt: skip
 
 
 def test_in_memory_sqlite_works_for_one_process() -> None:

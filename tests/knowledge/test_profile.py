@@ -64,6 +64,39 @@ def test_a_bad_profile_names_the_file_and_the_field(
     assert message in str(raised.value)
 
 
+def test_starter_questions_are_a_few_short_ones_per_language(tmp_path: Path) -> None:
+    assert CarmakerProfile.load(SAMPLE_PROFILE).surface_text("en").starters[0].endswith("?")
+    path = tmp_path / "profile.yaml"
+    path.write_text(
+        "text:\n  en:\n    starters: ['  How do I pair\n my phone? ']\n", encoding="utf-8"
+    )
+
+    assert CarmakerProfile.load(path).surface_text("en").starters == ["How do I pair my phone?"]
+    assert NO_PROFILE.surface_text("en").starters == []  # the knowledge base supplies them
+
+
+@pytest.mark.parametrize(
+    ("starters", "message"),
+    [
+        ([f"Question {n}?" for n in range(7)], "text.en.starters: Value error, at most 6"),
+        (["W" * 120 + "?"], "starter 1 is 121 characters; keep each to 120"),
+        (["How?", " "], "starter 2 is empty; write the question or remove it"),
+    ],
+)
+def test_too_many_or_too_long_starters_name_the_field(
+    tmp_path: Path, starters: list[str], message: str
+) -> None:
+    import json
+
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps({"text": {"en": {"starters": starters}}}), encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match=r"text\.en\.starters: ") as raised:
+        CarmakerProfile.load(path)
+
+    assert message in str(raised.value)
+
+
 def test_a_missing_profile_says_which_setting_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="GLOVEBOX_PROFILE_PATH"):
         load_profile(tmp_path / "nowhere.yaml")

@@ -1,9 +1,23 @@
-"""What an agent may paste to a customer, and the sources panel's view of citations."""
+"""What an agent may paste to a customer, the sources panel's view of citations, and typing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
+
+import pytest
+
+from assistant.accounts import SqlAccountStore
 from assistant.chain import AssistantReply, Citation
-from ui.agent_desk import SourceView, customer_copy
+from assistant.records import Channel, Severity
+from assistant.tickets import SqlTicketStore, TicketDraft
+from knowledge.errors import InputError
+from ui.agent_desk import AGENT_TYPING_SECONDS, AgentDesk, SourceView, customer_copy
+
+if TYPE_CHECKING:
+    from assistant.wiring import Services
 
 
 def citation(n: int, audience: str, title: str) -> Citation:
@@ -48,3 +62,46 @@ def test_a_source_view_marks_internal_documents() -> None:
     assert SourceView.of(citation(2, "agents", "TSB")).internal is True
     public = SourceView.of(citation(1, "public", "Manual"))
     assert public.internal is False and public.kind == "owner manual" and public.score == 0.8
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_agent_typing_a_reply_shows_for_a_few_seconds_and_ends_with_the_reply(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
+    accounts, tickets = SqlAccountStore(database_url), SqlTicketStore(database_url)
+    agent = accounts.add_agent("ana", "correct-horse-42")
+    services = cast("Services", SimpleNamespace(accounts=accounts, tickets=tickets))
+    clock = Clock()
+    desk = AgentDesk(services, timedelta(hours=1), max_question_chars=1000, clock=clock)
+    session_id = tickets.create_session(Channel.DRIVER)
+    ticket = tickets.open_ticket(
+        TicketDraft(
+            session_id=session_id, channel=Channel.DRIVER, reason="human_requested",
+            severity=Severity.LOW, summary="Wants a person.", assistant_said="",
+        )
+    )  # fmt: skip
+
+    assert desk.agent_is_typing(ticket.id) is False
+    desk.note_typing(agent, ticket.id)
+    clock.now += AGENT_TYPING_SECONDS - 1
+    assert desk.agent_is_typing(ticket.id) is True
+    clock.now += 1
+    assert desk.agent_is_typing(ticket.id) is False, "stale after AGENT_TYPING_SECONDS"
+    desk.note_typing(agent, ticket.id)
+    desk.reply(agent, ticket.id, "Hi, Ana here.")
+    assert desk.agent_is_typing(ticket.id) is False, "the reply arrived"
+    desk.note_typing(agent, ticket.id)
+    desk.resolve(agent, ticket.id, "Sorted.")
+    assert desk.agent_is_typing(ticket.id) is False
+    with pytest.raises(InputError, match="is resolved; the customer has moved on"):
+        desk.note_typing(agent, ticket.id)
+    with pytest.raises(InputError, match="no ticket 999"):
+        desk.note_typing(agent, 999)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from assistant.records import Channel, EscalationState, Severity
 from assistant.tickets import Ticket
-from ui.console import linked_citations, queue_rows, ticket_html
+from ui.console import insights_summary_html, linked_citations, queue_rows, ticket_html
 
 
 def a_ticket(**changes: object) -> Ticket:
@@ -82,3 +82,22 @@ def test_a_ticket_lists_its_earlier_cases_with_their_resolutions() -> None:
     assert "Earlier cases" in shown and "GBX-000007" in shown
     assert "Wipers &lt;squeak&gt;" in shown and "Resolved: New blades" in shown
     assert "Earlier cases" not in ticket_html(earlier, [])
+
+
+def test_insights_show_the_average_csat_its_count_and_the_latest_comments() -> None:
+    from assistant.insights import CsatComment, CsatSummary, Insights
+
+    def with_csat(csat: CsatSummary) -> str:
+        insights = Insights(
+            since=None, days=[], questions=4, escalations=2, escalation_rate=0.5,
+            escalation_reasons={}, channels={}, gaps=[], csat=csat,
+        )  # fmt: skip
+        return insights_summary_html(insights)
+
+    comment = CsatComment("GBX-000007", 2, "Took <two> days", datetime.now(UTC))
+    rated = with_csat(CsatSummary(ratings=3, average=11 / 3, latest_comments=[comment]))
+    unrated = with_csat(CsatSummary(ratings=0, average=None))
+
+    assert "3.7 / 5" in rated and "average CSAT · 3 ratings" in rated
+    assert "Took &lt;two&gt; days" in rated and "GBX-000007" in rated and "2/5" in rated
+    assert "average CSAT · 0 ratings" in unrated and "Latest CSAT comments" not in unrated

@@ -7,6 +7,7 @@ Screenshots go to tmp_path; with GLOVEBOX_WRITE_SCREENSHOTS=1 they go to docs/im
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from assistant.records import Channel, EscalationState, Severity, Vehicle
 from assistant.tickets import SqlTicketStore, TicketDraft
-from tests.ui.conftest import RunningServer
+from tests.ui.conftest import WIDGET_KEY, RunningServer
 from ui.browser import chromium
 
 if TYPE_CHECKING:
@@ -286,3 +287,36 @@ def open_driver_ticket(
             transcript=session.transcript(),
         )
     )
+
+
+def test_typing_a_reply_in_the_queue_shows_the_driver_an_agent_is_typing(
+    console: Page, tickets: SqlTicketStore, running_server: RunningServer
+) -> None:
+    import httpx
+
+    page = console
+    page.get_by_role("tab", name="Queue").click()
+    ticket = open_driver_ticket(
+        tickets,
+        "Where is my replacement key?",
+        reason="human_requested",
+        severity=Severity.HIGH,
+        summary="human requested: replacement key",
+    )
+    fill(page, "ticket-ref", ticket.reference)
+    page.click("#open-ticket")
+    expect_text(page, "#ticket-detail", "Where is my replacement key?")
+
+    def driver_sees_typing() -> bool:
+        session = httpx.get(
+            f"{running_server.url}/v1/sessions/{ticket.session_id}",
+            headers={"X-Glovebox-Key": WIDGET_KEY},
+        ).json()
+        return bool(session["agent_typing"])
+
+    assert driver_sees_typing() is False
+    page.locator("#ticket-text textarea").press_sequentially("Hi, it ships today", delay=40)
+    deadline = time.monotonic() + 10
+    while not driver_sees_typing():
+        assert time.monotonic() < deadline, "typing in the reply box did not reach the driver"
+        time.sleep(0.25)

@@ -273,6 +273,114 @@ def test_once_a_person_has_the_conversation_the_bot_stays_silent(
     assert answered["asker_waiting_since"] is None
 
 
+def signed_in_agent(client: httpx.Client, server: RunningServer) -> dict[str, str]:
+    token = client.post(
+        "/v1/agent/sessions", json={"username": server.username, "password": server.password}
+    ).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    escalated = client.post(
+        "/v1/escalations", headers=KEY, json={"message": "My key fob stopped working"}
+    ).json()
+    session_id, reference = escalated["session_id"], escalated["ticket_id"]
+    stranger = client.post("/v1/escalations", headers=KEY, json={}).json()["session_id"]
+    agent = signed_in_agent(client, running_server)
+    rating = {"session_id": session_id, "ticket_id": reference, "rating": 4, "comment": "Quick!"}
+
+    early = client.post("/v1/ratings", headers=KEY, json=rating)
+    assert early.status_code == 409 and early.json()["error"]["field"] == "ticket_id"
+    assert "not resolved yet" in early.json()["error"]["message"]
+    assert client.get(f"/v1/sessions/{session_id}", headers=KEY).json()["csat"] is None
+    client.post(
+        f"/v1/agent/tickets/{reference}/resolve", headers=agent, json={"text": "New battery"}
+    )
+    status = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()
+    assert status["state"] == "resolved" and status["ticket_id"] is None
+    assert status["csat"] == {"ticket_id": reference, "rated": False}
+
+    refusals = [
+        ({**rating, "rating": 6}, 422, "rating", "less than or equal to 5"),
+        ({**rating, "rating": "4"}, 422, "rating", "valid integer"),
+        ({**rating, "comment": "x" * 2001}, 422, "comment", "2000"),
+        ({**rating, "ticket_id": "TICKET-1"}, 400, "ticket_id", "like GBX-000123"),
+        ({**rating, "ticket_id": "GBX-999999"}, 404, "ticket_id", "has no ticket GBX-999999"),
+        ({**rating, "session_id": stranger}, 404, "ticket_id", f"has no ticket {reference}"),
+        ({**rating, "session_id": "nope"}, 404, None, "no conversation nope"),
+    ]
+    for body, code, field, says in refusals:
+        refused = client.post("/v1/ratings", headers=KEY, json=body)
+        assert refused.status_code == code, (body, refused.text)
+        assert refused.json()["error"].get("field") == field
+        assert says in refused.json()["error"]["message"]
+    assert client.post("/v1/ratings", json=rating).status_code == 401  # no publishable key
+
+    saved = client.post("/v1/ratings", headers=KEY, json=rating)
+    assert saved.json() == {"saved": True, "ticket_id": reference, "rating": 4}
+    again = client.post("/v1/ratings", headers=KEY, json={**rating, "rating": 1})
+    assert again.status_code == 409 and "already rated" in again.json()["error"]["message"]
+    after = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()
+    assert after["csat"] == {"ticket_id": reference, "rated": True}
+    ticket = client.get(f"/v1/agent/tickets/{reference}", headers=agent).json()
+    assert (ticket["csat"]["rating"], ticket["csat"]["comment"]) == (4, "Quick!")
+    insights = client.get("/v1/agent/insights", headers=agent, params={"days": 1}).json()
+    assert insights["csat"]["ratings"] >= 1 and insights["csat"]["average"] is not None
+    assert {"ticket": reference, "rating": 4, "comment": "Quick!"}.items() <= next(
+        c for c in insights["csat"]["latest_comments"] if c["ticket"] == reference
+    ).items()
+
+
+def test_the_driver_sees_an_agent_typing_until_the_reply_arrives(
+    client: httpx.Client, running_server: RunningServer
+) -> None:
+    escalated = client.post(
+        "/v1/escalations", headers=KEY, json={"message": "Is my car still under warranty?"}
+    ).json()
+    session_id, reference = escalated["session_id"], escalated["ticket_id"]
+    agent = signed_in_agent(client, running_server)
+
+    def driver_sees_typing() -> bool:
+        status = client.get(f"/v1/sessions/{session_id}", headers=KEY).json()
+        return bool(status["agent_typing"])
+
+    assert driver_sees_typing() is False
+    typing = client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    assert typing.json() == {"id": reference, "agent_typing": True, "for_seconds": 6.0}
+    assert driver_sees_typing() is True  # waiting for a person, and one is writing
+    client.post(
+        f"/v1/agent/tickets/{reference}/replies", headers=agent, json={"text": "Yes, it is."}
+    )
+    assert driver_sees_typing() is False
+    client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    client.post(f"/v1/agent/tickets/{reference}/resolve", headers=agent, json={"text": "Done"})
+    assert driver_sees_typing() is False
+    refused = client.post(f"/v1/agent/tickets/{reference}/typing", headers=agent)
+    assert refused.status_code == 400 and "is resolved" in refused.json()["error"]["message"]
+    assert client.post(f"/v1/agent/tickets/{reference}/typing", headers=KEY).status_code == 401
+
+
+def test_starters_are_the_carmakers_for_the_locale_behind_the_key(client: httpx.Client) -> None:
+    from knowledge.profile import CarmakerProfile
+    from tests.conftest import SAMPLE_PROFILE
+
+    expected = CarmakerProfile.load(SAMPLE_PROFILE).surface_text("en").starters
+    english = client.get("/v1/starters", headers={**KEY, "Origin": ALLOWED})
+    assert english.json() == {"locale": "en", "starters": expected} and expected
+    assert english.headers["access-control-allow-origin"] == ALLOWED
+    assert client.get("/v1/starters", headers=KEY, params={"locale": "en-US"}).json() == {
+        "locale": "en", "starters": expected,
+    }  # fmt: skip
+    spanish = client.get("/v1/starters", headers=KEY, params={"locale": "es"}).json()
+    assert spanish == {"locale": "es", "starters": []}  # no Spanish ones, no Spanish FAQ
+    refused = client.get("/v1/starters", headers=KEY, params={"locale": "<script>"})
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "locale"
+    assert "give one like en or es" in refused.json()["error"]["message"]
+    assert client.get("/v1/starters").status_code == 401
+
+
 def test_recalls_by_vin_and_by_model_and_year(client: httpx.Client) -> None:
     from tests.conftest import sample_vin
 

@@ -196,3 +196,122 @@ def test_a_page_on_an_origin_that_is_not_allowed_is_refused(
             headers={"Origin": stranger_site, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.status_code == 403
+
+
+def agent_api(server: RunningServer) -> httpx.Client:
+    """The agent API as a signed-in agent."""
+    client = httpx.Client(base_url=server.url, timeout=30)
+    token = client.post(
+        "/v1/agent/sessions", json={"username": server.username, "password": server.password}
+    ).json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_a_driver_rates_the_case_once_a_person_resolved_it(running_server: RunningServer) -> None:
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        page.locator("#gb-input").fill("My key fob stopped working")
+        page.locator("#gb-human").click()  # the message goes to the person with the case
+        banner = page.locator("#gb-banner")
+        expect(banner).to_contain_text("GBX-", timeout=15_000)
+        reference = "GBX-" + banner.inner_text().split("GBX-")[1][:6]
+        expect(page.locator(".gb-csat")).to_have_count(0)
+
+        agent = agent_api(running_server)
+        agent.post(f"/v1/agent/tickets/{reference}/resolve", json={"text": "Reset the fob"})
+
+        rating = page.locator(".gb-csat")
+        expect(rating).to_contain_text("How did we do?", timeout=20_000)  # the next poll
+        expect(banner).to_contain_text("Resolved")
+        scores = rating.get_by_role("button", name=re.compile(r"^\d out of 5$"))
+        expect(scores).to_have_count(5)
+        send = rating.get_by_role("button", name="Send rating")
+        expect(send).to_be_disabled()
+        four = rating.get_by_role("button", name="4 out of 5")
+        four.click()
+        expect(four).to_have_attribute("aria-pressed", "true")
+        expect(rating.get_by_role("button", name="5 out of 5")).to_have_attribute(
+            "aria-pressed", "false"
+        )
+        rating.get_by_label("Anything to add? (optional)").fill("Sorted in minutes")
+        send.click()
+        expect(rating.get_by_role("status")).to_contain_text("Thanks for your rating")
+        expect(scores.first).to_be_disabled()
+
+        stored = agent.get(f"/v1/agent/tickets/{reference}").json()["csat"]
+        assert (stored["rating"], stored["comment"]) == (4, "Sorted in minutes")
+        page.wait_for_timeout(6_000)  # past another poll interval: no second prompt
+        expect(page.locator(".gb-csat")).to_have_count(1)
+        page.reload()
+        page.locator("#gb-launcher").click()
+        expect(page.locator(".gb-msg.gb-user")).to_contain_text("key fob", timeout=15_000)
+        expect(page.locator("#gb-banner")).to_contain_text("Resolved")
+        expect(page.locator(".gb-csat")).to_have_count(0)  # rated: not asked again
+
+
+def test_the_driver_sees_the_agent_typing_until_the_reply_comes(
+    running_server: RunningServer,
+) -> None:
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        page.locator("#gb-input").fill("Can someone check my service booking?")
+        page.locator("#gb-human").click()
+        banner = page.locator("#gb-banner")
+        expect(banner).to_contain_text("GBX-", timeout=15_000)
+        reference = "GBX-" + banner.inner_text().split("GBX-")[1][:6]
+        live = page.locator("#gb-agent-typing")
+        assert live.get_attribute("aria-live") == "polite"
+        indicator = live.locator(".gb-typing")
+        expect(indicator).to_be_hidden()
+
+        agent = agent_api(running_server)
+        agent.post(f"/v1/agent/tickets/{reference}/typing")
+        expect(indicator).to_be_visible(timeout=10_000)  # the next poll
+        expect(live).to_contain_text("Agent is typing…")
+        expect(indicator).to_be_hidden(timeout=15_000)  # the agent stopped: it goes
+
+        agent.post(f"/v1/agent/tickets/{reference}/typing")
+        expect(indicator).to_be_visible(timeout=10_000)
+        agent.post(f"/v1/agent/tickets/{reference}/replies", json={"text": "Booked for Monday."})
+        expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Monday", timeout=10_000)
+        expect(indicator).to_be_hidden()
+        expect(live).to_have_text("")
+
+
+def test_starter_chips_ask_a_question_and_leave_once_the_conversation_begins(
+    running_server: RunningServer,
+) -> None:
+    from playwright.sync_api import expect
+
+    from knowledge.profile import CarmakerProfile
+    from tests.conftest import SAMPLE_PROFILE
+
+    expected = CarmakerProfile.load(SAMPLE_PROFILE).surface_text("en").starters
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(running_server.demo_url)
+        page.locator("#gb-launcher").click()
+        chips = page.get_by_role("group", name="Suggested questions").get_by_role("button")
+        expect(chips).to_have_text(expected, timeout=15_000)
+        expect(page.locator(".gb-welcome + .gb-starters")).to_have_count(1)  # under the welcome
+
+        chips.filter(has_text="book a service appointment").click()
+        expect(page.locator(".gb-msg.gb-user .gb-bubble")).to_have_text(expected[0])
+        expect(page.locator(".gb-starters")).to_have_count(0)
+        answer = page.locator(".gb-msg.gb-assistant:not(.gb-welcome)").last
+        expect(answer).to_contain_text("appointment", timeout=60_000)
+        expect(page.locator("#gb-input")).to_be_focused()
+        expect(page.locator(".gb-starters")).to_have_count(0)
+
+        page.locator(".gb-menu-btn").click()
+        page.get_by_role("menuitem", name="New conversation").click()
+        expect(chips).to_have_count(len(expected))  # an empty conversation again

@@ -23,6 +23,8 @@
   const MAX_QUESTION_CHARS = 1000;
   const COUNTER_FROM_CHARS = 800;
   const MAX_COMMENT_CHARS = 4000;
+  const MAX_RATING_COMMENT_CHARS = 2000; // what POST /v1/ratings accepts
+  const RATING_SCORES = [1, 2, 3, 4, 5];
   const POLL_EVERY_MS = 5000;
   const HUMAN_STATES = new Set(["waiting_for_human", "human"]);
 
@@ -65,6 +67,16 @@
       serverError: "Something went wrong. Please try again.",
       newMessage: "New message",
       pendingCase: "a person has your case {ticket}",
+      rateTitle: "How did we do?",
+      rateScore: "{n} out of 5",
+      rateLow: "Poor",
+      rateHigh: "Great",
+      rateComment: "Anything to add? (optional)",
+      rateSend: "Send rating",
+      rateThanks: "Thanks for your rating!",
+      rateFailed: "Couldn't send your rating. Try again.",
+      agentTyping: "Agent is typing…",
+      starters: "Suggested questions",
     },
     es: {
       title: "Asistente de atención al cliente",
@@ -104,6 +116,16 @@
       serverError: "Algo salió mal. Inténtalo de nuevo.",
       newMessage: "Mensaje nuevo",
       pendingCase: "una persona tiene tu caso {ticket}",
+      rateTitle: "¿Qué tal te hemos atendido?",
+      rateScore: "{n} de 5",
+      rateLow: "Mal",
+      rateHigh: "Muy bien",
+      rateComment: "¿Algo más que contarnos? (opcional)",
+      rateSend: "Enviar valoración",
+      rateThanks: "¡Gracias por tu valoración!",
+      rateFailed: "No se pudo enviar tu valoración. Inténtalo de nuevo.",
+      agentTyping: "El agente está escribiendo…",
+      starters: "Preguntas sugeridas",
     },
   };
 
@@ -325,6 +347,35 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
 .gb-comment input:focus-visible { outline-offset: 0; border-color: var(--gb-ink); }
 .gb-small-btn { padding: 6px 10px; border-radius: 8px; border: 1px solid var(--gb-line); background: #fff; font-size: 13px; font-weight: 600; }
 .gb-small-btn.gb-primary { background: var(--gb-accent); color: var(--gb-on-accent); border-color: transparent; }
+
+/* Starter questions under the welcome */
+.gb-starters { display: flex; flex-wrap: wrap; gap: 6px; }
+.gb-starter {
+  padding: 6px 12px; border-radius: 999px; border: 1px solid var(--gb-line); background: #fff;
+  color: var(--gb-ink); font-size: 13px; font-weight: 600; text-align: left;
+}
+.gb-starter:hover { border-color: var(--gb-ink); background: var(--gb-soft); }
+
+/* Rating a resolved case (CSAT) */
+.gb-csat {
+  align-self: stretch; display: flex; flex-direction: column; gap: 8px; padding: 12px 14px;
+  border: 1px solid var(--gb-line); border-radius: 12px; background: #fff;
+}
+.gb-csat-title { margin: 0; font-weight: 650; }
+.gb-csat-scale { display: flex; gap: 6px; }
+.gb-csat-score {
+  flex: 1; min-width: 0; height: 38px; border-radius: 10px; border: 1px solid #b7bec7; background: #fff;
+  font-weight: 650;
+}
+.gb-csat-score:hover:not(:disabled) { border-color: var(--gb-ink); }
+.gb-csat-score[aria-pressed="true"] { background: var(--gb-accent); color: var(--gb-on-accent); border-color: transparent; }
+.gb-csat-ends { display: flex; justify-content: space-between; font-size: 12px; color: var(--gb-muted); margin-top: -4px; }
+.gb-csat input {
+  min-width: 0; padding: 7px 10px; border: 1px solid #b7bec7; border-radius: 8px; font-size: 14px; background: #fff;
+}
+.gb-csat input:focus-visible { outline-offset: 0; border-color: var(--gb-ink); }
+.gb-csat-actions { display: flex; align-items: center; gap: 8px; }
+.gb-csat-status { font-size: 13px; color: var(--gb-muted); }
 
 /* Typing indicator */
 .gb-status-live { flex: none; padding: 0 16px; }
@@ -641,6 +692,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._pollTimer = null;
       this._seenTurns = new Set();
       this._messageCount = 0;
+      this._startersRequest = null; // asked again: the key or the locale may have changed
 
       this._installStyles();
       this._renderShell();
@@ -692,6 +744,9 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
           <div class="gb-status-live" role="status" aria-live="polite">
             <div class="gb-typing" hidden><span class="gb-dots" aria-hidden="true"><span></span><span></span><span></span></span><span class="gb-typing-label"></span></div>
           </div>
+          <div class="gb-status-live" id="gb-agent-typing" role="status" aria-live="polite">
+            <div class="gb-typing" hidden><span class="gb-dots" aria-hidden="true"><span></span><span></span><span></span></span><span class="gb-agent-typing-label"></span></div>
+          </div>
           <form class="gb-composer" novalidate>
             <div class="gb-tools">
               <button type="button" id="gb-human">${ICONS.person}<span>${escapeHtml(t.talkToPerson)}</span></button>
@@ -721,6 +776,8 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$log = $(".gb-log");
       this.$typing = $(".gb-typing");
       this.$typingLabel = $(".gb-typing-label");
+      this.$agentTyping = $("#gb-agent-typing .gb-typing");
+      this.$agentTypingLabel = $(".gb-agent-typing-label");
       this.$form = $(".gb-composer");
       this.$human = $("#gb-human");
       this.$counter = $("#gb-counter");
@@ -843,6 +900,46 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         const message = this._addAssistantMessage({ text: welcome });
         message.el.classList.add("gb-welcome");
       }
+      this._showStarters();
+    }
+
+    /* Suggested questions as chips while the conversation is empty; a click asks one. */
+    async _showStarters() {
+      const log = this.$log;
+      if (!this._startersRequest) this._startersRequest = this._fetchStarters();
+      let starters;
+      try {
+        starters = await this._startersRequest;
+      } catch {
+        this._startersRequest = null; // offline for a moment: the next empty conversation retries
+        return;
+      }
+      const empty = !log.querySelector(".gb-user") && !this._streaming;
+      if (!this._built || this.$log !== log || !empty || !starters.length || log.querySelector(".gb-starters")) return;
+      const group = document.createElement("div");
+      group.className = "gb-starters";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", this.t.starters);
+      for (const text of starters) {
+        const chip = document.createElement("button");
+        chip.type = "button";
+        chip.className = "gb-starter";
+        chip.textContent = text;
+        chip.addEventListener("click", () => {
+          this._send(text);
+          this.$input.focus(); // the chips are gone with the question
+        });
+        group.appendChild(chip);
+      }
+      log.appendChild(group);
+      this._scrollToEnd();
+    }
+
+    async _fetchStarters() {
+      const response = await this._request("GET", `/v1/starters?locale=${encodeURIComponent(this._lang)}`);
+      if (!response.ok) return [];
+      const body = await response.json();
+      return Array.isArray(body.starters) ? body.starters.filter((text) => typeof text === "string" && text.trim()) : [];
     }
 
     _addNotice() {
@@ -875,6 +972,8 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
     }
 
     _addUserMessage(text) {
+      const starters = this.$log.querySelector(".gb-starters");
+      if (starters) starters.remove(); // the conversation has begun
       const { el, bubble } = this._newMessageElement("user");
       bubble.textContent = text;
       this.$log.appendChild(el);
@@ -1124,6 +1223,15 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$typingLabel.textContent = "";
     }
 
+    /* "Agent is typing…" while the polled session says so; the text is set when it shows, so
+       the live region announces it once. */
+    _showAgentTyping(typing) {
+      if (typing === !this.$agentTyping.hidden) return;
+      this.$agentTyping.hidden = !typing;
+      this.$agentTypingLabel.textContent = typing ? this.t.agentTyping : "";
+      if (typing) this._scrollToEnd();
+    }
+
     // -- composing and streaming -------------------------------------------------------
 
     _onInput() {
@@ -1144,10 +1252,11 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._onInput();
     }
 
-    async _send() {
-      const question = this.$input.value.trim();
+    /* Asks what the driver typed, or `asked` (a starter chip) leaving their draft alone. */
+    async _send(asked) {
+      const question = (asked === undefined ? this.$input.value : asked).trim();
       if (!question || question.length > MAX_QUESTION_CHARS || this._streaming || this._restoring) return;
-      this.$input.value = "";
+      if (asked === undefined) this.$input.value = "";
       this._addUserMessage(question);
       const controller = new AbortController();
       const stream = { controller, message: null, stoppedByUser: false };
@@ -1291,7 +1400,10 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this.$human.disabled = HUMAN_STATES.has(state);
       this._renderLauncherIcon();
       if (HUMAN_STATES.has(state)) this._startPolling();
-      else this._stopPolling();
+      else {
+        this._stopPolling();
+        this._showAgentTyping(false);
+      }
     }
 
     _startPolling() {
@@ -1325,14 +1437,79 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       }
       if (!response.ok) return;
       const session = await response.json();
+      let replied = false;
       (session.turns || []).forEach((turn, position) => {
         if (turn.role !== "agent") return;
         const seenKey = this._turnKey(turn, position);
         if (this._seenTurns.has(seenKey)) return;
         this._seenTurns.add(seenKey);
         this._addAgentMessage(turn.text || "");
+        replied = true;
       });
+      this._showAgentTyping(Boolean(session.agent_typing) && !replied);
       if (session.state && session.state !== this._state) this._setConversationState(session.state, session.ticket_id);
+      this._offerRating(session.csat);
+    }
+
+    /* "How did we do?" once a person resolved the case: once per ticket, until it is rated. */
+    _offerRating(csat) {
+      if (!csat || csat.rated || !csat.ticket_id) return;
+      const ticketId = String(csat.ticket_id);
+      if (this.$log.querySelector(`.gb-csat[data-ticket="${cssEscape(ticketId)}"]`)) return;
+      const titleId = `gb-csat-title-${this._instance}-${++this._messageCount}`;
+      const form = document.createElement("form");
+      form.className = "gb-csat";
+      form.dataset.ticket = ticketId;
+      form.setAttribute("aria-labelledby", titleId);
+      const scores = RATING_SCORES.map(
+        (n) => `<button type="button" class="gb-csat-score" data-score="${n}" aria-pressed="false" aria-label="${escapeHtml(format(this.t.rateScore, { n }))}">${n}</button>`
+      ).join("");
+      form.innerHTML = `
+        <p class="gb-csat-title" id="${titleId}">${escapeHtml(this.t.rateTitle)}</p>
+        <div class="gb-csat-scale" role="group" aria-labelledby="${titleId}">${scores}</div>
+        <div class="gb-csat-ends" aria-hidden="true"><span>${escapeHtml(this.t.rateLow)}</span><span>${escapeHtml(this.t.rateHigh)}</span></div>
+        <label class="gb-sr" for="${titleId}-comment">${escapeHtml(this.t.rateComment)}</label>
+        <input id="${titleId}-comment" type="text" maxlength="${MAX_RATING_COMMENT_CHARS}" placeholder="${escapeHtml(this.t.rateComment)}">
+        <div class="gb-csat-actions">
+          <button type="submit" class="gb-small-btn gb-primary gb-csat-send" disabled>${escapeHtml(this.t.rateSend)}</button>
+          <span class="gb-csat-status" role="status"></span>
+        </div>`;
+      const buttons = [...form.querySelectorAll(".gb-csat-score")];
+      const send = form.querySelector(".gb-csat-send");
+      let chosen = null;
+      buttons.forEach((button) =>
+        button.addEventListener("click", () => {
+          chosen = Number(button.dataset.score);
+          buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+          send.disabled = false;
+        })
+      );
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (chosen !== null) this._sendRating(form, ticketId, chosen, form.querySelector("input").value.trim());
+      });
+      this.$log.appendChild(form);
+      this._scrollToEnd(true);
+    }
+
+    async _sendRating(form, ticketId, rating, comment) {
+      const controls = [...form.querySelectorAll("button, input")];
+      const status = form.querySelector(".gb-csat-status");
+      controls.forEach((control) => (control.disabled = true));
+      const body = { session_id: this._sessionId, ticket_id: ticketId, rating };
+      if (comment) body.comment = comment;
+      try {
+        const response = await this._request("POST", "/v1/ratings", body);
+        if (response.ok || response.status === 409) {
+          // Saved, or already rated (another tab): either way this case is rated.
+          status.textContent = response.ok ? this.t.rateThanks : await errorMessageOf(response, this.t.rateThanks);
+          return;
+        }
+        status.textContent = await errorMessageOf(response, this.t.rateFailed);
+      } catch {
+        status.textContent = this.t.rateFailed;
+      }
+      controls.forEach((control) => (control.disabled = false));
     }
 
     _turnKey(turn, position) {
@@ -1383,6 +1560,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
       this._unread = false;
       this._setConversationState(session.state || "ai", session.ticket_id || null);
       if (session.state === "waiting_for_human") this._addSystemNote(this.t.escalationSent);
+      this._offerRating(session.csat);
       this._scrollToEnd(true);
     }
 
