@@ -142,6 +142,9 @@ CONSOLE_CSS = """
 .gbx-bottom { align-items: flex-end; }
 #queue-table td, #queue-table th, #insights-daily td, #insights-gaps td {
   font-family: var(--font); }
+/* Headers break between words, never inside one ("Unanswered", not "Una/nsw/ered"). */
+#insights-gaps th, #queue-table th, #insights-daily th { word-break: keep-all;
+  overflow-wrap: normal; hyphens: none; }
 """
 
 
@@ -735,6 +738,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                         label="Search",
                         placeholder="GBX-000123, a VIN or words",
                         elem_id="queue-search",
+                        value="",
                         max_lines=1,
                         max_length=200,
                     )
@@ -847,6 +851,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                     wrap=True,
                     max_height=300,
                     elem_id="insights-gaps",
+                    column_widths=["30%", "8%", "11%", "11%", "13%", "27%"],
                 )
 
         # --- Handlers ---------------------------------------------------------------------
@@ -1135,7 +1140,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                     channel=channel,
                     severity=severity,
                     sort=sort,
-                    search=search,
+                    search=search or "",  # Gradio sends None for a box never typed in
                 )
             rows = queue_rows(tickets)
             return rows, rows
@@ -1145,7 +1150,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             channel: str,
             severity: str,
             sort: str,
-            search: str,
+            search: str | None,
             shown: list[list[str]] | None,
             request: gr.Request,
         ) -> tuple[Any, Any]:
@@ -1158,7 +1163,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                     channel=channel,
                     severity=severity,
                     sort=sort,
-                    search=search,
+                    search=search or "",
                 )
             except (NotSignedIn, GloveboxError):
                 return gr.skip(), gr.skip()
@@ -1226,7 +1231,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                 channel: str,
                 severity: str,
                 sort: str,
-                search: str,
+                search: str | None,
                 request: gr.Request,
             ) -> dict[Any, Any]:
                 agent = signed_in(desk, request)
@@ -1262,7 +1267,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                             channel=channel,
                             severity=severity,
                             sort=sort,
-                            search=search,
+                            search=search or "",
                         )
                     )
                 update: dict[Any, Any] = {

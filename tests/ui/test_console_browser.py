@@ -226,6 +226,8 @@ def test_a_ticket_suggests_a_cited_reply_the_agent_uses_and_sends(
         summary="human requested: TPMS light stays on",
         vehicle=Vehicle(make="Halvard", model="Tessel", year=2022),
     )
+    expect_text(page, "#queue-table", asked.reference, timeout=UI_TIMEOUT_MS)
+    assert page.get_by_text("has no attribute").count() == 0  # the empty search box is no error
     fill(page, "ticket-ref", asked.reference)
     page.click("#open-ticket")
     expect_text(page, "#suggested-reply", "Suggested reply")
@@ -247,6 +249,46 @@ def test_a_ticket_suggests_a_cited_reply_the_agent_uses_and_sends(
     assert session is not None
     sent = [turn.text for turn in session.turns if turn.role == "agent"]
     assert sent and "Sources:" in sent[-1] and "[1]" in sent[-1]
+
+
+LONG_COMMENT = (
+    "The customer asked whether the winter tire size fits the standard rims and whether the "
+    "pressure sensors need reprogramming; the answer was about something else entirely"
+)
+
+
+def test_insights_headers_break_between_words_and_long_comments_wrap_inside_the_table(
+    console: Page, tickets: SqlTicketStore
+) -> None:
+    page = console
+    session_id = tickets.create_session(Channel.AGENT)
+    tickets.add_turn(session_id, "user", "Do winter tires fit the standard rims?")
+    tickets.add_turn(session_id, "assistant", "I can't answer that.", payload={"citations": []})
+    tickets.add_feedback(session_id, 1, helpful=False, comment=LONG_COMMENT)
+    page.get_by_role("tab", name="Insights").click()
+    page.click("#insights-refresh")
+    expect_text(page, "#insights-gaps", "Do winter tires fit", timeout=UI_TIMEOUT_MS)
+
+    header_lines = page.evaluate(
+        """() => [...document.querySelectorAll('#insights-gaps th')].map(th => {
+             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+             const tops = new Set();
+             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+               if (!node.textContent.trim()) continue;
+               const range = document.createRange();
+               range.selectNodeContents(node);
+               for (const r of range.getClientRects()) if (r.width) tops.add(Math.round(r.top));
+             }
+             return [th.innerText.trim(), tops.size];
+           })"""
+    )
+    for header, lines in header_lines:
+        assert lines <= len(header.split()), (header, lines)  # never more lines than words
+    table = page.locator("#insights-gaps").bounding_box()
+    cell = page.locator("#insights-gaps td", has_text="something else entirely").first
+    box = cell.bounding_box()
+    assert table is not None and box is not None
+    assert box["x"] + box["width"] <= table["x"] + table["width"] + 1  # not cut at the edge
 
 
 def first_citation(store: SqlTicketStore, question: str) -> dict[str, Any]:

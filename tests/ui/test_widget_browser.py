@@ -111,6 +111,7 @@ def test_a_driver_asks_rates_and_reaches_a_person_through_the_widget(
             json={"text": "Hi, Ana here from Customer Care. Happy to help."},
         )
         expect(page.locator(".gb-msg.gb-agent")).to_contain_text("Ana here", timeout=20_000)
+        page.screenshot(path=str(screenshot_path("widget-agent-replied.png", tmp_path)))
         bot_replies = page.locator(".gb-msg.gb-assistant:not(.gb-welcome)").count()
         page.locator("#gb-input").fill("It says 4.2.1")
         page.locator("#gb-send").click()
