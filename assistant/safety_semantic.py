@@ -1,27 +1,27 @@
 """The semantic safety layer: messages that read like a labelled bank's safety messages.
 
-A logistic model over the embeddings of the bank (`safety_bank.jsonl` beside this module). Its
-threshold is chosen on the bank itself by cross-validation: the lowest probability whose false
-escalations on held-out non-safety messages stay at or under `FALSE_ESCALATION_BUDGET`. The
+A support-vector machine (RBF kernel) over the embeddings of the bank (`safety_bank.jsonl`
+beside this module). Its threshold is chosen on the bank itself by cross-validation: the lowest
+score whose false escalations on held-out non-safety messages stay at or under
+`FALSE_ESCALATION_BUDGET`. The
 fitted model for the shipped bank and embedder is shipped too (`safety_model.json`), so a
 server does not embed the bank at start; any other bank or embedder is fitted on first use.
 
     layer = SimilarMessages(E5Embedder())
-    layer.check("brakes r not wrking pedal goin to floor")  # 'reads like ... (p=0.93)'
+    layer.check("brakes r not wrking pedal goin to floor")  # 'reads like ... (score 0.93)'
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant.calibration import fit_logistic
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
 
@@ -30,9 +30,11 @@ BANK = Path(__file__).resolve().parent / "safety_bank.jsonl"
 (never its test split) and messages written for the bank (drivers, agents, typos, Spanish,
 recall questions, and everyday symptoms and how-tos that share the words of danger)."""
 SHIPPED_MODEL = Path(__file__).resolve().parent / "safety_model.json"
-MODEL_FORMAT = "glovebox-safety/1"
-SEMANTIC_L2 = 0.03
-"""Chosen by cross-validation on the bank, with multilingual-e5-small (see the README)."""
+MODEL_FORMAT = "glovebox-safety/2"
+SVM_C = 3.0
+SVM_GAMMA = 1.0
+"""Chosen by cross-validation on the bank, over e5 and MiniLM side by side (see the README):
+held out, it caught 0.97 of the safety messages at 3% false escalations; a logistic model 0.92."""
 FALSE_ESCALATION_BUDGET = 0.03
 FOLDS = 5
 
@@ -73,17 +75,34 @@ def bank_digest(bank: Bank) -> str:
 class SemanticSafetyModel:
     embedding_model: str
     bank_digest: str
-    l2: float
+    c: float
+    gamma: float
     threshold: float
-    weights: list[float]
-    """Bias first, then one weight per embedding dimension."""
+    """On the machine's decision score (above it: a safety message)."""
+    dimension: int
+    support_vectors: str
+    """Hex of the support vectors as little-endian float16, row after row (hex, not base64:
+    base64 text can spell any word, and product files are checked for the sample's names)."""
+    dual_coef: list[float]
+    intercept: float
     held_out_recall: float
     """Of the bank's safety messages, the share flagged when held out (at the threshold)."""
     held_out_false_escalations: float
 
-    def probability(self, vector: Sequence[float]) -> float:
-        score = self.weights[0] + sum(w * v for w, v in zip(self.weights[1:], vector, strict=True))
-        return 1.0 / (1.0 + math.exp(-score)) if score > -30 else 0.0
+    @cached_property
+    def _vectors(self) -> Any:
+        import numpy as np
+
+        packed = np.frombuffer(bytes.fromhex(self.support_vectors), dtype="<f2")
+        return packed.astype(np.float32).reshape(-1, self.dimension)
+
+    def score(self, vector: Sequence[float]) -> float:
+        """The decision score: the RBF-weighted vote of the support vectors, plus the bias."""
+        import numpy as np
+
+        distances = ((self._vectors - np.asarray(vector, dtype=np.float32)) ** 2).sum(axis=1)
+        votes = np.asarray(self.dual_coef, dtype=np.float32) @ np.exp(-self.gamma * distances)
+        return float(votes + self.intercept)
 
     def fits(self, embedder: Embedder, bank: Bank) -> bool:
         return self.embedding_model == embedder.model_name and self.bank_digest == bank_digest(bank)
@@ -106,51 +125,59 @@ class SemanticSafetyModel:
 
 
 def fit_semantic_model(
-    embedder: Embedder, bank: Bank, *, l2: float = SEMANTIC_L2
+    embedder: Embedder, bank: Bank, *, c: float = SVM_C, gamma: float = SVM_GAMMA
 ) -> SemanticSafetyModel:
-    """The model on the whole bank; its threshold from the bank's own held-out folds."""
+    """The machine on the whole bank; its threshold from the bank's own held-out folds."""
     import numpy as np
 
-    vectors = np.array(embedder.embed_documents([message for message, _ in bank]))
-    labels = [label for _, label in bank]
-    held_out = _held_out_probabilities(vectors, labels, l2)
+    vectors = np.array(embedder.embed_documents([message for message, _ in bank]), np.float32)
+    labels = np.array([label for _, label in bank])
+    held_out = _held_out_scores(vectors, labels, c, gamma)
     threshold = _threshold_within_budget(held_out, labels)
     flagged = held_out >= threshold
-    safety = np.array(labels)
+    machine = _fit_machine(vectors, labels, c, gamma)
+    support = machine.support_vectors_.astype("<f2")
     return SemanticSafetyModel(
         embedding_model=embedder.model_name,
         bank_digest=bank_digest(bank),
-        l2=l2,
+        c=c,
+        gamma=gamma,
         threshold=threshold,
-        weights=[float(w) for w in fit_logistic(vectors.tolist(), labels, l2=l2)],
-        held_out_recall=round(float(flagged[safety].mean()), 3),
-        held_out_false_escalations=round(float(flagged[~safety].mean()), 3),
+        dimension=int(vectors.shape[1]),
+        support_vectors=support.tobytes().hex(),
+        dual_coef=[round(float(w), 6) for w in machine.dual_coef_[0]],
+        intercept=float(machine.intercept_[0]),
+        held_out_recall=round(float(flagged[labels].mean()), 3),
+        held_out_false_escalations=round(float(flagged[~labels].mean()), 3),
     )
 
 
-def _held_out_probabilities(vectors: Any, labels: list[bool], l2: float) -> Any:
-    """Each message's probability from a model fitted without its fold (folds by position)."""
+def _fit_machine(vectors: Any, labels: Any, c: float, gamma: float) -> Any:
+    from sklearn.svm import SVC
+
+    return SVC(C=c, gamma=gamma, kernel="rbf").fit(vectors, labels)
+
+
+def _held_out_scores(vectors: Any, labels: Any, c: float, gamma: float) -> Any:
+    """Each message's score from a machine fitted without its fold (folds by position)."""
     import numpy as np
 
     fold_of = np.arange(len(labels)) % FOLDS
-    probabilities = np.zeros(len(labels))
+    scores = np.zeros(len(labels))
     for fold in range(FOLDS):
         inside = fold_of != fold
-        kept = [label for label, keep in zip(labels, inside, strict=True) if keep]
-        weights = fit_logistic(vectors[inside], kept, l2=l2)
-        scores = weights[0] + vectors[~inside] @ weights[1:]
-        probabilities[~inside] = 1.0 / (1.0 + np.exp(-np.clip(scores, -30, 30)))
-    return probabilities
+        machine = _fit_machine(vectors[inside], labels[inside], c, gamma)
+        scores[~inside] = machine.decision_function(vectors[~inside])
+    return scores
 
 
-def _threshold_within_budget(probabilities: Any, labels: list[bool]) -> float:
+def _threshold_within_budget(scores: Any, labels: Any) -> float:
     """The lowest threshold whose held-out false escalations stay within the budget."""
-    pairs = zip(probabilities, labels, strict=True)
-    negatives = sorted((float(p) for p, label in pairs if not label), reverse=True)
+    negatives = sorted((float(score) for score in scores[~labels]), reverse=True)
     allowed = int(len(negatives) * FALSE_ESCALATION_BUDGET)
-    # Just above the (allowed+1)-th highest non-safety probability.
-    boundary = negatives[allowed] if allowed < len(negatives) else 0.0
-    return round(min(max(boundary + 0.01, 0.05), 0.99), 4)
+    # Just above the (allowed+1)-th highest non-safety score.
+    boundary = negatives[allowed] if allowed < len(negatives) else min(scores) - 1.0
+    return round(boundary, 4) + 0.0001
 
 
 class SimilarMessages:
@@ -188,14 +215,14 @@ class SimilarMessages:
             self._model = model
         return model
 
-    def probability(self, message: str) -> float:
+    def score(self, message: str) -> float:
         model = self.model
-        return model.probability(self._embedder.embed_documents([message])[0])
+        return model.score(self._embedder.embed_documents([message])[0])
 
     def check(self, message: str) -> str | None:
-        probability = self.probability(message)
-        if probability >= self.model.threshold:
-            return f"reads like known safety messages (p={probability:.2f})"
+        score = self.score(message)
+        if score >= self.model.threshold:
+            return f"reads like known safety messages (score {score:.2f})"
         return None
 
     def _bank_or_shipped(self) -> Bank:

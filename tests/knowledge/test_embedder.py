@@ -65,3 +65,21 @@ def test_the_e5_engine_refuses_a_sentence_transformers_folder(settings, tmp_path
     )
     with pytest.raises(ConfigurationError, match="unset one of them"):
         build_embedder(both)
+
+
+def test_a_concatenated_embedder_puts_its_parts_side_by_side() -> None:
+    from knowledge.embedder import ConcatenatedEmbedder
+    from tests.fakes import HashEmbedder
+
+    first, second = HashEmbedder(name="a"), HashEmbedder(name="b")
+    both = ConcatenatedEmbedder([first, second])
+
+    assert both.model_name == "a+b" and both.dimension == first.dimension + second.dimension
+    [vector] = both.embed_documents(["smoke from the hood"])
+    assert (
+        vector
+        == first.embed_documents(["smoke from the hood"])[0]
+        + second.embed_documents(["smoke from the hood"])[0]
+    )
+    assert both.embed_query("x") == first.embed_query("x") + second.embed_query("x")
+    assert both.count_tokens(["two words"]) == first.count_tokens(["two words"])
