@@ -211,7 +211,7 @@ class _Turn:
 
     @property
     def lists_recalls(self) -> bool:
-        return self.recall_lookup and self.vehicle is not None
+        return self.recall_lookup and self.vehicle is not None and bool(self.vehicle.model)
 
 
 class Assistant:
@@ -434,8 +434,9 @@ class Assistant:
             unknown_model_year=vehicle is not None
             and not turn.recall_lookup
             and not self._catalog.knows_model_year(vehicle),
-            recall_lookup_without_vehicle=turn.recall_lookup
-            and not (vehicle and (vehicle.model or vehicle.vin)),
+            # Recall notices name models: a VIN whose model the profile cannot decode is no
+            # vehicle to list recalls for.
+            recall_lookup_without_vehicle=turn.recall_lookup and not (vehicle and vehicle.model),
             asker_is_agent=turn.channel is Channel.AGENT,
         )
 
@@ -696,7 +697,12 @@ class Assistant:
             f"Which vehicle is it{known}? The answer differs by model and model year: "
             f"tell me the model{models} and year, or the 17-character VIN."
         )
-        if purpose == "recall":
+        if purpose == "recall" and reply.vehicle is not None and reply.vehicle.vin:
+            reply.answer = (
+                f"The VIN tells me only this much: {describe_vehicle(reply.vehicle)}. Recall "
+                f"notices are by model: which model is it{models}?"
+            )
+        elif purpose == "recall":
             reply.answer = (
                 f"Which vehicle should I check for recalls{known}? Tell me the model{models} "
                 "and year, or the 17-character VIN."

@@ -212,6 +212,17 @@ def test_recall_question_uses_the_vehicle_named_before(assistant: Assistant) -> 
     assert "Remedy:" in reply.answer
 
 
+def test_a_vin_that_names_no_model_gets_a_question_not_other_models_recalls(
+    assistant: Assistant,
+) -> None:
+    from assistant.vehicles import make_vin
+
+    vin = make_vin("X", 2022, "123456", wmi="1ZZ")  # a maker the profile does not know
+    reply = ask(assistant, "Is there a recall on it?", vin=vin)
+    assert reply.asked_for_vehicle and not reply.citations
+    assert "VIN tells me only" in reply.answer and "which model" in reply.answer
+
+
 def test_several_recalls_come_as_a_list_one_item_each_every_line_cited(
     assistant: Assistant,
 ) -> None:
