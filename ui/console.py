@@ -1124,25 +1124,27 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
 
         filters = [state_filter, channel_filter, severity_filter, sort_order, queue_search]
 
+        def queue_rows_for(
+            agent: AgentAccount, state: str, channel: str, severity: str, sort: str,
+            search: str | None,
+        ) -> list[list[str]]:  # fmt: skip
+            tickets = desk.queue(
+                agent, state=state, channel=channel, severity=severity, sort=sort,
+                search=search or "",  # Gradio sends None for a box never typed in
+            )  # fmt: skip
+            return queue_rows(tickets)
+
+        def case_html(agent: AgentAccount, ticket: Ticket) -> str:
+            earlier = desk.earlier_cases(agent, ticket)
+            return ticket_html(ticket, desk.transcript(agent, ticket), earlier)
+
         def load_queue(
-            state: str,
-            channel: str,
-            severity: str,
-            sort: str,
-            search: str,
+            state: str, channel: str, severity: str, sort: str, search: str | None,
             request: gr.Request,
-        ) -> tuple[list[list[str]], list[list[str]]]:
+        ) -> tuple[list[list[str]], list[list[str]]]:  # fmt: skip
             agent = signed_in(desk, request)
             with shown_as_message():
-                tickets = desk.queue(
-                    agent,
-                    state=state,
-                    channel=channel,
-                    severity=severity,
-                    sort=sort,
-                    search=search or "",  # Gradio sends None for a box never typed in
-                )
-            rows = queue_rows(tickets)
+                rows = queue_rows_for(agent, state, channel, severity, sort, search)
             return rows, rows
 
         def tick_queue(
@@ -1157,17 +1159,9 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             """The timer's refresh: quiet when signed out, and no redraw when nothing changed."""
             try:
                 agent = desk.agent_for(request_token(request))
-                tickets = desk.queue(
-                    agent,
-                    state=state,
-                    channel=channel,
-                    severity=severity,
-                    sort=sort,
-                    search=search or "",
-                )
+                rows = queue_rows_for(agent, state, channel, severity, sort, search)
             except (NotSignedIn, GloveboxError):
                 return gr.skip(), gr.skip()
-            rows = queue_rows(tickets)
             if rows == shown:
                 return gr.skip(), gr.skip()
             return rows, rows
@@ -1193,9 +1187,7 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
             agent = signed_in(desk, request)
             with shown_as_message():
                 ticket = desk.ticket(agent, ticket_id_from_reference(reference.strip()))
-                detail = ticket_html(
-                    ticket, desk.transcript(agent, ticket), desk.earlier_cases(agent, ticket)
-                )
+                detail = case_html(agent, ticket)
                 suggested = desk.suggested_reply(agent, ticket)
             return (
                 ticket.reference, ticket.id, detail, "", suggestion_html(suggested),
@@ -1257,19 +1249,8 @@ def build_console(desk: AgentDesk) -> gr.Blocks:
                             return {ticket_status: gr.skip()}
                         ticket = desk.resolve(agent, current, note)
                         done = f"{ticket.reference} resolved."
-                    detail = ticket_html(
-                        ticket, desk.transcript(agent, ticket), desk.earlier_cases(agent, ticket)
-                    )
-                    rows = queue_rows(
-                        desk.queue(
-                            agent,
-                            state=state,
-                            channel=channel,
-                            severity=severity,
-                            sort=sort,
-                            search=search or "",
-                        )
-                    )
+                    detail = case_html(agent, ticket)
+                    rows = queue_rows_for(agent, state, channel, severity, sort, search)
                 update: dict[Any, Any] = {
                     ticket_detail: detail,
                     ticket_status: f"**{done}**",
