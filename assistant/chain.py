@@ -13,7 +13,14 @@ from assistant.calibration import AnswerEvidence, ConfidenceModel
 from assistant.decision import AnswerFacts, Decision, RoutingFacts, decide, route
 from assistant.escalation import PATTERN_SAFETY, Trigger, message_triggers
 from assistant.extractive import content_terms, stem
-from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker, Turn
+from assistant.protocols import (
+    AnswerGenerator,
+    HistoryTurn,
+    QueryRewriter,
+    SessionStore,
+    SupportChecker,
+    TicketStore,
+)
 from assistant.recalls import (
     URGENT_LINES,
     RecallLookup,
@@ -29,25 +36,22 @@ from assistant.recalls import urgent as urgent_among
 from assistant.records import (
     AnswerSentence,
     Channel,
+    ConversationSession,
     DraftAnswer,
     EscalationState,
     Passage,
     RetrievalQuery,
     RetrievalResult,
     Severity,
+    Ticket,
+    TicketDraft,
     Vehicle,
+    passage_evidence,
 )
 from assistant.retrieval import HybridRetriever, keyword_tokens
 from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
-from assistant.tickets import (
-    ConversationSession,
-    Ticket,
-    TicketDraft,
-    TicketStore,
-    passage_evidence,
-)
 from assistant.vehicles import VehicleCatalog, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
@@ -193,7 +197,7 @@ class _Turn:
     channel: Channel
     session_id: str
     session: ConversationSession
-    history: list[Turn]
+    history: list[HistoryTurn]
     other_make: str | None
     vehicle: Vehicle | None
     triggers: list[Trigger]
@@ -229,6 +233,7 @@ class Assistant:
         generator: AnswerGenerator,
         support_checker: SupportChecker,
         rewriter: QueryRewriter,
+        sessions: SessionStore,
         tickets: TicketStore,
         catalog: VehicleCatalog,
         recalls: RecallLookup,
@@ -242,6 +247,7 @@ class Assistant:
         self._generator = generator
         self._support = support_checker
         self._rewriter = rewriter
+        self._sessions = sessions
         self._tickets = tickets
         self._catalog = catalog
         self._recalls = recalls
@@ -250,8 +256,8 @@ class Assistant:
         self._confidence = confidence
 
     @property
-    def tickets(self) -> TicketStore:
-        return self._tickets
+    def sessions(self) -> SessionStore:
+        return self._sessions
 
     @property
     def catalog(self) -> VehicleCatalog:
@@ -364,7 +370,7 @@ class Assistant:
     ) -> _Turn:
         """The conversation this question belongs to, its vehicle, and the question recorded."""
         session_id = self._session(session_id, channel)
-        session = self._tickets.get_session(session_id)
+        session = self._sessions.get_session(session_id)
         assert session is not None
         other_make = self._other_make(question, vehicle_text, session.vehicle)
         vehicle = (
@@ -373,8 +379,8 @@ class Assistant:
             else self._vehicle(session.vehicle, question, vehicle_text, vin)
         )
         if vehicle != session.vehicle and vehicle is not None:
-            self._tickets.set_vehicle(session_id, vehicle)
-        self._tickets.add_turn(session_id, "user", question)
+            self._sessions.set_vehicle(session_id, vehicle)
+        self._sessions.add_turn(session_id, "user", question)
         return _Turn(
             question=question,
             channel=channel,
@@ -486,7 +492,7 @@ class Assistant:
                 reply.escalation = self._escalate(
                     reply, decision.escalation, turn.session_id, retrieval, turn.vehicle
                 )
-        self._tickets.record_outcome(turn.session_id, answered=decision.action == "answer")
+        self._sessions.record_outcome(turn.session_id, answered=decision.action == "answer")
         return self._finish(reply, clock)
 
     def _retrieve(self, turn: _Turn) -> tuple[DraftAnswer, RetrievalResult, bool]:
@@ -562,7 +568,7 @@ class Assistant:
         )
         reply.confidence = 1.0
         reply.outcome = "answered"
-        self._tickets.record_outcome(reply.session_id, answered=True)
+        self._sessions.record_outcome(reply.session_id, answered=True)
         return self._finish(reply, clock)
 
     def stream(
@@ -608,8 +614,8 @@ class Assistant:
 
     def _session(self, session_id: str | None, channel: Channel) -> str:
         if session_id is None:
-            return self._tickets.create_session(channel)
-        session = self._tickets.get_session(session_id)
+            return self._sessions.create_session(channel)
+        session = self._sessions.get_session(session_id)
         if session is None:
             raise InputError(
                 "session", f"no session {session_id}; start a new one without --session"
@@ -749,12 +755,12 @@ class Assistant:
 
     def hand_to_person(self, session_id: str, message: str = "") -> Escalation:
         """The asker pressed "talk to a person": open (or reuse) the session's ticket."""
-        session = self._tickets.get_session(session_id)
+        session = self._sessions.get_session(session_id)
         if session is None:
             raise InputError("session", f"no session {session_id}; start a new conversation")
         if message.strip():
-            self._tickets.add_turn(session_id, "user", message.strip())
-            session = self._tickets.get_session(session_id) or session
+            self._sessions.add_turn(session_id, "user", message.strip())
+            session = self._sessions.get_session(session_id) or session
         questions = [t.text for t in session.turns if t.role == "user"]
         replies = [t.text for t in session.turns if t.role == "assistant"]
         ticket = self._tickets.open_ticket(
@@ -782,7 +788,7 @@ class Assistant:
         retrieval: RetrievalResult,
         vehicle: Vehicle | None,
     ) -> Escalation:
-        session = self._tickets.get_session(session_id)
+        session = self._sessions.get_session(session_id)
         assert session is not None
         if session.channel is Channel.AGENT:
             return self._flag_to_agent(reply, trigger)
@@ -820,7 +826,7 @@ class Assistant:
         return Escalation(EscalationState.AI, trigger.reason, trigger.severity, None)
 
     def _finish(self, reply: AssistantReply, clock: StageTimer) -> AssistantReply:
-        self._tickets.add_turn(
+        self._sessions.add_turn(
             reply.session_id,
             "assistant",
             reply.answer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.protocols import Turn
+from assistant.protocols import HistoryTurn
 from assistant.records import AnswerSentence, DraftAnswer, Passage
 from assistant.retrieval import keyword_tokens
 from assistant.units import Unit, split_units
@@ -66,7 +66,7 @@ class ExtractiveGenerator:
         self._passages_considered = passages_considered
 
     def run(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> DraftAnswer:
         terms = content_terms(question)
         if not terms or not passages:
@@ -91,7 +91,7 @@ class ExtractiveGenerator:
         )
 
     def stream(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> Iterator[str | DraftAnswer]:
         draft = self.run(question, passages, history)
         for sentence in draft.sentences:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from assistant.protocols import Turn
+from assistant.protocols import HistoryTurn
 from assistant.records import AnswerSentence, DraftAnswer, Passage, SupportVerdict
 from knowledge.errors import ConfigurationError, InputError, StageError
 
@@ -200,7 +200,7 @@ def parse_yes_no(reply: str) -> bool | None:
     return None
 
 
-def history_messages(history: Sequence[Turn]) -> list[BaseMessage]:
+def history_messages(history: Sequence[HistoryTurn]) -> list[BaseMessage]:
     """The last `HISTORY_TURNS` turns as chat messages, citation markers removed.
 
     Old citations number passages of earlier answers, not the ones sent now, so they would
@@ -230,7 +230,7 @@ class LlmAnswerGenerator:
         self._chat_model = chat_model
 
     def messages(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: Sequence[Passage], history: Sequence[HistoryTurn] = ()
     ) -> list[BaseMessage]:
         """The exact messages sent: the rules, the recent history, then passages and question."""
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -243,7 +243,7 @@ class LlmAnswerGenerator:
         ]
 
     def run(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> DraftAnswer:
         if not passages:
             return DraftAnswer(sentences=[], passages=[])
@@ -255,7 +255,7 @@ class LlmAnswerGenerator:
         )
 
     def stream(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> Iterator[str | DraftAnswer]:
         if not passages:
             yield DraftAnswer(sentences=[], passages=[])
@@ -332,7 +332,7 @@ class LlmQueryRewriter:
         self._chat_model = chat_model
         self.failures: list[str] = []
 
-    def messages(self, question: str, history: Sequence[Turn]) -> list[BaseMessage]:
+    def messages(self, question: str, history: Sequence[HistoryTurn]) -> list[BaseMessage]:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         for role, _ in history:
@@ -348,7 +348,7 @@ class LlmQueryRewriter:
         )
         return [SystemMessage(content=REWRITE_RULES), HumanMessage(content=request)]
 
-    def run(self, question: str, history: Sequence[Turn]) -> str:
+    def run(self, question: str, history: Sequence[HistoryTurn]) -> str:
         if not history:
             return question
         messages = self.messages(question, history)
@@ -376,7 +376,7 @@ def _first_line(reply: str) -> str:
 
 @contextmanager
 def endpoint_errors(chat_model: BaseChatModel) -> Iterator[None]:
-    """Turn an unreachable, slow or refusing endpoint into a `StageError("llm", ...)`."""
+    """HistoryTurn an unreachable, slow or refusing endpoint into a `StageError("llm", ...)`."""
     try:
         yield
     except Exception as exc:

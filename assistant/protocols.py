@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from assistant.records import DraftAnswer, Passage, RetrievalQuery, RetrievalResult, SupportVerdict
+from assistant.records import (
+    Channel,
+    ConversationSession,
+    DraftAnswer,
+    EscalationState,
+    Passage,
+    RetrievalQuery,
+    RetrievalResult,
+    SupportVerdict,
+    Ticket,
+    TicketDraft,
+    Turn,
+    TurnRole,
+    Vehicle,
+)
 
-Turn = tuple[str, str]
-"""(role, text) with role 'user' or 'assistant'."""
+HistoryTurn = tuple[str, str]
+"""(role, text) with role 'user' or 'assistant': the history a stage reads."""
 
 
 @runtime_checkable
@@ -26,11 +40,11 @@ class AnswerGenerator(Protocol):
     """Drafts an answer from numbered passages; every sentence cites passages by number."""
 
     def run(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> DraftAnswer: ...
 
     def stream(
-        self, question: str, passages: list[Passage], history: Sequence[Turn] = ()
+        self, question: str, passages: list[Passage], history: Sequence[HistoryTurn] = ()
     ) -> Iterator[str | DraftAnswer]:
         """Text pieces as they are produced, then the finished `DraftAnswer` last."""
         ...
@@ -47,4 +61,43 @@ class SupportChecker(Protocol):
 class QueryRewriter(Protocol):
     """Turns a follow-up question into one that stands on its own, using the history."""
 
-    def run(self, question: str, history: Sequence[Turn]) -> str: ...
+    def run(self, question: str, history: Sequence[HistoryTurn]) -> str: ...
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Where the chain keeps each conversation between requests (the desk implements it)."""
+
+    def create_session(self, channel: Channel) -> str: ...
+
+    def get_session(self, session_id: str) -> ConversationSession | None: ...
+
+    def add_turn(
+        self, session_id: str, role: TurnRole, text: str, payload: dict[str, Any] | None = None
+    ) -> Turn: ...
+
+    def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None: ...
+
+    def record_outcome(self, session_id: str, answered: bool) -> int:
+        """Reset (answered) or count (not answered) failed turns; returns the new count."""
+        ...
+
+    def set_state(self, session_id: str, state: EscalationState) -> None: ...
+
+
+@runtime_checkable
+class TicketStore(Protocol):
+    """How the chain hands a case to a person (the desk implements it)."""
+
+    def open_ticket(self, draft: TicketDraft, *, reuse_open: bool = False) -> Ticket:
+        """Store the escalation and move the session to waiting_for_human.
+
+        A session has one open ticket at a time: opening another is an InputError, or with
+        `reuse_open` gives back the open one (two requests at once then share it).
+        """
+        ...
+
+    def note_asker_message(self, ticket_id: int, *, urgent: bool = False) -> Ticket:
+        """The asker wrote to the person on the case: flagged in the queue until an agent
+        replies; `urgent` (a safety message) raises the ticket to critical."""
+        ...

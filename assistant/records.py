@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
+from knowledge.errors import InputError
 from knowledge.records import Audience
 
 
@@ -144,3 +147,147 @@ class Severity(StrEnum):
     MEDIUM = "medium"
     HIGH = "high"
     CRITICAL = "critical"
+
+
+# --- Conversations and tickets: what the chain and the desk hand each other -------------------
+
+TurnRole = Literal["user", "assistant", "agent"]
+TURN_ROLES: tuple[str, ...] = get_args(TurnRole)
+
+TICKET_PREFIX = "GBX-"
+TICKET_REFERENCE = re.compile(r"^\s*(?:GBX-)?0*(\d+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message in a conversation; `index` is its 0-based position in the session."""
+
+    index: int
+    role: TurnRole
+    text: str
+    created_at: datetime
+    payload: dict[str, Any] | None = None
+    """For assistant turns: citations, confidence, abstained."""
+
+    def transcript_entry(self) -> dict[str, str]:
+        return {"role": self.role, "text": self.text, "created_at": self.created_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class ConversationSession:
+    """A conversation with one asker, as the assistant and the agent console see it."""
+
+    id: str
+    channel: Channel
+    created_at: datetime
+    updated_at: datetime
+    vehicle: Vehicle | None
+    state: EscalationState
+    failed_answers: int
+    """Consecutive turns the assistant could not answer (or abstained on)."""
+    turns: list[Turn]
+    open_ticket_id: int | None = None
+    """The ticket a human has not resolved yet, if the session has one."""
+    last_ticket_id: int | None = None
+    """The session's newest ticket, open or resolved."""
+
+    def transcript(self) -> list[dict[str, str]]:
+        """The turns as `TicketDraft.transcript` expects them."""
+        return [turn.transcript_entry() for turn in self.turns]
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What the assistant hands a human when it escalates.
+
+    `reason` is a short code: safety, do_not_drive_recall, human_requested, legal_threat,
+    frustration, repeated_failures, low_confidence, unsupported.
+    """
+
+    session_id: str
+    channel: Channel
+    reason: str
+    severity: Severity
+    summary: str
+    assistant_said: str
+    """What the asker has already been told, so the agent does not contradict it."""
+    vehicle: Vehicle | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    """{role, text, created_at} per turn; see `ConversationSession.transcript()`."""
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    """{chunk_id, document_id, title, section, quote, score}; see `passage_evidence()`."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An escalation waiting for, or handled by, a human agent."""
+
+    id: int
+    session_id: str
+    channel: Channel
+    reason: str
+    severity: Severity
+    summary: str
+    assistant_said: str
+    vehicle: Vehicle | None
+    transcript: list[dict[str, Any]]
+    passages: list[dict[str, Any]]
+    state: EscalationState
+    assignee: str | None
+    resolution_note: str | None
+    created_at: datetime
+    updated_at: datetime
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """Agents' internal notes, {author, text, created_at}; never shown to the asker."""
+    asker_waiting_since: datetime | None = None
+    """When the asker wrote with no agent reply since: the queue shows it as a new message."""
+    csat: CsatRating | None = None
+    """The asker's rating once the ticket was resolved, if they gave one."""
+
+    @property
+    def reference(self) -> str:
+        return ticket_reference(self.id)
+
+
+@dataclass(frozen=True)
+class CsatRating:
+    """A driver's rating (1-5, with an optional comment) of how a person resolved a ticket."""
+
+    id: int
+    ticket_id: int
+    session_id: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+
+    @property
+    def ticket_reference(self) -> str:
+        return ticket_reference(self.ticket_id)
+
+
+def ticket_reference(ticket_id: int) -> str:
+    """`GBX-000123`: how people name a ticket."""
+    return f"{TICKET_PREFIX}{ticket_id:06d}"
+
+
+def ticket_id_from_reference(reference: str) -> int:
+    """The ticket id in `GBX-000123` (or in plain `123`)."""
+    match = TICKET_REFERENCE.match(reference)
+    if not match:
+        raise InputError(
+            source="ticket",
+            problem=f"{reference!r} is not a ticket reference; write it like GBX-000123",
+        )
+    return int(match.group(1))
+
+
+def passage_evidence(passage: Passage, quote: str | None = None) -> dict[str, Any]:
+    """A passage as `TicketDraft.passages` stores it; `quote` defaults to the passage text."""
+    return {
+        "chunk_id": passage.chunk_id,
+        "document_id": passage.document_id,
+        "title": passage.title,
+        "section": passage.section,
+        "quote": passage.text if quote is None else quote,
+        "score": passage.score,
+    }

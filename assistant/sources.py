@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
 from assistant.sections import merge_overlapping, section_prefix
 from knowledge.records import MetadataValue
 from knowledge.store import KnowledgeStore, StoredChunk
+
+DRIVER_SOURCES_PATH = "/v1/sources"
+AGENT_SOURCES_PATH = "/v1/agent/sources"
+"""Where this server serves a cited document: drivers see public ones, agents any."""
 
 
 def section_anchor(section: str, anchor: str | None, page: int | None) -> str:
@@ -25,6 +31,19 @@ def section_anchor(section: str, anchor: str | None, page: int | None) -> str:
     if page is not None:
         return f"page-{page}"
     return re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-") or "section"
+
+
+def stored_source_link(citation: dict[str, Any], *, agent: bool) -> str:
+    """Where a citation (as `Citation.to_json()` or a stored transcript has it) opens: its
+    document, at its section (a path on this server)."""
+    base = AGENT_SOURCES_PATH if agent else DRIVER_SOURCES_PATH
+    page = citation.get("page")
+    fragment = section_anchor(
+        str(citation.get("section") or ""), citation.get("anchor") or None,
+        page if isinstance(page, int) else None,
+    )  # fmt: skip
+    document_id = quote(str(citation.get("document_id") or ""), safe="")
+    return f"{base}/{document_id}#{quote(fragment, safe='')}"
 
 
 def metadata_anchor(metadata: dict[str, MetadataValue]) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.accounts import SqlAccountStore
 from assistant.calibration import SHIPPED_MODEL, ConfidenceModel
 from assistant.chain import Assistant, ChainPolicy
-from assistant.conversation import RuleQueryRewriter
+from assistant.desk.accounts import SqlAccountStore
+from assistant.desk.feedback import SqlFeedbackStore
+from assistant.desk.sessions import SqlSessionStore
+from assistant.desk.stores import DeskStores, open_desk
+from assistant.desk.tickets import SqlTicketStore
 from assistant.extractive import ExtractiveGenerator
 from assistant.protocols import AnswerGenerator, QueryRewriter, Reranker, SupportChecker
 from assistant.recalls import RecallLookup
@@ -19,6 +22,7 @@ from assistant.retrieval import (
     KeywordIndex,
     UnitReranker,
 )
+from assistant.rewriter import RuleQueryRewriter
 from assistant.safety import (
     DangerPatterns,
     LayeredSafetyDetector,
@@ -32,7 +36,6 @@ from assistant.sections import SectionExpander
 from assistant.sources import SourceLibrary
 from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
-from assistant.tickets import SqlTicketStore
 from assistant.vehicles import VehicleCatalog
 from knowledge.components import build_embedder, build_safety_embedder, open_knowledge_base
 from knowledge.embedder import CachedEmbedder, Embedder
@@ -71,7 +74,9 @@ class Services:
     """Everything a server needs, opened once: one embedder, one store, one database."""
 
     assistant: Assistant
+    sessions: SqlSessionStore
     tickets: SqlTicketStore
+    feedback: SqlFeedbackStore
     accounts: SqlAccountStore
     catalog: VehicleCatalog
     recalls: RecallLookup
@@ -84,12 +89,14 @@ class Services:
 def build_services(settings: GloveboxSettings, kb: str) -> Services:
     embedder = build_embedder(settings)
     store = open_knowledge_base(settings, kb, embedder, create=False)
-    tickets = SqlTicketStore(settings.resolved_database_url)
-    assistant = build_assistant(settings, kb, embedder=embedder, tickets=tickets, store=store)
+    desk = open_desk(settings.resolved_database_url)
+    assistant = build_assistant(settings, kb, embedder=embedder, desk=desk, store=store)
     return Services(
         assistant=assistant,
-        tickets=tickets,
-        accounts=SqlAccountStore(settings.resolved_database_url),
+        sessions=desk.sessions,
+        tickets=desk.tickets,
+        feedback=desk.feedback,
+        accounts=desk.accounts,
         catalog=assistant.catalog,
         recalls=assistant.recalls,
         store=store,
@@ -123,7 +130,7 @@ def build_assistant(
     *,
     embedder: Embedder | None = None,
     generator_kind: Literal["extractive", "llm"] | None = None,
-    tickets: SqlTicketStore | None = None,
+    desk: DeskStores | None = None,
     store: KnowledgeStore | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
@@ -139,6 +146,7 @@ def build_assistant(
     use_llm = bool(settings.llm_base_url) and generator_kind != "extractive"
     embedder = embedder or build_embedder(settings)
     store = store or open_knowledge_base(settings, kb, embedder, create=False)
+    desk = desk or open_desk(settings.resolved_database_url)
     lines = CachedEmbedder(embedder)  # the reranker and the generator embed the same lines
     generator: AnswerGenerator = ExtractiveGenerator(embedder=lines)
     support: SupportChecker = DeterministicSupportChecker(
@@ -170,7 +178,8 @@ def build_assistant(
         generator=generator,
         support_checker=support,
         rewriter=rewriter,
-        tickets=tickets or SqlTicketStore(settings.resolved_database_url),
+        sessions=desk.sessions,
+        tickets=desk.tickets,
         catalog=VehicleCatalog.from_metadata(
             (chunk.metadata for chunk in store.iter_chunks()),
             profile=load_profile(settings.profile_path),

@@ -14,8 +14,8 @@ from knowledge.errors import ConfigurationError, GloveboxError, InputError
 from knowledge.settings import get_settings
 
 if TYPE_CHECKING:
-    from assistant.accounts import SqlAccountStore
     from assistant.chain import Assistant, AssistantReply
+    from assistant.desk.accounts import SqlAccountStore
     from assistant.records import Channel
     from evals.suite import EvalOutcome
     from ingest.metadata import Manifest
@@ -494,7 +494,7 @@ def serve(
 
 
 def _accounts() -> SqlAccountStore:
-    from assistant.accounts import SqlAccountStore
+    from assistant.desk.accounts import SqlAccountStore
 
     return SqlAccountStore(get_settings().resolved_database_url)
 

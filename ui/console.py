@@ -28,11 +28,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import gradio as gr
 
-from assistant.insights import daily_csv, insights_csv
-from assistant.records import EscalationState
-from assistant.tickets import ticket_id_from_reference
-from knowledge.errors import GloveboxError, InputError
-from ui.agent_desk import (
+from assistant.desk.agent_desk import (
     STAGE_LABELS,
     AgentDesk,
     NotSignedIn,
@@ -42,15 +38,18 @@ from ui.agent_desk import (
     QueueState,
     SourceView,
     SuggestedReply,
-    token_from,
 )
+from assistant.desk.insights import daily_csv, insights_csv
+from assistant.records import EscalationState, ticket_id_from_reference
+from knowledge.errors import GloveboxError, InputError
+from ui.agent_auth import token_from
 
 if TYPE_CHECKING:
-    from assistant.accounts import AgentAccount
     from assistant.chain import AssistantReply
-    from assistant.insights import CsatSummary, Insights
-    from assistant.tickets import Ticket
-    from ui.agent_desk import CustomerCopy, VehicleCard
+    from assistant.desk.accounts import AgentAccount
+    from assistant.desk.agent_desk import CustomerCopy, VehicleCard
+    from assistant.desk.insights import CsatSummary, Insights
+    from assistant.records import Ticket
 
 TITLE = "Glovebox · Agent console"
 SESSION_EXPIRED = "Your session has expired: sign in again"

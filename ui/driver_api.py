@@ -29,22 +29,23 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.chain import WITH_A_PERSON, AssistantReply, Citation
+from assistant.desk.agent_desk import AgentDesk, customer_copy
+from assistant.desk.feedback import CSAT_HIGHEST, CSAT_LOWEST
 from assistant.recalls import RecallNotice
-from assistant.records import Channel, EscalationState
-from assistant.tickets import (
-    CSAT_HIGHEST,
-    CSAT_LOWEST,
+from assistant.records import (
+    Channel,
     ConversationSession,
+    EscalationState,
     Ticket,
     ticket_id_from_reference,
     ticket_reference,
 )
+from assistant.sources import stored_source_link
 from assistant.wiring import Services
 from knowledge.embedder import Embedder
 from knowledge.errors import GloveboxError, InputError
 from knowledge.settings import GloveboxSettings
-from ui.agent_desk import AgentDesk, customer_copy
-from ui.source_page import source_page_html, stored_source_link
+from ui.source_page import source_page_html
 
 STATIC = Path(__file__).resolve().parent / "static"
 DRIVER_PATHS = (
@@ -255,7 +256,7 @@ class DriverApi:
         return question
 
     def driver_session(self, session_id: str) -> Any:
-        session = self._services.tickets.get_session(session_id)
+        session = self._services.sessions.get_session(session_id)
         # An agent's session id never opens here: it would show internal answers.
         if session is None or session.channel is not Channel.DRIVER:
             raise ApiError(404, f"no conversation {session_id}; start a new one")
@@ -333,7 +334,7 @@ class DriverApi:
                 self.driver_session(body.session_id)
                 self.check_session_rate(body.session_id)
             else:  # made now, so the stream can name it first
-                body.session_id = services.tickets.create_session(Channel.DRIVER)
+                body.session_id = services.sessions.create_session(Channel.DRIVER)
             return StreamingResponse(
                 self._events(question, body), media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -344,7 +345,7 @@ class DriverApi:
             self.check_key(request)
             self.check_rate(request)
             self.driver_session(body.session_id)
-            stored = services.tickets.add_feedback(
+            stored = services.feedback.add_feedback(
                 body.session_id, body.turn_index, body.helpful, comment=body.comment or None
             )
             return {"saved": True, "id": stored.id}
@@ -356,7 +357,7 @@ class DriverApi:
             self.check_rate(request)
             found = self.driver_session(body.session_id)
             ticket = self._ticket_to_rate(found, body.ticket_id)
-            stored = services.tickets.add_csat(
+            stored = services.feedback.add_csat(
                 found.id, ticket.id, body.rating, comment=body.comment or None
             )
             return {"saved": True, "ticket_id": stored.ticket_reference, "rating": stored.rating}
@@ -369,7 +370,7 @@ class DriverApi:
             if body.session_id:
                 session_id = self.driver_session(body.session_id).id
             else:
-                session_id = services.tickets.create_session(Channel.DRIVER)
+                session_id = services.sessions.create_session(Channel.DRIVER)
             escalation = services.assistant.hand_to_person(session_id, body.message)
             return {
                 "session_id": session_id,
@@ -451,10 +452,10 @@ class DriverApi:
                 self.check_session_rate(f"openai-user:{body.user}")
             question, history = _conversation(body.messages)
             question = self.check_question(question)
-            session_id = services.tickets.create_session(Channel.DRIVER)
+            session_id = services.sessions.create_session(Channel.DRIVER)
             vehicle_text = None
             for role, text in history:
-                services.tickets.add_turn(session_id, role, text)  # type: ignore[arg-type]
+                services.sessions.add_turn(session_id, role, text)  # type: ignore[arg-type]
                 if role == "user" and services.catalog.find_in_text(text) is not None:
                     vehicle_text = text
             vehicle = services.catalog.find_in_text(vehicle_text) if vehicle_text else None
@@ -524,7 +525,7 @@ class DriverApi:
         return ticket
 
     def _turn_index(self, session_id: str) -> int:
-        session = self._services.tickets.get_session(session_id)
+        session = self._services.sessions.get_session(session_id)
         return len(session.turns) - 1 if session else 0
 
     def _vehicle(self, vin: str | None, model: str | None, year: int | None) -> Any:

@@ -22,26 +22,25 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from assistant.accounts import AgentAccount
-from knowledge.errors import InputError, StageError
-from knowledge.settings import GloveboxSettings
-from ui.agent_desk import (
+from assistant.desk.accounts import AgentAccount
+from assistant.desk.agent_desk import (
     AGENT_TYPING_SECONDS,
-    SESSION_COOKIE,
     AgentDesk,
     NotSignedIn,
     QueueChannel,
     QueueSeverity,
     QueueSort,
     QueueState,
-    token_from,
 )
+from knowledge.errors import InputError, StageError
+from knowledge.settings import GloveboxSettings
+from ui.agent_auth import SESSION_COOKIE, token_from
 from ui.api_docs import install_api_docs
 from ui.driver_api import UNAVAILABLE, DriverApi, RateLimiter
 from ui.source_page import source_page_html
 
 if TYPE_CHECKING:
-    from assistant.tickets import CsatRating, Ticket
+    from assistant.records import CsatRating, Ticket
 
 CONSOLE_PATH = "/console"
 AGENT_API_PATH = "/v1/agent/"
@@ -117,7 +116,7 @@ def _csat_json(csat: CsatRating) -> dict[str, Any]:
 
 def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> FastAPI:
     """Opens the knowledge base and the database once (refusing a missing knowledge base)."""
-    from assistant.tickets import ticket_id_from_reference
+    from assistant.records import ticket_id_from_reference
     from assistant.wiring import build_services
 
     services = build_services(settings, kb)

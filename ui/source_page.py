@@ -7,14 +7,9 @@ Drivers follow public sources at `/v1/sources/{id}`; agents follow any source at
 from __future__ import annotations
 
 from html import escape
-from typing import Any
-from urllib.parse import quote
 
 from assistant.chain import Citation
-from assistant.sources import SourceDocument, section_anchor
-
-DRIVER_SOURCES_PATH = "/v1/sources"
-AGENT_SOURCES_PATH = "/v1/agent/sources"
+from assistant.sources import SourceDocument, stored_source_link
 
 PAGE_STYLE = """
 :root { color-scheme: light dark; --accent: #0b5cad; }
@@ -37,18 +32,6 @@ h2 { font-size: 1.1rem; margin: .75rem 0 .25rem; }
 def source_link(citation: Citation, *, agent: bool) -> str:
     """Where a citation opens: its document, at its section (a path on this server)."""
     return stored_source_link(citation.to_json(), agent=agent)
-
-
-def stored_source_link(citation: dict[str, Any], *, agent: bool) -> str:
-    """The same, for a citation as a session's transcript stored it."""
-    base = AGENT_SOURCES_PATH if agent else DRIVER_SOURCES_PATH
-    page = citation.get("page")
-    fragment = section_anchor(
-        str(citation.get("section") or ""), citation.get("anchor") or None,
-        page if isinstance(page, int) else None,
-    )  # fmt: skip
-    document_id = quote(str(citation.get("document_id") or ""), safe="")
-    return f"{base}/{document_id}#{quote(fragment, safe='')}"
 
 
 def source_page_html(document: SourceDocument) -> str:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.chain import Assistant, AssistantReply
+from assistant.desk.stores import open_desk
 from assistant.llm import LlmAnswerGenerator
-from assistant.records import Channel, EscalationState, Passage
+from assistant.records import Channel, EscalationState, Passage, ticket_id_from_reference
 from assistant.support import DeterministicSupportChecker
-from assistant.tickets import SqlTicketStore, ticket_id_from_reference
 from assistant.wiring import build_assistant
 from knowledge.errors import InputError
 from knowledge.settings import GloveboxSettings
@@ -73,8 +73,8 @@ def test_a_suggestion_cites_public_sources_and_records_nothing(
 ) -> None:
     from assistant.records import Vehicle
 
-    tickets = SqlTicketStore(sample_home.resolved_database_url)
-    sessions_before = len(tickets.list_sessions())
+    desk = open_desk(sample_home.resolved_database_url)
+    sessions_before = len(desk.sessions.list_sessions())
     suggestion = assistant.suggest(
         "how do I reset it?",
         vehicle=Vehicle(make="halvard", model="tessel", year=2022),
@@ -84,7 +84,7 @@ def test_a_suggestion_cites_public_sources_and_records_nothing(
     assert {c.audience for c in suggestion.citations} == {"public"}  # it goes to the customer
     assert not any(c.document_id.startswith("tsb-") for c in suggestion.citations)
     assert 0.0 <= suggestion.confidence <= 1.0
-    assert len(tickets.list_sessions()) == sessions_before
+    assert len(desk.sessions.list_sessions()) == sessions_before
     assert assistant.suggest("zzqx vvbn", vehicle=None, history=[]) is None
 
 
@@ -165,7 +165,7 @@ def test_the_brand_alone_is_not_taken_for_a_stated_vehicle(assistant: Assistant)
     assert not reply.answer.startswith("Noted:")
     noted = ask(assistant, "It's a 2023 Karst")
     assert noted.answer.startswith("Noted:") and noted.settled_outcome == "not_a_question"
-    stored = assistant.tickets.get_session(noted.session_id)
+    stored = assistant.sessions.get_session(noted.session_id)
     assert stored is not None and stored.turns[-1].payload["outcome"] == "not_a_question"  # type: ignore[index]
 
 
@@ -200,7 +200,7 @@ def test_an_agent_answer_never_lands_in_a_drivers_conversation(assistant: Assist
     with pytest.raises(InputError, match="is a driver conversation"):
         assistant.ask("What does TSB-HV-23-014 say?", channel=Channel.AGENT,
                       session_id=driver.session_id)  # fmt: skip
-    turns = assistant.tickets.get_session(driver.session_id).turns  # type: ignore[union-attr]
+    turns = assistant.sessions.get_session(driver.session_id).turns  # type: ignore[union-attr]
     assert [t.role for t in turns] == ["user", "assistant"]
 
 
@@ -265,7 +265,7 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert reply.escalation.state is EscalationState.WAITING_FOR_HUMAN
     assert reply.citations, "safety advice from the manual comes first, cited"
     assert "911" in reply.answer
-    ticket = SqlTicketStore(sample_home.resolved_database_url).get_ticket(
+    ticket = open_desk(sample_home.resolved_database_url).tickets.get_ticket(
         ticket_id_from_reference(str(reply.escalation.ticket_id))
     )
     assert ticket is not None
@@ -286,12 +286,12 @@ def test_safety_message_escalates_with_transcript_and_passages(
 def test_an_agents_own_question_is_flagged_to_them_and_opens_no_ticket(
     assistant: Assistant, sample_home: GloveboxSettings, question: str
 ) -> None:
-    tickets = SqlTicketStore(sample_home.resolved_database_url)
-    before = len(tickets.list_tickets(limit=10_000))
+    desk = open_desk(sample_home.resolved_database_url)
+    before = len(desk.tickets.list_tickets(limit=10_000))
 
     reply = ask(assistant, question, channel=Channel.AGENT)
 
-    assert len(tickets.list_tickets(limit=10_000)) == before
+    assert len(desk.tickets.list_tickets(limit=10_000)) == before
     assert "pick this up" not in reply.answer and "reference is" not in reply.answer
     if reply.escalation is not None:
         assert reply.escalation.state is EscalationState.AI and reply.escalation.ticket_id is None
@@ -308,7 +308,7 @@ def test_talk_to_a_person_hands_over_the_sources_the_last_answer_cited(
 
     escalation = assistant.hand_to_person(answered.session_id)
 
-    ticket = SqlTicketStore(sample_home.resolved_database_url).get_ticket(
+    ticket = open_desk(sample_home.resolved_database_url).tickets.get_ticket(
         ticket_id_from_reference(str(escalation.ticket_id))
     )
     assert ticket is not None
@@ -321,19 +321,19 @@ def test_while_a_person_has_the_case_the_bot_says_nothing_and_flags_the_ticket(
 ) -> None:
     first = ask(assistant, "I want to speak to a real person please")
     assert first.escalation is not None
-    tickets = SqlTicketStore(sample_home.resolved_database_url)
+    desk = open_desk(sample_home.resolved_database_url)
     ticket_id = ticket_id_from_reference(str(first.escalation.ticket_id))
-    tickets.assign(ticket_id, "Dana")
+    desk.tickets.assign(ticket_id, "Dana")
 
     reply = ask(assistant, "now there is smoke coming from the dash", session_id=first.session_id)
 
     assert (reply.answer, reply.citations, reply.outcome) == ("", [], "with_person")
     assert reply.escalation is not None and reply.escalation.state is EscalationState.HUMAN
     assert reply.escalation.ticket_id == first.escalation.ticket_id
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = desk.tickets.get_ticket(ticket_id)
     assert ticket is not None and ticket.asker_waiting_since is not None
     assert ticket.severity.value == "critical"  # a safety message raised it
-    session = tickets.get_session(first.session_id)
+    session = desk.sessions.get_session(first.session_id)
     assert session is not None and session.turns[-1].role == "user"
 
 

@@ -44,7 +44,7 @@ def serving(
     home: Path, folder: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[RunningServer]:
     """`glovebox serve` in a subprocess, as a user starts it, with its own database."""
-    from assistant.accounts import SqlAccountStore
+    from assistant.desk.accounts import SqlAccountStore
 
     database_url = f"sqlite:///{folder / 'glovebox.sqlite3'}"
     accounts = SqlAccountStore(database_url)

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.accounts import SqlAccountStore
-from assistant.records import Channel, Severity, Vehicle
-from assistant.tickets import SqlTicketStore, TicketDraft, ticket_id_from_reference
+from assistant.desk.accounts import SqlAccountStore
+from assistant.desk.stores import DeskStores, open_desk
+from assistant.records import Channel, Severity, TicketDraft, Vehicle, ticket_id_from_reference
 from knowledge.settings import GloveboxSettings
 from tests.ui.conftest import AGENT, WIDGET_KEY, RunningServer
 
@@ -207,7 +207,7 @@ def test_feedback_is_stored_with_question_answer_and_citations(
         },
     )
     assert sent.status_code == 200, sent.text
-    stored = SqlTicketStore(running_server.database_url).list_feedback()
+    stored = open_desk(running_server.database_url).feedback.list_feedback()
     mine = next(item for item in stored if item.session_id == answer["session_id"])
     assert mine.helpful is False and "missing the tow package figure" in (mine.comment or "")
     assert mine.question == "How much can it tow?"
@@ -233,10 +233,10 @@ def test_feedback_on_a_missing_turn_is_a_clear_400(client: httpx.Client, token: 
 def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    store = SqlTicketStore(running_server.database_url)
-    session_id = store.create_session(Channel.DRIVER)
-    store.add_turn(session_id, "user", "There is smoke coming from under the hood")
-    opened = store.open_ticket(
+    store = open_desk(running_server.database_url)
+    session_id = store.sessions.create_session(Channel.DRIVER)
+    store.sessions.add_turn(session_id, "user", "There is smoke coming from under the hood")
+    opened = store.tickets.open_ticket(
         TicketDraft(
             session_id=session_id,
             channel=Channel.DRIVER,
@@ -244,7 +244,7 @@ def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
             severity=Severity.CRITICAL,
             summary="Smoke from under the hood",
             assistant_said="Stop and get everyone out. A person will contact you.",
-            transcript=store.get_session(session_id).transcript(),  # type: ignore[union-attr]
+            transcript=store.sessions.get_session(session_id).transcript(),  # type: ignore[union-attr]
         )
     )
     queue = client.get("/v1/agent/tickets", headers=bearer(token)).json()
@@ -259,7 +259,7 @@ def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
     assert "is empty; say what was done" in blank.json()["error"]["message"]
     resolved = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "Towed"})
     assert resolved.json()["state"] == "resolved"
-    ticket = store.get_ticket(opened.id)
+    ticket = store.tickets.get_ticket(opened.id)
     assert ticket is not None and ticket.state.value == "resolved" and ticket.assignee == "ana"
     assert [note["text"] for note in ticket.notes] == ["Tow booked"]
     transcript = client.get(path, headers=bearer(token)).json()["transcript"]
@@ -298,11 +298,11 @@ def test_the_vehicle_card_refuses_a_model_year_the_knowledge_does_not_have(
     assert error["field"] == "vehicle" and "covers model years" in error["message"]
 
 
-def _driver_ticket(store: SqlTicketStore, *messages: str) -> str:
-    session_id = store.create_session(Channel.DRIVER)
+def _driver_ticket(store: DeskStores, *messages: str) -> str:
+    session_id = store.sessions.create_session(Channel.DRIVER)
     for message in messages:
-        store.add_turn(session_id, "user", message)
-    opened = store.open_ticket(
+        store.sessions.add_turn(session_id, "user", message)
+    opened = store.tickets.open_ticket(
         TicketDraft(
             session_id=session_id, channel=Channel.DRIVER, reason="human_requested",
             severity=Severity.MEDIUM, summary="Asked for a person", assistant_said="",
@@ -315,11 +315,11 @@ def _driver_ticket(store: SqlTicketStore, *messages: str) -> str:
 def test_a_ticket_offers_a_cited_public_reply_to_the_customers_last_message(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    store = SqlTicketStore(running_server.database_url)
+    store = open_desk(running_server.database_url)
     reference = _driver_ticket(store, "hello?", "How do I reset the TPMS light?")
-    before = store.get_ticket(ticket_id_from_reference(reference))
+    before = store.tickets.get_ticket(ticket_id_from_reference(reference))
     assert before is not None
-    turns_before = len(store.get_session(before.session_id).turns)  # type: ignore[union-attr]
+    turns_before = len(store.sessions.get_session(before.session_id).turns)  # type: ignore[union-attr]
 
     drafted = client.get(f"/v1/agent/tickets/{reference}/suggestion", headers=bearer(token))
 
@@ -329,7 +329,7 @@ def test_a_ticket_offers_a_cited_public_reply_to_the_customers_last_message(
     assert "[1]" in suggestion["answer"] and "TPMS" in suggestion["answer"]
     assert suggestion["sources"] and not any(s["internal"] for s in suggestion["sources"])
     assert "Sources:\n[1] " in suggestion["text"]
-    after = store.get_session(before.session_id)
+    after = store.sessions.get_session(before.session_id)
     assert after is not None and len(after.turns) == turns_before  # nothing recorded
     assert after.open_ticket_id == before.id  # and nothing escalated
 
@@ -337,7 +337,7 @@ def test_a_ticket_offers_a_cited_public_reply_to_the_customers_last_message(
 def test_a_ticket_without_a_customer_message_has_no_suggestion(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    reference = _driver_ticket(SqlTicketStore(running_server.database_url))
+    reference = _driver_ticket(open_desk(running_server.database_url))
     drafted = client.get(f"/v1/agent/tickets/{reference}/suggestion", headers=bearer(token))
     assert drafted.status_code == 200 and drafted.json()["suggestion"] is None
     with httpx.Client(base_url=running_server.url) as stranger:  # no cookie, no token
@@ -347,15 +347,15 @@ def test_a_ticket_without_a_customer_message_has_no_suggestion(
 def test_tickets_are_searched_by_words_and_show_their_earlier_cases(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    store = SqlTicketStore(running_server.database_url)
+    store = open_desk(running_server.database_url)
     first = _driver_ticket(store, "My phone keeps unpairing from the zebra-striped dash")
     first_id = ticket_id_from_reference(first)
     client.post(f"/v1/agent/tickets/{first}/claim", headers=bearer(token))
     client.post(f"/v1/agent/tickets/{first}/resolve", headers=bearer(token),
                 json={"text": "Updated the head unit"})  # fmt: skip
-    ticket = store.get_ticket(first_id)
+    ticket = store.tickets.get_ticket(first_id)
     assert ticket is not None
-    again = store.open_ticket(
+    again = store.tickets.open_ticket(
         TicketDraft(
             session_id=ticket.session_id, channel=Channel.DRIVER, reason="human_requested",
             severity=Severity.MEDIUM, summary="It unpairs again", assistant_said="",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assistant.records import Channel, EscalationState, Severity
-from assistant.tickets import Ticket
+from assistant.records import Channel, EscalationState, Severity, Ticket
 from ui.console import insights_summary_html, linked_citations, queue_rows, ticket_html
 
 
@@ -47,7 +46,7 @@ def test_a_ticket_shows_what_the_assistant_said_only_when_the_transcript_does_no
 
 
 def test_each_cited_number_in_an_answer_links_to_its_source() -> None:
-    from ui.agent_desk import SourceView
+    from assistant.desk.agent_desk import SourceView
 
     source = SourceView(1, "Manual", "owner manual", "Reset", None, None, None, False, "q", 0.9,
                         "manual", "/v1/agent/sources/manual#reset")  # fmt: skip
@@ -56,7 +55,7 @@ def test_each_cited_number_in_an_answer_links_to_its_source() -> None:
 
 
 def test_a_suggested_reply_is_labelled_for_the_agent_and_escaped() -> None:
-    from ui.agent_desk import SourceView, SuggestedReply
+    from assistant.desk.agent_desk import SourceView, SuggestedReply
     from ui.console import suggestion_html
 
     source = SourceView(1, "Manual", "owner manual", "Reset", None, None, None, False, "q", 0.9,
@@ -85,7 +84,7 @@ def test_a_ticket_lists_its_earlier_cases_with_their_resolutions() -> None:
 
 
 def test_insights_show_the_average_csat_its_count_and_the_latest_comments() -> None:
-    from assistant.insights import CsatComment, CsatSummary, Insights
+    from assistant.desk.insights import CsatComment, CsatSummary, Insights
 
     def with_csat(csat: CsatSummary) -> str:
         insights = Insights(

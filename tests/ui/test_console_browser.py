@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from assistant.records import Channel, EscalationState, Severity, Vehicle
-from assistant.tickets import SqlTicketStore, TicketDraft
+from assistant.desk.stores import DeskStores, open_desk
+from assistant.records import Channel, EscalationState, Severity, TicketDraft, Vehicle
 from tests.ui.conftest import WIDGET_KEY, RunningServer
 from ui.browser import chromium
 
@@ -62,8 +62,8 @@ def screenshots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tickets(running_server: RunningServer) -> Iterator[SqlTicketStore]:
-    store = SqlTicketStore(running_server.database_url)
+def desk(running_server: RunningServer) -> Iterator[DeskStores]:
+    store = open_desk(running_server.database_url)
     yield store
     store.close()
 
@@ -104,7 +104,7 @@ def test_an_unsigned_visit_lands_on_sign_in_and_a_wrong_password_is_refused(
 
 
 def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
-    console: Page, tickets: SqlTicketStore, screenshots: Path
+    console: Page, desk: DeskStores, screenshots: Path
 ) -> None:
     page = console
     fill(page, "chat-vehicle", "Halvard Tessel 2022")
@@ -113,7 +113,7 @@ def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
 
     expect_text(page, "#answer", "[1]", timeout=ANSWER_TIMEOUT_MS)
     expect_text(page, "#answer-meta", "confidence")
-    citation = first_citation(tickets, TPMS_QUESTION)
+    citation = first_citation(desk, TPMS_QUESTION)
     expect_text(page, "#sources", citation["title"])
 
     source = page.locator("#source-1")
@@ -145,7 +145,7 @@ def test_an_agent_gets_a_streamed_cited_answer_opens_a_source_and_rates_it(
     messages = page.locator("#answer .bubble-wrap").bounding_box()
     assert label is not None and messages is not None
     assert label["y"] + label["height"] <= messages["y"] + 1  # above the messages, not over them
-    stored = [item for item in tickets.list_feedback() if comment in (item.comment or "")]
+    stored = [item for item in desk.feedback.list_feedback() if comment in (item.comment or "")]
     assert len(stored) == 1
     assert stored[0].helpful is False
     assert stored[0].question == TPMS_QUESTION
@@ -165,7 +165,7 @@ def test_copy_answer_puts_the_answer_and_its_footnotes_on_the_clipboard(console:
 
 
 def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
-    console: Page, tickets: SqlTicketStore, screenshots: Path
+    console: Page, desk: DeskStores, screenshots: Path
 ) -> None:
     page = console
     page.get_by_role("tab", name="Queue").click()
@@ -173,14 +173,14 @@ def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
 
     # Opened while the queue is on screen: the timer, not a reload, has to bring it in.
     smoke = open_driver_ticket(
-        tickets,
+        desk,
         "There is smoke coming from under the hood",
         reason="safety",
         severity=Severity.CRITICAL,
         summary="safety (smoke): smoke coming from under the hood while driving",
     )
     open_driver_ticket(
-        tickets,
+        desk,
         "I want to talk to a person about my navigation update",
         reason="human_requested",
         severity=Severity.LOW,
@@ -203,7 +203,7 @@ def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
     page.click("#resolve")
     expect_text(page, "#ticket-state", "Resolved")
 
-    resolved = tickets.get_ticket(smoke.id)
+    resolved = desk.tickets.get_ticket(smoke.id)
     assert resolved is not None
     assert resolved.state is EscalationState.RESOLVED
     assert resolved.assignee == "ana"
@@ -214,12 +214,12 @@ def test_a_driver_escalation_appears_in_the_queue_and_is_claimed_and_resolved(
 
 
 def test_a_ticket_suggests_a_cited_reply_the_agent_uses_and_sends(
-    console: Page, tickets: SqlTicketStore, screenshots: Path
+    console: Page, desk: DeskStores, screenshots: Path
 ) -> None:
     page = console
     page.get_by_role("tab", name="Queue").click()
     asked = open_driver_ticket(
-        tickets,
+        desk,
         "The tire pressure light stays on after I filled the tires. How do I reset it?",
         reason="human_requested",
         severity=Severity.MEDIUM,
@@ -245,7 +245,7 @@ def test_a_ticket_suggests_a_cited_reply_the_agent_uses_and_sends(
     page.screenshot(path=str(screenshots / "console-queue.png"))
     page.click("#reply-customer")
     expect_text(page, "#ticket-status", "Reply sent to the customer")
-    session = tickets.get_session(asked.session_id)
+    session = desk.sessions.get_session(asked.session_id)
     assert session is not None
     sent = [turn.text for turn in session.turns if turn.role == "agent"]
     assert sent and "Sources:" in sent[-1] and "[1]" in sent[-1]
@@ -258,13 +258,15 @@ LONG_COMMENT = (
 
 
 def test_insights_headers_break_between_words_and_long_comments_wrap_inside_the_table(
-    console: Page, tickets: SqlTicketStore
+    console: Page, desk: DeskStores
 ) -> None:
     page = console
-    session_id = tickets.create_session(Channel.AGENT)
-    tickets.add_turn(session_id, "user", "Do winter tires fit the standard rims?")
-    tickets.add_turn(session_id, "assistant", "I can't answer that.", payload={"citations": []})
-    tickets.add_feedback(session_id, 1, helpful=False, comment=LONG_COMMENT)
+    session_id = desk.sessions.create_session(Channel.AGENT)
+    desk.sessions.add_turn(session_id, "user", "Do winter tires fit the standard rims?")
+    desk.sessions.add_turn(
+        session_id, "assistant", "I can't answer that.", payload={"citations": []}
+    )
+    desk.feedback.add_feedback(session_id, 1, helpful=False, comment=LONG_COMMENT)
     page.get_by_role("tab", name="Insights").click()
     page.click("#insights-refresh")
     expect_text(page, "#insights-gaps", "Do winter tires fit", timeout=UI_TIMEOUT_MS)
@@ -291,9 +293,9 @@ def test_insights_headers_break_between_words_and_long_comments_wrap_inside_the_
     assert box["x"] + box["width"] <= table["x"] + table["width"] + 1  # not cut at the edge
 
 
-def first_citation(store: SqlTicketStore, question: str) -> dict[str, Any]:
+def first_citation(store: DeskStores, question: str) -> dict[str, Any]:
     """The first source of the latest answer to `question`, as the assistant stored it."""
-    for session in store.list_sessions():
+    for session in store.sessions.list_sessions():
         for asked, answered in pairwise(session.turns):
             if asked.text == question and answered.role == "assistant" and answered.payload:
                 citations: list[dict[str, Any]] = answered.payload["citations"]
@@ -305,7 +307,7 @@ KARST_2021 = Vehicle(make="Halvard", model="Karst", year=2021)
 
 
 def open_driver_ticket(
-    store: SqlTicketStore,
+    store: DeskStores,
     message: str,
     *,
     reason: str,
@@ -313,11 +315,11 @@ def open_driver_ticket(
     summary: str,
     vehicle: Vehicle = KARST_2021,
 ) -> Any:
-    session_id = store.create_session(Channel.DRIVER)
-    store.add_turn(session_id, "user", message)
-    session = store.get_session(session_id)
+    session_id = store.sessions.create_session(Channel.DRIVER)
+    store.sessions.add_turn(session_id, "user", message)
+    session = store.sessions.get_session(session_id)
     assert session is not None
-    return store.open_ticket(
+    return store.tickets.open_ticket(
         TicketDraft(
             session_id=session_id,
             channel=Channel.DRIVER,
@@ -332,14 +334,14 @@ def open_driver_ticket(
 
 
 def test_typing_a_reply_in_the_queue_shows_the_driver_an_agent_is_typing(
-    console: Page, tickets: SqlTicketStore, running_server: RunningServer
+    console: Page, desk: DeskStores, running_server: RunningServer
 ) -> None:
     import httpx
 
     page = console
     page.get_by_role("tab", name="Queue").click()
     ticket = open_driver_ticket(
-        tickets,
+        desk,
         "Where is my replacement key?",
         reason="human_requested",
         severity=Severity.HIGH,

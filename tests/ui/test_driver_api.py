@@ -452,8 +452,8 @@ def test_a_failed_stage_tells_drivers_nothing_internal_and_agents_everything(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from assistant.accounts import SqlAccountStore
     from assistant.chain import Assistant
+    from assistant.desk.accounts import SqlAccountStore
     from knowledge.errors import StageError
     from tests.ui.conftest import AGENT
     from ui.driver_api import UNAVAILABLE

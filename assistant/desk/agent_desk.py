@@ -19,21 +19,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from assistant.desk.stores import DeskListings
 from assistant.recalls import RecallNotice
 from assistant.records import Channel, EscalationState, Severity, Vehicle
+from assistant.sources import stored_source_link
 from assistant.vehicles import describe_vehicle
 from knowledge.errors import InputError
-from ui.source_page import source_link
 
 if TYPE_CHECKING:
-    from assistant.accounts import AgentAccount, SqlAccountStore
-    from assistant.chain import AssistantReply, Citation, ReplyEvent
-    from assistant.insights import Insights
-    from assistant.sources import SourceDocument
-    from assistant.tickets import Feedback, SqlTicketStore, Ticket
-    from assistant.wiring import Services
+    from assistant.chain import Assistant, AssistantReply, Citation, ReplyEvent
+    from assistant.desk.accounts import AgentAccount, SqlAccountStore
+    from assistant.desk.feedback import Feedback, SqlFeedbackStore
+    from assistant.desk.insights import Insights
+    from assistant.desk.sessions import SqlSessionStore
+    from assistant.desk.tickets import SqlTicketStore
+    from assistant.records import Ticket
+    from assistant.sources import SourceDocument, SourceLibrary
+    from knowledge.embedder import Embedder
 
 STAGE_LABELS = {
     "session": "Reading the conversation",
@@ -44,7 +48,6 @@ STAGE_LABELS = {
     "support": "Checking every sentence against its source",
     "escalate": "Handing the case to a person",
 }
-SESSION_COOKIE = "glovebox_agent"
 QueueState = Literal["open", "waiting_for_human", "human", "resolved", "all"]
 QueueChannel = Literal["all", "driver", "agent"]
 QueueSeverity = Literal["all", "critical", "high", "medium", "low"]
@@ -58,14 +61,6 @@ _MARKS = re.compile(r"\[(\d+)\]")
 
 class NotSignedIn(Exception):
     """No session, an expired one, or a disabled account: sign in again."""
-
-
-def token_from(cookies: dict[str, str], headers: Any) -> str | None:
-    """The agent's session token: the console's cookie, or an API client's bearer token."""
-    authorization = str(headers.get("authorization") or "")
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip() or None
-    return cookies.get(SESSION_COOKIE) or None
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class SourceView:
             quote=citation.quote,
             score=citation.score,
             document_id=citation.document_id,
-            url=source_link(citation, agent=True),
+            url=stored_source_link(citation.to_json(), agent=True),
         )
 
 
@@ -158,10 +153,26 @@ class AgentTurn:
     customer_copy: CustomerCopy
 
 
+class DeskServices(DeskListings, Protocol):
+    """What the agent desk works with; the server's `Services` holds it all."""
+
+    @property
+    def assistant(self) -> Assistant: ...
+
+    @property
+    def accounts(self) -> SqlAccountStore: ...
+
+    @property
+    def sources(self) -> SourceLibrary: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+
 class AgentDesk:
     def __init__(
         self,
-        services: Services,
+        services: DeskServices,
         session_ttl: timedelta,
         *,
         max_question_chars: int,
@@ -169,7 +180,9 @@ class AgentDesk:
     ) -> None:
         self._services = services
         self._accounts: SqlAccountStore = services.accounts
+        self._sessions: SqlSessionStore = services.sessions
         self._tickets: SqlTicketStore = services.tickets
+        self._feedback: SqlFeedbackStore = services.feedback
         self._session_ttl = session_ttl
         self.max_question_chars = max_question_chars
         # Ticket id -> the clock at an agent's last keystroke. In memory, not in the database:
@@ -229,7 +242,7 @@ class AgentDesk:
         )
 
     def finish(self, reply: AssistantReply) -> AgentTurn:
-        session = self._tickets.get_session(reply.session_id)
+        session = self._sessions.get_session(reply.session_id)
         turn_index = len(session.turns) - 1 if session else 0
         sources = [SourceView.of(citation) for citation in reply.citations]
         return AgentTurn(reply, turn_index, sources, customer_copy(reply))
@@ -243,7 +256,7 @@ class AgentDesk:
         vehicle = self._vehicle(text)
         recalls = [
             _recall_view(notice)
-            for notice in self._services.recalls.notices_for(vehicle, Channel.AGENT)
+            for notice in self._services.assistant.recalls.notices_for(vehicle, Channel.AGENT)
         ]
         return VehicleCard(
             vehicle=vehicle,
@@ -256,24 +269,25 @@ class AgentDesk:
         )
 
     def _vehicle(self, text: str) -> Vehicle:
+        catalog = self._services.assistant.catalog
         compact = text.upper()
         # One token only: a make, model and year can be 17 letters and digits without spaces.
         if len(compact) == 17 and compact.isalnum():
-            decoded = self._services.catalog.decode_vin(compact)
+            decoded = catalog.decode_vin(compact)
             if decoded.model or decoded.year:
                 return decoded
             raise InputError("vin", f"{compact} is not a VIN of this carmaker's vehicles")
-        stated = self._services.catalog.find_in_text(text)
+        stated = catalog.find_in_text(text)
         if stated is None or not stated.model:
-            close = self._services.catalog.model_choices(text)
+            close = catalog.model_choices(text)
             hint = f" (close: {', '.join(close)})" if close else ""
             raise InputError(
                 "vehicle",
                 f"{text!r} names no model I have information on; give the "
-                f"{self._services.catalog.profile.vehicle_example}{hint}",
+                f"{catalog.profile.vehicle_example}{hint}",
             )
-        if stated.year is not None and not self._services.catalog.knows_model_year(stated):
-            first, last = self._services.catalog.model_years(stated.model or "") or (0, 0)
+        if stated.year is not None and not catalog.knows_model_year(stated):
+            first, last = catalog.model_years(stated.model or "") or (0, 0)
             raise InputError(
                 "vehicle",
                 f"there is no {describe_vehicle(stated)} in what I have: the {stated.model} "
@@ -295,13 +309,13 @@ class AgentDesk:
         suggestion: str = "",
     ) -> Feedback:
         note = f"[{agent.username}] {comment.strip()}" if comment.strip() else None
-        return self._tickets.add_feedback(
+        return self._feedback.add_feedback(
             session_id, turn_index, helpful, comment=note, suggestion=suggestion or None
         )
 
     def feedback_list(self, agent: AgentAccount, limit: int = 500) -> list[Feedback]:
         del agent
-        return self._tickets.list_feedback(limit=limit)
+        return self._feedback.list_feedback(limit=limit)
 
     # Escalation queue
 
@@ -348,7 +362,7 @@ class AgentDesk:
     def transcript(self, agent: AgentAccount, ticket: Ticket) -> list[dict[str, Any]]:
         """The conversation as it is now (the ticket keeps it as it was when it was opened)."""
         del agent
-        session = self._tickets.get_session(ticket.session_id)
+        session = self._sessions.get_session(ticket.session_id)
         if session is None:
             return list(ticket.transcript)
         return session.transcript()
@@ -441,11 +455,11 @@ class AgentDesk:
     # Insights
 
     def insights(self, agent: AgentAccount, days: int = 30) -> Insights:
-        from assistant.insights import build_insights
+        from assistant.desk.insights import build_insights
 
         del agent
         since = datetime.now(UTC) - timedelta(days=days)
-        return build_insights(self._tickets, self._services.embedder, since=since)
+        return build_insights(self._services, self._services.embedder, since=since)
 
 
 def customer_copy(reply: AssistantReply) -> CustomerCopy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import RuleQueryRewriter
+from assistant.rewriter import RuleQueryRewriter
 
 HISTORY = [("user", "What is the cold tire pressure on a Tessel?"), ("assistant", "36 psi [1]")]
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import Database, UtcDateTime, utc_now
+from assistant.desk.database import Database, UtcDateTime, record_from_row, utc_now
 from knowledge.errors import ConfigurationError, InputError, StageError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -397,10 +397,4 @@ def _duplicate(username: str) -> InputError:
 
 
 def _account(row: _AccountRow) -> AgentAccount:
-    return AgentAccount(
-        username=row.username,
-        display_name=row.display_name,
-        active=row.active,
-        created_at=row.created_at,
-        last_sign_in_at=row.last_sign_in_at,
-    )
+    return record_from_row(AgentAccount, row)

@@ -1,4 +1,4 @@
-"""The ticket store on a real SQLite file: what the assistant, the console and the API rely on."""
+"""The desk stores on a real SQLite file: what the assistant, the console and the API rely on."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.records import Channel, EscalationState, Passage, Severity, Vehicle
-from assistant.tickets import (
+from assistant.desk.stores import DeskStores, open_desk
+from assistant.protocols import SessionStore, TicketStore
+from assistant.records import (
+    Channel,
     ConversationSession,
-    SqlTicketStore,
+    EscalationState,
+    Passage,
+    Severity,
     Ticket,
     TicketDraft,
-    TicketStore,
+    Vehicle,
     passage_evidence,
     ticket_id_from_reference,
     ticket_reference,
@@ -40,7 +44,7 @@ BRAKE_PASSAGE = Passage(
 
 
 def draft_for(
-    store: TicketStore,
+    store: DeskStores,
     session_id: str,
     *,
     severity: Severity = Severity.HIGH,
@@ -60,43 +64,43 @@ def draft_for(
     )
 
 
-def stored_session(store: TicketStore, session_id: str) -> ConversationSession:
-    session = store.get_session(session_id)
+def stored_session(store: DeskStores, session_id: str) -> ConversationSession:
+    session = store.sessions.get_session(session_id)
     assert session is not None, f"session {session_id} was not stored"
     return session
 
 
-def stored_ticket(store: TicketStore, ticket_id: int) -> Ticket:
-    ticket = store.get_ticket(ticket_id)
+def stored_ticket(store: DeskStores, ticket_id: int) -> Ticket:
+    ticket = store.tickets.get_ticket(ticket_id)
     assert ticket is not None, f"ticket {ticket_id} was not stored"
     return ticket
 
 
-def session_with_question(store: TicketStore, question: str = "My brake pedal sinks") -> str:
-    session_id = store.create_session(Channel.DRIVER)
-    store.add_turn(session_id, "user", question)
+def session_with_question(store: DeskStores, question: str = "My brake pedal sinks") -> str:
+    session_id = store.sessions.create_session(Channel.DRIVER)
+    store.sessions.add_turn(session_id, "user", question)
     return session_id
 
 
 class TicketStoreContract:
-    """What every `TicketStore` does; an implementation's test class provides `store`."""
+    """What every `DeskStores` does; an implementation's test class provides `store`."""
 
     @pytest.fixture
-    def store(self) -> TicketStore:
+    def store(self) -> DeskStores:
         raise NotImplementedError
 
-    def test_a_session_keeps_its_turns_in_order(self, store: TicketStore) -> None:
-        session_id = store.create_session(Channel.AGENT)
-        store.add_turn(session_id, "user", "How often should I rotate the tyres?")
-        answer = store.add_turn(
+    def test_a_session_keeps_its_turns_in_order(self, store: DeskStores) -> None:
+        session_id = store.sessions.create_session(Channel.AGENT)
+        store.sessions.add_turn(session_id, "user", "How often should I rotate the tyres?")
+        answer = store.sessions.add_turn(
             session_id,
             "assistant",
             "Every 10,000 km [1].",
             payload={"citations": ["manual#tyres"], "confidence": 0.82, "abstained": False},
         )
-        store.add_turn(session_id, "user", "And the spare?")
+        store.sessions.add_turn(session_id, "user", "And the spare?")
 
-        session = store.get_session(session_id)
+        session = store.sessions.get_session(session_id)
 
         assert session is not None
         assert session.id == session_id
@@ -119,61 +123,64 @@ class TicketStoreContract:
         assert session.updated_at >= created[-1] >= session.created_at
         assert session.created_at.tzinfo is not None
 
-    def test_an_unknown_session_reads_as_none(self, store: TicketStore) -> None:
-        assert store.get_session(UNKNOWN_SESSION) is None
+    def test_an_unknown_session_reads_as_none(self, store: DeskStores) -> None:
+        assert store.sessions.get_session(UNKNOWN_SESSION) is None
 
-    def test_session_ids_are_distinct_uuid_hex(self, store: TicketStore) -> None:
-        first, second = store.create_session(Channel.DRIVER), store.create_session(Channel.DRIVER)
+    def test_session_ids_are_distinct_uuid_hex(self, store: DeskStores) -> None:
+        first, second = (
+            store.sessions.create_session(Channel.DRIVER),
+            store.sessions.create_session(Channel.DRIVER),
+        )
         assert first != second
         assert len(first) == 32
         int(first, 16)
 
-    def test_the_vehicle_is_saved_and_read_back(self, store: TicketStore) -> None:
-        session_id = store.create_session(Channel.DRIVER)
+    def test_the_vehicle_is_saved_and_read_back(self, store: DeskStores) -> None:
+        session_id = store.sessions.create_session(Channel.DRIVER)
         assert stored_session(store, session_id).vehicle is None
 
-        store.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2022))
-        store.set_vehicle(
+        store.sessions.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2022))
+        store.sessions.set_vehicle(
             session_id, Vehicle(make="Volta", model="Kestrel", year=2023, vin="1VK00000000000042")
         )
 
-        session = store.get_session(session_id)
+        session = store.sessions.get_session(session_id)
         assert session is not None
         assert session.vehicle == Vehicle(
             make="Volta", model="Kestrel", year=2023, vin="1VK00000000000042"
         )
 
-    def test_failed_answers_count_consecutive_misses(self, store: TicketStore) -> None:
-        session_id = store.create_session(Channel.DRIVER)
+    def test_failed_answers_count_consecutive_misses(self, store: DeskStores) -> None:
+        session_id = store.sessions.create_session(Channel.DRIVER)
 
-        assert store.record_outcome(session_id, answered=False) == 1
-        assert store.record_outcome(session_id, answered=False) == 2
+        assert store.sessions.record_outcome(session_id, answered=False) == 1
+        assert store.sessions.record_outcome(session_id, answered=False) == 2
         assert stored_session(store, session_id).failed_answers == 2
-        assert store.record_outcome(session_id, answered=True) == 0
-        assert store.record_outcome(session_id, answered=False) == 1
+        assert store.sessions.record_outcome(session_id, answered=True) == 0
+        assert store.sessions.record_outcome(session_id, answered=False) == 1
         assert stored_session(store, session_id).failed_answers == 1
 
-    def test_set_state_is_stored(self, store: TicketStore) -> None:
-        session_id = store.create_session(Channel.DRIVER)
-        store.set_state(session_id, EscalationState.HUMAN)
+    def test_set_state_is_stored(self, store: DeskStores) -> None:
+        session_id = store.sessions.create_session(Channel.DRIVER)
+        store.sessions.set_state(session_id, EscalationState.HUMAN)
         assert stored_session(store, session_id).state is EscalationState.HUMAN
 
     def test_opening_a_ticket_keeps_the_evidence_and_waits_for_a_human(
-        self, store: TicketStore
+        self, store: DeskStores
     ) -> None:
         session_id = session_with_question(store)
-        store.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2021))
-        store.add_turn(
+        store.sessions.set_vehicle(session_id, Vehicle(make="Volta", model="Kestrel", year=2021))
+        store.sessions.add_turn(
             session_id, "assistant", "Please stop driving.", payload={"abstained": False}
         )
-        store.record_outcome(session_id, answered=False)
+        store.sessions.record_outcome(session_id, answered=False)
 
-        ticket = store.open_ticket(draft_for(store, session_id, severity=Severity.CRITICAL))
+        ticket = store.tickets.open_ticket(draft_for(store, session_id, severity=Severity.CRITICAL))
 
         assert ticket.reference == f"GBX-{ticket.id:06d}"
         assert ticket.state is EscalationState.WAITING_FOR_HUMAN
         assert ticket.assignee is None
-        stored = store.get_ticket(ticket.id)
+        stored = store.tickets.get_ticket(ticket.id)
         assert stored == ticket
         assert stored.session_id == session_id
         assert stored.reason == "safety"
@@ -195,83 +202,85 @@ class TicketStoreContract:
                 "score": 0.91,
             }
         ]
-        session = store.get_session(session_id)
+        session = store.sessions.get_session(session_id)
         assert session is not None
         assert session.state is EscalationState.WAITING_FOR_HUMAN
         assert session.open_ticket_id == ticket.id
         assert session.failed_answers == 0
 
-    def test_a_session_has_one_open_ticket_at_a_time(self, store: TicketStore) -> None:
+    def test_a_session_has_one_open_ticket_at_a_time(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        first = store.open_ticket(draft_for(store, session_id))
+        first = store.tickets.open_ticket(draft_for(store, session_id))
 
         with pytest.raises(InputError, match=f"already has open ticket {first.reference}"):
-            store.open_ticket(draft_for(store, session_id, reason="frustration"))
-        reused = store.open_ticket(draft_for(store, session_id, reason="x"), reuse_open=True)
+            store.tickets.open_ticket(draft_for(store, session_id, reason="frustration"))
+        reused = store.tickets.open_ticket(
+            draft_for(store, session_id, reason="x"), reuse_open=True
+        )
         assert (reused.id, reused.reason) == (first.id, first.reason)
 
-        store.assign(first.id, "Dana")
-        store.resolve(first.id, "Towed to the dealer.")
-        second = store.open_ticket(draft_for(store, session_id, reason="frustration"))
+        store.tickets.assign(first.id, "Dana")
+        store.tickets.resolve(first.id, "Towed to the dealer.")
+        second = store.tickets.open_ticket(draft_for(store, session_id, reason="frustration"))
         assert second.id != first.id
-        assert len(store.list_tickets()) == 2
+        assert len(store.tickets.list_tickets()) == 2
 
-    def test_a_ticket_moves_from_waiting_to_human_to_resolved(self, store: TicketStore) -> None:
+    def test_a_ticket_moves_from_waiting_to_human_to_resolved(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
 
-        taken = store.assign(ticket.id, "Dana")
+        taken = store.tickets.assign(ticket.id, "Dana")
         assert (taken.state, taken.assignee) == (EscalationState.HUMAN, "Dana")
         assert stored_session(store, session_id).state is EscalationState.HUMAN
 
-        handed_over = store.assign(ticket.id, "Sam")
+        handed_over = store.tickets.assign(ticket.id, "Sam")
         assert (handed_over.state, handed_over.assignee) == (EscalationState.HUMAN, "Sam")
 
-        resolved = store.resolve(ticket.id, "Booked a brake inspection for Monday.")
+        resolved = store.tickets.resolve(ticket.id, "Booked a brake inspection for Monday.")
         assert resolved.state is EscalationState.RESOLVED
         assert resolved.resolution_note == "Booked a brake inspection for Monday."
         assert resolved.updated_at >= resolved.created_at
-        assert store.get_ticket(ticket.id) == resolved
-        session = store.get_session(session_id)
+        assert store.tickets.get_ticket(ticket.id) == resolved
+        session = store.sessions.get_session(session_id)
         assert session is not None
         assert session.state is EscalationState.RESOLVED
         assert session.open_ticket_id is None
 
-    def test_an_askers_message_is_flagged_until_an_agent_replies(self, store: TicketStore) -> None:
+    def test_an_askers_message_is_flagged_until_an_agent_replies(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id, severity=Severity.MEDIUM))
-        store.assign(ticket.id, "Dana")
+        ticket = store.tickets.open_ticket(draft_for(store, session_id, severity=Severity.MEDIUM))
+        store.tickets.assign(ticket.id, "Dana")
 
-        flagged = store.note_asker_message(ticket.id)
+        flagged = store.tickets.note_asker_message(ticket.id)
         assert flagged.asker_waiting_since is not None
         assert flagged.severity is Severity.MEDIUM
-        urgent = store.note_asker_message(ticket.id, urgent=True)
+        urgent = store.tickets.note_asker_message(ticket.id, urgent=True)
         assert urgent.severity is Severity.CRITICAL
         assert urgent.asker_waiting_since == flagged.asker_waiting_since  # since the first
 
-        store.add_agent_message(ticket.id, "On it.")
-        replied = store.get_ticket(ticket.id)
+        store.tickets.add_agent_message(ticket.id, "On it.")
+        replied = store.tickets.get_ticket(ticket.id)
         assert replied is not None and replied.asker_waiting_since is None
 
-    def test_invalid_ticket_transitions_are_refused(self, store: TicketStore) -> None:
+    def test_invalid_ticket_transitions_are_refused(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
 
         with pytest.raises(InputError) as unassigned:
-            store.resolve(ticket.id, "Closing without anyone looking.")
+            store.tickets.resolve(ticket.id, "Closing without anyone looking.")
         message = str(unassigned.value)
         assert "waiting_for_human and cannot move to resolved" in message
         assert "allowed transitions: waiting_for_human -> human" in message
         assert "human -> resolved" in message
         assert stored_ticket(store, ticket.id).state is EscalationState.WAITING_FOR_HUMAN
 
-        store.assign(ticket.id, "Dana")
-        store.resolve(ticket.id, "Done.")
+        store.tickets.assign(ticket.id, "Dana")
+        store.tickets.resolve(ticket.id, "Done.")
         with pytest.raises(InputError, match="is resolved and cannot move to human"):
-            store.assign(ticket.id, "Sam")
+            store.tickets.assign(ticket.id, "Sam")
         with pytest.raises(InputError, match="is resolved and cannot move to resolved"):
-            store.resolve(ticket.id, "Again.")
-        after = store.get_ticket(ticket.id)
+            store.tickets.resolve(ticket.id, "Again.")
+        after = store.tickets.get_ticket(ticket.id)
         assert after is not None
         assert (after.state, after.assignee, after.resolution_note) == (
             EscalationState.RESOLVED,
@@ -280,93 +289,104 @@ class TicketStoreContract:
         )
 
     def test_tickets_list_by_state_most_severe_then_longest_waiting(
-        self, store: TicketStore
+        self, store: DeskStores
     ) -> None:
-        low = store.open_ticket(
+        low = store.tickets.open_ticket(
             draft_for(store, session_with_question(store), severity=Severity.LOW)
         )
-        old_high = store.open_ticket(
+        old_high = store.tickets.open_ticket(
             draft_for(store, session_with_question(store), severity=Severity.HIGH)
         )
-        critical = store.open_ticket(
+        critical = store.tickets.open_ticket(
             draft_for(store, session_with_question(store), severity=Severity.CRITICAL)
         )
-        new_high = store.open_ticket(
+        new_high = store.tickets.open_ticket(
             draft_for(store, session_with_question(store), severity=Severity.HIGH)
         )
-        store.assign(old_high.id, "Dana")
+        store.tickets.assign(old_high.id, "Dana")
 
-        waiting = store.list_tickets(EscalationState.WAITING_FOR_HUMAN)
+        waiting = store.tickets.list_tickets(EscalationState.WAITING_FOR_HUMAN)
         assert [ticket.id for ticket in waiting] == [critical.id, new_high.id, low.id]
-        assert [ticket.id for ticket in store.list_tickets(EscalationState.HUMAN)] == [old_high.id]
-        assert store.list_tickets(EscalationState.RESOLVED) == []
-        everything = store.list_tickets()
+        assert [ticket.id for ticket in store.tickets.list_tickets(EscalationState.HUMAN)] == [
+            old_high.id
+        ]
+        assert store.tickets.list_tickets(EscalationState.RESOLVED) == []
+        everything = store.tickets.list_tickets()
         assert [ticket.id for ticket in everything] == [
             critical.id,
             old_high.id,
             new_high.id,
             low.id,
         ]
-        assert [ticket.id for ticket in store.list_tickets(limit=2)] == [critical.id, old_high.id]
+        assert [ticket.id for ticket in store.tickets.list_tickets(limit=2)] == [
+            critical.id,
+            old_high.id,
+        ]
 
-    def test_an_agent_message_joins_the_session_transcript(self, store: TicketStore) -> None:
+    def test_an_agent_message_joins_the_session_transcript(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
-        store.assign(ticket.id, "Dana")
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
+        store.tickets.assign(ticket.id, "Dana")
 
-        reply = store.add_agent_message(ticket.id, "Hi, this is Dana. Where is the car now?")
+        reply = store.tickets.add_agent_message(
+            ticket.id, "Hi, this is Dana. Where is the car now?"
+        )
 
-        session = store.get_session(session_id)
+        session = store.sessions.get_session(session_id)
         assert session is not None
         assert reply.index == 1
         assert [(turn.role, turn.text) for turn in session.turns] == [
             ("user", "My brake pedal sinks"),
             ("agent", "Hi, this is Dana. Where is the car now?"),
         ]
-        store.resolve(ticket.id, "Towed.")
+        store.tickets.resolve(ticket.id, "Towed.")
         with pytest.raises(InputError, match="is resolved"):
-            store.add_agent_message(ticket.id, "One more thing")
+            store.tickets.add_agent_message(ticket.id, "One more thing")
 
-    def test_feedback_round_trip(self, store: TicketStore) -> None:
+    def test_feedback_round_trip(self, store: DeskStores) -> None:
         session_id = session_with_question(store, "How do I pair my phone?")
-        store.add_turn(session_id, "assistant", "Open Settings > Bluetooth [1].")
-        store.add_turn(session_id, "user", "Thanks. And Android Auto?")
-        store.add_turn(session_id, "assistant", "I could not find that in the manual.")
+        store.sessions.add_turn(session_id, "assistant", "Open Settings > Bluetooth [1].")
+        store.sessions.add_turn(session_id, "user", "Thanks. And Android Auto?")
+        store.sessions.add_turn(session_id, "assistant", "I could not find that in the manual.")
 
-        first = store.add_feedback(session_id, 1, helpful=True, comment=None)
-        second = store.add_feedback(session_id, 3, helpful=False, comment=" Wanted Android Auto ")
+        first = store.feedback.add_feedback(session_id, 1, helpful=True, comment=None)
+        second = store.feedback.add_feedback(
+            session_id, 3, helpful=False, comment=" Wanted Android Auto "
+        )
 
         assert [
             (item.id, item.turn_index, item.helpful, item.comment, item.reply_text)
-            for item in store.list_feedback()
+            for item in store.feedback.list_feedback()
         ] == [
             (second.id, 3, False, "Wanted Android Auto", "I could not find that in the manual."),
             (first.id, 1, True, None, "Open Settings > Bluetooth [1]."),
         ]
-        assert [item.id for item in store.list_feedback(limit=1)] == [second.id]
-        assert all(item.session_id == session_id for item in store.list_feedback())
+        assert [item.id for item in store.feedback.list_feedback(limit=1)] == [second.id]
+        assert all(item.session_id == session_id for item in store.feedback.list_feedback())
 
     def test_feedback_keeps_the_question_citations_and_a_suggested_answer(
-        self, store: TicketStore
+        self, store: DeskStores
     ) -> None:
         session_id = session_with_question(store, "How do I reset the TPMS light?")
         citation = {"n": 1, "document_id": "tessel-manual", "section": "TPMS"}
-        store.add_turn(session_id, "assistant", "Hold SET [1].", payload={"citations": [citation]})
+        store.sessions.add_turn(
+            session_id, "assistant", "Hold SET [1].", payload={"citations": [citation]}
+        )
 
-        store.add_feedback(
+        store.feedback.add_feedback(
             session_id, 1, helpful=False, comment="wrong year", suggestion=" Use the screen. "
         )
 
-        (item,) = store.list_feedback()
+        (item,) = store.feedback.list_feedback()
         assert item.question == "How do I reset the TPMS light?"
         assert item.citations == [citation]
         assert (item.comment, item.suggestion) == ("wrong year", "Use the screen.")
 
-    def test_notes_stay_on_the_ticket_and_out_of_the_transcript(self, store: TicketStore) -> None:
+    def test_notes_stay_on_the_ticket_and_out_of_the_transcript(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
 
-        noted = store.add_note(ticket.id, "ana", " Customer will call back after 5pm. ")
+        noted = store.tickets.add_note(ticket.id, "ana", " Customer will call back after 5pm. ")
 
         assert [(n["author"], n["text"]) for n in noted.notes] == [
             ("ana", "Customer will call back after 5pm.")
@@ -374,71 +394,73 @@ class TicketStoreContract:
         assert stored_ticket(store, ticket.id).notes == noted.notes
         assert all(turn.role != "agent" for turn in stored_session(store, session_id).turns)
         with pytest.raises(InputError, match="note"):
-            store.add_note(ticket.id, "ana", "  ")
+            store.tickets.add_note(ticket.id, "ana", "  ")
 
-    def test_feedback_must_rate_an_existing_reply(self, store: TicketStore) -> None:
+    def test_feedback_must_rate_an_existing_reply(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        store.add_turn(session_id, "assistant", "Please stop driving.")
+        store.sessions.add_turn(session_id, "assistant", "Please stop driving.")
 
         with pytest.raises(InputError, match="has no turn 5"):
-            store.add_feedback(session_id, 5, helpful=True, comment=None)
+            store.feedback.add_feedback(session_id, 5, helpful=True, comment=None)
         with pytest.raises(InputError, match="has no turn -1"):
-            store.add_feedback(session_id, -1, helpful=True, comment=None)
+            store.feedback.add_feedback(session_id, -1, helpful=True, comment=None)
         with pytest.raises(InputError, match="asker's own message"):
-            store.add_feedback(session_id, 0, helpful=True, comment=None)
-        assert store.list_feedback() == []
+            store.feedback.add_feedback(session_id, 0, helpful=True, comment=None)
+        assert store.feedback.list_feedback() == []
 
-    def test_a_resolved_ticket_is_rated_once_and_shows_its_rating(self, store: TicketStore) -> None:
+    def test_a_resolved_ticket_is_rated_once_and_shows_its_rating(self, store: DeskStores) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
-        store.assign(ticket.id, "Dana")
-        store.resolve(ticket.id, "Booked a brake inspection.")
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
+        store.tickets.assign(ticket.id, "Dana")
+        store.tickets.resolve(ticket.id, "Booked a brake inspection.")
 
-        rated = store.add_csat(session_id, ticket.id, 4, comment="  Quick and kind.  ")
+        rated = store.feedback.add_csat(session_id, ticket.id, 4, comment="  Quick and kind.  ")
 
         assert (rated.ticket_id, rated.rating, rated.comment) == (ticket.id, 4, "Quick and kind.")
         assert rated.ticket_reference == ticket.reference
         assert stored_ticket(store, ticket.id).csat == rated
-        assert store.list_tickets()[0].csat == rated
-        assert store.list_csat() == [rated]
+        assert store.tickets.list_tickets()[0].csat == rated
+        assert store.feedback.list_csat() == [rated]
         assert stored_session(store, session_id).last_ticket_id == ticket.id
         with pytest.raises(InputError, match="already rated; a ticket is rated once"):
-            store.add_csat(session_id, ticket.id, 1)
-        assert store.list_csat() == [rated]
+            store.feedback.add_csat(session_id, ticket.id, 1)
+        assert store.feedback.list_csat() == [rated]
 
     def test_only_the_askers_own_resolved_ticket_can_be_rated_from_1_to_5(
-        self, store: TicketStore
+        self, store: DeskStores
     ) -> None:
         session_id = session_with_question(store)
-        ticket = store.open_ticket(draft_for(store, session_id))
+        ticket = store.tickets.open_ticket(draft_for(store, session_id))
         other_session = session_with_question(store, "Another driver")
 
         with pytest.raises(InputError, match="is waiting_for_human; it can be rated once resolved"):
-            store.add_csat(session_id, ticket.id, 5)
-        store.assign(ticket.id, "Dana")
+            store.feedback.add_csat(session_id, ticket.id, 5)
+        store.tickets.assign(ticket.id, "Dana")
         with pytest.raises(InputError, match="is human; it can be rated once resolved"):
-            store.add_csat(session_id, ticket.id, 5)
-        store.resolve(ticket.id, "Done.")
+            store.feedback.add_csat(session_id, ticket.id, 5)
+        store.tickets.resolve(ticket.id, "Done.")
         with pytest.raises(InputError, match=f"has no ticket {ticket.reference}"):
-            store.add_csat(other_session, ticket.id, 5)
+            store.feedback.add_csat(other_session, ticket.id, 5)
         with pytest.raises(InputError, match="has no ticket GBX-000999"):
-            store.add_csat(session_id, 999, 5)
+            store.feedback.add_csat(session_id, 999, 5)
         for out_of_range in (0, 6):
             with pytest.raises(InputError, match="rating: must be a whole number from 1 to 5"):
-                store.add_csat(session_id, ticket.id, out_of_range)
-        assert store.list_csat() == []
+                store.feedback.add_csat(session_id, ticket.id, out_of_range)
+        assert store.feedback.list_csat() == []
         assert stored_ticket(store, ticket.id).csat is None
 
     @pytest.mark.parametrize(
         "touch_unknown_session",
         [
-            lambda store: store.add_turn(UNKNOWN_SESSION, "user", "hello"),
-            lambda store: store.set_vehicle(UNKNOWN_SESSION, Vehicle(model="Kestrel")),
-            lambda store: store.record_outcome(UNKNOWN_SESSION, answered=False),
-            lambda store: store.set_state(UNKNOWN_SESSION, EscalationState.HUMAN),
-            lambda store: store.add_feedback(UNKNOWN_SESSION, 0, helpful=True, comment=None),
-            lambda store: store.add_csat(UNKNOWN_SESSION, 1, 5),
-            lambda store: store.open_ticket(
+            lambda store: store.sessions.add_turn(UNKNOWN_SESSION, "user", "hello"),
+            lambda store: store.sessions.set_vehicle(UNKNOWN_SESSION, Vehicle(model="Kestrel")),
+            lambda store: store.sessions.record_outcome(UNKNOWN_SESSION, answered=False),
+            lambda store: store.sessions.set_state(UNKNOWN_SESSION, EscalationState.HUMAN),
+            lambda store: store.feedback.add_feedback(
+                UNKNOWN_SESSION, 0, helpful=True, comment=None
+            ),
+            lambda store: store.feedback.add_csat(UNKNOWN_SESSION, 1, 5),
+            lambda store: store.tickets.open_ticket(
                 TicketDraft(
                     session_id=UNKNOWN_SESSION,
                     channel=Channel.DRIVER,
@@ -460,122 +482,126 @@ class TicketStoreContract:
         ],
     )
     def test_an_unknown_session_id_says_to_start_a_new_one(
-        self, store: TicketStore, touch_unknown_session: Callable[[TicketStore], object]
+        self, store: DeskStores, touch_unknown_session: Callable[[DeskStores], object]
     ) -> None:
         with pytest.raises(InputError) as raised:
             touch_unknown_session(store)
         assert str(raised.value) == UNKNOWN_SESSION_MESSAGE
         assert raised.value.source == "session"
-        assert store.list_tickets() == []
+        assert store.tickets.list_tickets() == []
 
-    def test_an_unknown_ticket_is_named(self, store: TicketStore) -> None:
-        assert store.get_ticket(999) is None
+    def test_an_unknown_ticket_is_named(self, store: DeskStores) -> None:
+        assert store.tickets.get_ticket(999) is None
         with pytest.raises(InputError, match="no ticket GBX-000999"):
-            store.assign(999, "Dana")
+            store.tickets.assign(999, "Dana")
         with pytest.raises(InputError, match="no ticket GBX-000999"):
-            store.add_agent_message(999, "hello?")
+            store.tickets.add_agent_message(999, "hello?")
 
-    def test_bad_turns_are_refused(self, store: TicketStore) -> None:
-        session_id = store.create_session(Channel.DRIVER)
+    def test_bad_turns_are_refused(self, store: DeskStores) -> None:
+        session_id = store.sessions.create_session(Channel.DRIVER)
         with pytest.raises(InputError, match="role must be one of user, assistant, agent"):
-            store.add_turn(session_id, "system", "You are a bot")  # type: ignore[arg-type]
+            store.sessions.add_turn(session_id, "system", "You are a bot")  # type: ignore[arg-type]
         with pytest.raises(InputError, match="turn payload: cannot be stored as JSON"):
-            store.add_turn(session_id, "assistant", "Hi", payload={"passage": BRAKE_PASSAGE})
+            store.sessions.add_turn(
+                session_id, "assistant", "Hi", payload={"passage": BRAKE_PASSAGE}
+            )
         assert stored_session(store, session_id).turns == []
 
-    def test_tickets_are_found_by_reference_vin_or_words(self, store: TicketStore) -> None:
+    def test_tickets_are_found_by_reference_vin_or_words(self, store: DeskStores) -> None:
         vin = "1ABCD23E45F678901"
-        first = store.create_session(Channel.DRIVER)
-        store.set_vehicle(first, Vehicle(make="ford", model="f-150", year=2021, vin=vin))
-        store.add_turn(first, "user", "The 100% charge limit_setting won't stick")
-        one = store.open_ticket(draft_for(store, first))
-        other = store.open_ticket(draft_for(store, session_with_question(store, "Wipers squeak")))
-        store.add_note(other.id, "ana", "Sent the wiper blade part number")
+        first = store.sessions.create_session(Channel.DRIVER)
+        store.sessions.set_vehicle(first, Vehicle(make="ford", model="f-150", year=2021, vin=vin))
+        store.sessions.add_turn(first, "user", "The 100% charge limit_setting won't stick")
+        one = store.tickets.open_ticket(draft_for(store, first))
+        other = store.tickets.open_ticket(
+            draft_for(store, session_with_question(store, "Wipers squeak"))
+        )
+        store.tickets.add_note(other.id, "ana", "Sent the wiper blade part number")
 
-        assert [t.id for t in store.search_tickets(ticket_reference(one.id))] == [one.id]
-        assert [t.id for t in store.search_tickets(vin.lower())] == [one.id]
-        assert [t.id for t in store.search_tickets("100% CHARGE limit_")] == [one.id]
-        assert [t.id for t in store.search_tickets("wiper blade")] == [other.id]
-        assert [t.id for t in store.search_tickets("pedal sinks")] == [other.id, one.id]
-        assert store.search_tickets("50%_") == []
+        assert [t.id for t in store.tickets.search_tickets(ticket_reference(one.id))] == [one.id]
+        assert [t.id for t in store.tickets.search_tickets(vin.lower())] == [one.id]
+        assert [t.id for t in store.tickets.search_tickets("100% CHARGE limit_")] == [one.id]
+        assert [t.id for t in store.tickets.search_tickets("wiper blade")] == [other.id]
+        assert [t.id for t in store.tickets.search_tickets("pedal sinks")] == [other.id, one.id]
+        assert store.tickets.search_tickets("50%_") == []
         with pytest.raises(InputError, match="search: is empty"):
-            store.search_tickets("  ")
+            store.tickets.search_tickets("  ")
 
     def test_a_ticket_shows_the_earlier_cases_of_its_conversation_and_vin(
-        self, store: TicketStore
+        self, store: DeskStores
     ) -> None:
         vin = "1ABCD23E45F678901"
         vehicle = Vehicle(make="ford", model="f-150", year=2021, vin=vin)
         sessions = [session_with_question(store) for _ in range(3)]
         for session_id in sessions[:2]:
-            store.set_vehicle(session_id, vehicle)
-        earlier = store.open_ticket(draft_for(store, sessions[0]))
-        store.assign(earlier.id, "ana")
-        store.resolve(earlier.id, "Bled the brakes")
-        stranger = store.open_ticket(draft_for(store, sessions[2]))
-        latest = store.open_ticket(draft_for(store, sessions[1]))
+            store.sessions.set_vehicle(session_id, vehicle)
+        earlier = store.tickets.open_ticket(draft_for(store, sessions[0]))
+        store.tickets.assign(earlier.id, "ana")
+        store.tickets.resolve(earlier.id, "Bled the brakes")
+        stranger = store.tickets.open_ticket(draft_for(store, sessions[2]))
+        latest = store.tickets.open_ticket(draft_for(store, sessions[1]))
 
-        history = store.earlier_tickets(latest)
+        history = store.tickets.earlier_tickets(latest)
 
         assert [t.id for t in history] == [earlier.id]
         assert history[0].resolution_note == "Bled the brakes"
-        assert store.earlier_tickets(stranger) == []
+        assert store.tickets.earlier_tickets(stranger) == []
 
 
-class TestSqlTicketStore(TicketStoreContract):
+class TestSqlDeskStores(TicketStoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SqlTicketStore]:
-        store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+    def store(self, tmp_path: Path) -> Iterator[DeskStores]:
+        store = open_desk(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
         yield store
         store.close()
 
 
 def test_sessions_list_newest_first_with_their_turns(tmp_path: Path) -> None:
-    store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+    store = open_desk(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
     first = session_with_question(store, "first?")
     second = session_with_question(store, "second?")
 
-    sessions = store.list_sessions()
+    sessions = store.sessions.list_sessions()
 
     assert [s.id for s in sessions] == [second, first]
     assert sessions[0].turns[0].text == "second?"
-    assert store.list_sessions(since=sessions[0].updated_at) == sessions[:1]
+    assert store.sessions.list_sessions(since=sessions[0].updated_at) == sessions[:1]
 
 
 def test_a_database_from_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
     import sqlite3
 
     path = tmp_path / "glovebox.sqlite3"
-    old = SqlTicketStore(f"sqlite:///{path}")
+    old = open_desk(f"sqlite:///{path}")
     session_id = session_with_question(old)
-    ticket = old.open_ticket(draft_for(old, session_id))
+    ticket = old.tickets.open_ticket(draft_for(old, session_id))
     old.close()
     with sqlite3.connect(path) as connection:
         connection.execute("ALTER TABLE tickets DROP COLUMN notes")
         connection.execute("ALTER TABLE feedback DROP COLUMN suggestion")
 
-    store = SqlTicketStore(f"sqlite:///{path}")
+    store = open_desk(f"sqlite:///{path}")
 
     assert stored_ticket(store, ticket.id).notes == []
-    assert store.add_note(ticket.id, "ana", "called back").notes[0]["text"] == "called back"
+    assert store.tickets.add_note(ticket.id, "ana", "called back").notes[0]["text"] == "called back"
 
 
 def test_a_database_from_before_csat_gains_the_ratings_table(tmp_path: Path) -> None:
     path = tmp_path / "glovebox.sqlite3"
-    old = SqlTicketStore(f"sqlite:///{path}")
+    old = open_desk(f"sqlite:///{path}")
     session_id = session_with_question(old)
-    ticket = old.open_ticket(draft_for(old, session_id))
-    old.assign(ticket.id, "Dana")
-    old.resolve(ticket.id, "Done.")
+    ticket = old.tickets.open_ticket(draft_for(old, session_id))
+    old.tickets.assign(ticket.id, "Dana")
+    old.tickets.resolve(ticket.id, "Done.")
     old.close()
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE csat_ratings")
     connection.close()
 
-    store = SqlTicketStore(f"sqlite:///{path}")
+    store = open_desk(f"sqlite:///{path}")
 
     assert stored_ticket(store, ticket.id).csat is None
-    assert store.add_csat(session_id, ticket.id, 5).rating == 5
+    assert store.feedback.add_csat(session_id, ticket.id, 5).rating == 5
     store.close()
 
 
@@ -590,18 +616,20 @@ def test_ticket_references_parse_back_to_ids() -> None:
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
     """What the console and the API processes do: separate engines on the same file."""
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    api, console = SqlTicketStore(url), SqlTicketStore(url)
+    api, console = open_desk(url), open_desk(url)
     try:
         session_id = session_with_question(api, "The airbag light is on")
-        ticket = api.open_ticket(draft_for(api, session_id))
+        ticket = api.tickets.open_ticket(draft_for(api, session_id))
 
-        waiting = console.list_tickets(EscalationState.WAITING_FOR_HUMAN)
+        waiting = console.tickets.list_tickets(EscalationState.WAITING_FOR_HUMAN)
         assert [item.id for item in waiting] == [ticket.id]
         assert waiting[0].transcript[0]["text"] == "The airbag light is on"
-        console.assign(ticket.id, "Dana")
-        console.add_agent_message(ticket.id, "Please do not drive until we have checked it.")
+        console.tickets.assign(ticket.id, "Dana")
+        console.tickets.add_agent_message(
+            ticket.id, "Please do not drive until we have checked it."
+        )
 
-        session = api.get_session(session_id)
+        session = api.sessions.get_session(session_id)
         assert session is not None
         assert session.state is EscalationState.HUMAN
         assert session.turns[-1].role == "agent"
@@ -613,16 +641,16 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
 
 def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
-    stores = [SqlTicketStore(url), SqlTicketStore(url)]
-    session_id = stores[0].create_session(Channel.DRIVER)
+    stores = [open_desk(url), open_desk(url)]
+    session_id = stores[0].sessions.create_session(Channel.DRIVER)
     writes_each = 15
     failures: list[BaseException] = []
 
-    def write(store: SqlTicketStore, name: str) -> None:
+    def write(store: DeskStores, name: str) -> None:
         try:
             for number in range(writes_each):
-                store.add_turn(session_id, "user", f"{name} {number}")
-                store.record_outcome(session_id, answered=False)
+                store.sessions.add_turn(session_id, "user", f"{name} {number}")
+                store.sessions.record_outcome(session_id, answered=False)
         except BaseException as error:
             failures.append(error)
 
@@ -636,7 +664,7 @@ def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
         thread.join()
     try:
         assert failures == []
-        session = stores[1].get_session(session_id)
+        session = stores[1].sessions.get_session(session_id)
         assert session is not None
         assert session.failed_answers == 2 * writes_each
         assert [turn.index for turn in session.turns] == list(range(2 * writes_each))
@@ -650,9 +678,9 @@ def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
 
 def test_sqlite_file_is_created_with_tables_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "not-yet" / "there" / "glovebox.sqlite3"
-    store = SqlTicketStore(f"sqlite:///{path}")
+    store = open_desk(f"sqlite:///{path}")
     assert not path.exists()  # nothing happens until the store is used
-    store.create_session(Channel.DRIVER)
+    store.sessions.create_session(Channel.DRIVER)
     store.close()
 
     with sqlite3.connect(path) as connection:
@@ -669,8 +697,9 @@ def test_sqlite_file_is_created_with_tables_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_in_memory_sqlite_works_for_one_process() -> None:
-    store: TicketStore = SqlTicketStore("sqlite://")  # mypy checks it meets the protocol
-    assert isinstance(store, TicketStore)
+    store = open_desk("sqlite://")
+    assert isinstance(store.sessions, SessionStore)
+    assert isinstance(store.tickets, TicketStore)
     session_id = session_with_question(store)
     assert stored_session(store, session_id).turns[0].text == "My brake pedal sinks"
 
@@ -681,4 +710,4 @@ def test_in_memory_sqlite_works_for_one_process() -> None:
 )
 def test_a_bad_database_url_is_a_configuration_error(database_url: str, expected: str) -> None:
     with pytest.raises(ConfigurationError, match=expected):
-        SqlTicketStore(database_url)
+        open_desk(database_url)

@@ -1,10 +1,10 @@
 """What supervisors see in the console's Insights view: volume, escalations, CSAT, knowledge gaps.
 
-Read from the ticket store's public listings; nothing is stored. A knowledge gap is a question
+Read from the desk stores' public listings; nothing is stored. A knowledge gap is a question
 the assistant could not answer from its sources, or whose reply the asker rated thumbs down;
 similar gaps are grouped so the backlog reads as "what to write next".
 
-    insights = build_insights(store, embedder, since=datetime.now(UTC) - timedelta(days=7))
+    insights = build_insights(open_desk(url), embedder, since=datetime.now(UTC) - timedelta(days=7))
     Path("gaps.csv").write_text(insights_csv(insights))
 """
 
@@ -21,14 +21,9 @@ from typing import TYPE_CHECKING
 from knowledge.errors import InputError
 
 if TYPE_CHECKING:
-    from assistant.tickets import (
-        ConversationSession,
-        CsatRating,
-        Feedback,
-        SqlTicketStore,
-        Ticket,
-        Turn,
-    )
+    from assistant.desk.feedback import Feedback
+    from assistant.desk.stores import DeskListings
+    from assistant.records import ConversationSession, CsatRating, Ticket, Turn
     from knowledge.embedder import Embedder
 
 FETCH_LIMIT = 5000
@@ -141,7 +136,7 @@ class _Question:
 
 
 def build_insights(
-    store: SqlTicketStore,
+    desk: DeskListings,
     embedder: Embedder,
     *,
     since: datetime | None = None,
@@ -168,8 +163,8 @@ def build_insights(
     def in_window(moment: datetime) -> bool:
         return (since is None or moment >= since) and moment <= now
 
-    sessions = store.list_sessions(since=since, limit=FETCH_LIMIT)
-    ratings = _latest_ratings(store.list_feedback(limit=FETCH_LIMIT))
+    sessions = desk.sessions.list_sessions(since=since, limit=FETCH_LIMIT)
+    ratings = _latest_ratings(desk.feedback.list_feedback(limit=FETCH_LIMIT))
     questions = [
         question
         for session in sessions
@@ -177,7 +172,9 @@ def build_insights(
         if in_window(question.asked_at)
     ]
     tickets = [
-        ticket for ticket in store.list_tickets(limit=FETCH_LIMIT) if in_window(ticket.created_at)
+        ticket
+        for ticket in desk.tickets.list_tickets(limit=FETCH_LIMIT)
+        if in_window(ticket.created_at)
     ]
 
     channel_of = {session.id: str(session.channel) for session in sessions}
@@ -197,7 +194,11 @@ def build_insights(
             [q for q in questions if q.unanswered_gap or q.thumbs_down], embedder, min_similarity
         )[:max_gaps],
         csat=_csat_summary(
-            [rated for rated in store.list_csat(limit=FETCH_LIMIT) if in_window(rated.created_at)]
+            [
+                rated
+                for rated in desk.feedback.list_csat(limit=FETCH_LIMIT)
+                if in_window(rated.created_at)
+            ]
         ),
     )
 

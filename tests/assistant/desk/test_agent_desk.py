@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
 import pytest
 
-from assistant.accounts import SqlAccountStore
 from assistant.chain import AssistantReply, Citation
-from assistant.records import Channel, Severity
-from assistant.tickets import SqlTicketStore, TicketDraft
+from assistant.desk.agent_desk import AGENT_TYPING_SECONDS, AgentDesk, SourceView, customer_copy
+from assistant.desk.stores import open_desk
+from assistant.records import Channel, Severity, TicketDraft
 from knowledge.errors import InputError
-from ui.agent_desk import AGENT_TYPING_SECONDS, AgentDesk, SourceView, customer_copy
 
 if TYPE_CHECKING:
     from assistant.wiring import Services
@@ -76,13 +74,13 @@ def test_an_agent_typing_a_reply_shows_for_a_few_seconds_and_ends_with_the_reply
     tmp_path: Path,
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
-    accounts, tickets = SqlAccountStore(database_url), SqlTicketStore(database_url)
-    agent = accounts.add_agent("ana", "correct-horse-42")
-    services = cast("Services", SimpleNamespace(accounts=accounts, tickets=tickets))
+    stores = open_desk(database_url)
+    agent = stores.accounts.add_agent("ana", "correct-horse-42")
+    services = cast("Services", stores)
     clock = Clock()
     desk = AgentDesk(services, timedelta(hours=1), max_question_chars=1000, clock=clock)
-    session_id = tickets.create_session(Channel.DRIVER)
-    ticket = tickets.open_ticket(
+    session_id = stores.sessions.create_session(Channel.DRIVER)
+    ticket = stores.tickets.open_ticket(
         TicketDraft(
             session_id=session_id, channel=Channel.DRIVER, reason="human_requested",
             severity=Severity.LOW, summary="Wants a person.", assistant_said="",

@@ -13,7 +13,7 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from assistant.accounts import AgentAccount, SqlAccountStore
+from assistant.desk.accounts import AgentAccount, SqlAccountStore
 from knowledge.errors import ConfigurationError, InputError
 
 PASSWORD = "correct horse battery"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.extractive import content_terms
-from assistant.protocols import Turn
+from assistant.protocols import HistoryTurn
 
 CONTINUATION = re.compile(
     r"^\s*(and\s+)?(what|how) about\b|^\s*(same|likewise|also)\b|"
@@ -26,7 +26,7 @@ class RuleQueryRewriter:
         RuleQueryRewriter().run("and on the 2024?", [("user", "tire pressure for a Roadster?")])
     """
 
-    def run(self, question: str, history: Sequence[Turn]) -> str:
+    def run(self, question: str, history: Sequence[HistoryTurn]) -> str:
         previous = next((text for role, text in reversed(history) if role == "user"), None)
         if previous is None:
             return question

@@ -1,4 +1,4 @@
-"""Opening Glovebox's SQL database: one recipe for the ticket store and the account store.
+"""Opening Glovebox's SQL database: one recipe for the desk's stores and the account store.
 
 SQLite by default (WAL, a busy timeout, writers take the lock at BEGIN IMMEDIATE), any
 SQLAlchemy URL with an installed driver otherwise.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -23,6 +24,8 @@ from knowledge.errors import ConfigurationError, StageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's write to finish before failing."""
+
+RecordT = TypeVar("RecordT")
 
 _BEGIN_OPTION = "glovebox_begin"
 WRITER = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
@@ -114,6 +117,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def record_from_row(record_type: type[RecordT], row: Any, **overrides: Any) -> RecordT:
+    """The frozen record of a row: every field the row has a column of, then `overrides`."""
+    values = {
+        field.name: getattr(row, field.name)
+        for field in fields(record_type)  # type: ignore[arg-type]
+        if field.name not in overrides and hasattr(row, field.name)
+    }
+    return record_type(**values, **overrides)
 
 
 def _make_engine(url: URL) -> Engine:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.insights import DayCount, Insights, build_insights, daily_csv, insights_csv
-from assistant.records import Channel, Severity
-from assistant.tickets import SqlTicketStore, TicketDraft
+from assistant.desk.insights import DayCount, Insights, build_insights, daily_csv, insights_csv
+from assistant.desk.stores import DeskStores, open_desk
+from assistant.records import Channel, Severity, TicketDraft
 from knowledge.errors import InputError
 from tests.fakes import HashEmbedder
 
@@ -21,7 +21,7 @@ CITATION = {"number": 1, "chunk_id": "manual-bluetooth#1", "title": "Owner's man
 
 
 class Clock:
-    """What `assistant.tickets` thinks the time is; tests move it between writes."""
+    """What the desk stores think the time is; tests move it between writes."""
 
     def __init__(self, start: datetime) -> None:
         self.current = start
@@ -33,19 +33,20 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(MONDAY)
-    monkeypatch.setattr("assistant.tickets.utc_now", clock)
+    for module in ("sessions", "tickets", "feedback"):
+        monkeypatch.setattr(f"assistant.desk.{module}.utc_now", clock)
     return clock
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[SqlTicketStore]:
-    store = SqlTicketStore(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+def store(tmp_path: Path, clock: Clock) -> Iterator[DeskStores]:
+    store = open_desk(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
     yield store
     store.close()
 
 
 def ask(
-    store: SqlTicketStore,
+    store: DeskStores,
     session_id: str,
     question: str,
     reply: str = "Hold the button for five seconds [1].",
@@ -55,13 +56,13 @@ def ask(
 ) -> int:
     """A question and the assistant's reply, stored as the assistant stores them; the reply's
     turn index."""
-    store.add_turn(session_id, "user", question)
+    store.sessions.add_turn(session_id, "user", question)
     payload = {"citations": [CITATION] if cited else [], "confidence": 0.8, "abstained": abstained}
-    return store.add_turn(session_id, "assistant", reply, payload=payload).index
+    return store.sessions.add_turn(session_id, "assistant", reply, payload=payload).index
 
 
-def ask_unanswered(store: SqlTicketStore, question: str) -> str:
-    session_id = store.create_session(Channel.DRIVER)
+def ask_unanswered(store: DeskStores, question: str) -> str:
+    session_id = store.sessions.create_session(Channel.DRIVER)
     ask(
         store,
         session_id,
@@ -73,8 +74,8 @@ def ask_unanswered(store: SqlTicketStore, question: str) -> str:
     return session_id
 
 
-def escalate(store: SqlTicketStore, session_id: str, reason: str) -> None:
-    store.open_ticket(
+def escalate(store: DeskStores, session_id: str, reason: str) -> None:
+    store.tickets.open_ticket(
         TicketDraft(
             session_id=session_id,
             channel=Channel.DRIVER,
@@ -86,18 +87,18 @@ def escalate(store: SqlTicketStore, session_id: str, reason: str) -> None:
     )
 
 
-def insights(store: SqlTicketStore, clock: Clock, since: datetime | None = None) -> Insights:
+def insights(store: DeskStores, clock: Clock, since: datetime | None = None) -> Insights:
     return build_insights(store, HashEmbedder(), since=since, now=clock.current)
 
 
 def test_days_count_questions_answers_and_escalations_with_quiet_days_present(
-    store: SqlTicketStore, clock: Clock
+    store: DeskStores, clock: Clock
 ) -> None:
-    monday_session = store.create_session(Channel.DRIVER)
+    monday_session = store.sessions.create_session(Channel.DRIVER)
     ask(store, monday_session, "How do I pair my phone?")
     ask(store, monday_session, "Can I tow a caravan?", "I can't answer that.", cited=False)
     clock.current = MONDAY + timedelta(days=2)
-    wednesday_session = store.create_session(Channel.DRIVER)
+    wednesday_session = store.sessions.create_session(Channel.DRIVER)
     ask(store, wednesday_session, "My brake pedal sinks")
     escalate(store, wednesday_session, "safety")
 
@@ -118,18 +119,18 @@ def test_days_count_questions_answers_and_escalations_with_quiet_days_present(
 
 
 def test_escalation_rate_counts_sessions_and_reasons_count_tickets_in_the_window(
-    store: SqlTicketStore, clock: Clock
+    store: DeskStores, clock: Clock
 ) -> None:
-    before_window = store.create_session(Channel.DRIVER)
+    before_window = store.sessions.create_session(Channel.DRIVER)
     ask(store, before_window, "The car smells of fuel")
     escalate(store, before_window, "safety")
-    asked_before_window = store.create_session(Channel.DRIVER)
+    asked_before_window = store.sessions.create_session(Channel.DRIVER)
     ask(store, asked_before_window, "Why is my range so low?")
     clock.current = MONDAY + timedelta(days=3)
     since = clock.current - timedelta(hours=1)
     escalate(store, asked_before_window, "frustration")
-    sessions = [store.create_session(Channel.DRIVER) for _ in range(3)]
-    sessions.append(store.create_session(Channel.AGENT))
+    sessions = [store.sessions.create_session(Channel.DRIVER) for _ in range(3)]
+    sessions.append(store.sessions.create_session(Channel.AGENT))
     for session_id in sessions:
         ask(store, session_id, "How do I pair my phone?")
     escalate(store, sessions[0], "safety")
@@ -152,19 +153,19 @@ def test_escalation_rate_counts_sessions_and_reasons_count_tickets_in_the_window
 
 
 def test_similar_unanswered_questions_form_one_gap_and_unrelated_ones_another(
-    store: SqlTicketStore, clock: Clock
+    store: DeskStores, clock: Clock
 ) -> None:
     ask_unanswered(store, "How do I pair my phone with Bluetooth")
     clock.current += timedelta(minutes=5)
     ask_unanswered(store, "how can I pair my phone with bluetooth")
     clock.current += timedelta(minutes=5)
-    uncited = store.create_session(Channel.DRIVER)
+    uncited = store.sessions.create_session(Channel.DRIVER)
     ask(store, uncited, "Towing capacity for a trailer?", "Sorry, I'm not sure.", cited=False)
     clock.current += timedelta(minutes=5)
     ask_unanswered(store, "How do I pair my phone over Bluetooth")
     clock.current += timedelta(minutes=5)
     ask_unanswered(store, "How do I pair my phone over Bluetooth")
-    answered = store.create_session(Channel.DRIVER)
+    answered = store.sessions.create_session(Channel.DRIVER)
     ask(store, answered, "What tire pressure should I use?", "36 psi front and rear [1].")
 
     gaps = insights(store, clock).gaps
@@ -185,15 +186,15 @@ def test_similar_unanswered_questions_form_one_gap_and_unrelated_ones_another(
 
 
 def test_a_thumbs_down_reply_makes_its_question_a_gap_with_the_askers_comment(
-    store: SqlTicketStore, clock: Clock
+    store: DeskStores, clock: Clock
 ) -> None:
-    session_id = store.create_session(Channel.DRIVER)
+    session_id = store.sessions.create_session(Channel.DRIVER)
     disliked = ask(store, session_id, "What torque for the wheel nuts?", "100 Nm [1].")
     liked = ask(store, session_id, "How do I pair my phone?")
-    store.add_feedback(
+    store.feedback.add_feedback(
         session_id, disliked, helpful=False, comment="Wrong value", suggestion="140 Nm"
     )
-    store.add_feedback(session_id, liked, helpful=True, comment="Thanks!")
+    store.feedback.add_feedback(session_id, liked, helpful=True, comment="Thanks!")
 
     (gap,) = insights(store, clock).gaps
 
@@ -202,8 +203,8 @@ def test_a_thumbs_down_reply_makes_its_question_a_gap_with_the_askers_comment(
     assert gap.sample_comments == ["Wrong value", "suggested: 140 Nm"]
 
 
-def test_asking_which_vehicle_is_not_a_knowledge_gap(store: SqlTicketStore, clock: Clock) -> None:
-    session_id = store.create_session(Channel.DRIVER)
+def test_asking_which_vehicle_is_not_a_knowledge_gap(store: DeskStores, clock: Clock) -> None:
+    session_id = store.sessions.create_session(Channel.DRIVER)
     ask(
         store,
         session_id,
@@ -224,12 +225,14 @@ def test_asking_which_vehicle_is_not_a_knowledge_gap(store: SqlTicketStore, cloc
      ("unanswered", True)],
 )  # fmt: skip
 def test_the_stored_outcome_decides_what_is_a_gap(
-    store: SqlTicketStore, clock: Clock, outcome: str, gap: bool
+    store: DeskStores, clock: Clock, outcome: str, gap: bool
 ) -> None:
-    session_id = store.create_session(Channel.DRIVER)
-    store.add_turn(session_id, "user", "My Karst makes a whine at 40 mph")
+    session_id = store.sessions.create_session(Channel.DRIVER)
+    store.sessions.add_turn(session_id, "user", "My Karst makes a whine at 40 mph")
     payload = {"citations": [], "abstained": False, "outcome": outcome}
-    store.add_turn(session_id, "assistant", "I'm passing this conversation to a person.", payload)
+    store.sessions.add_turn(
+        session_id, "assistant", "I'm passing this conversation to a person.", payload
+    )
 
     result = insights(store, clock)
 
@@ -237,7 +240,7 @@ def test_the_stored_outcome_decides_what_is_a_gap(
     assert result.days[0].answered == 0
 
 
-def test_csv_exports_parse_back_with_their_headers(store: SqlTicketStore, clock: Clock) -> None:
+def test_csv_exports_parse_back_with_their_headers(store: DeskStores, clock: Clock) -> None:
     ask_unanswered(store, 'Is "eco mode", the one with the leaf, safe in snow?')
 
     result = insights(store, clock)
@@ -262,9 +265,7 @@ def test_csv_exports_parse_back_with_their_headers(store: SqlTicketStore, clock:
     ]
 
 
-def test_an_empty_store_gives_zeros_and_header_only_csv(
-    store: SqlTicketStore, clock: Clock
-) -> None:
+def test_an_empty_store_gives_zeros_and_header_only_csv(store: DeskStores, clock: Clock) -> None:
     result = insights(store, clock)
 
     assert (result.questions, result.escalations, result.escalation_rate) == (0, 0, None)
@@ -282,35 +283,35 @@ def test_an_empty_store_gives_zeros_and_header_only_csv(
     assert len(week) == 7 and all(day.questions == 0 for day in week)
 
 
-def test_a_similarity_threshold_outside_zero_to_one_is_refused(store: SqlTicketStore) -> None:
+def test_a_similarity_threshold_outside_zero_to_one_is_refused(store: DeskStores) -> None:
     with pytest.raises(InputError, match="min_similarity"):
         build_insights(store, HashEmbedder(), min_similarity=1.5)
 
 
-def resolved_ticket(store: SqlTicketStore, question: str = "My wipers stopped") -> tuple[str, int]:
-    session_id = store.create_session(Channel.DRIVER)
+def resolved_ticket(store: DeskStores, question: str = "My wipers stopped") -> tuple[str, int]:
+    session_id = store.sessions.create_session(Channel.DRIVER)
     ask(store, session_id, question)
     escalate(store, session_id, "human_requested")
-    session = store.get_session(session_id)
+    session = store.sessions.get_session(session_id)
     assert session is not None and session.open_ticket_id is not None
     ticket_id = session.open_ticket_id
-    store.assign(ticket_id, "Dana")
-    store.resolve(ticket_id, "Booked a visit.")
+    store.tickets.assign(ticket_id, "Dana")
+    store.tickets.resolve(ticket_id, "Booked a visit.")
     return session_id, ticket_id
 
 
 def test_csat_averages_the_ratings_in_the_window_with_the_latest_comments_first(
-    store: SqlTicketStore, clock: Clock
+    store: DeskStores, clock: Clock
 ) -> None:
     old_session, old_ticket = resolved_ticket(store)
-    store.add_csat(old_session, old_ticket, 1, comment="Nobody called back")
+    store.feedback.add_csat(old_session, old_ticket, 1, comment="Nobody called back")
     clock.current = MONDAY + timedelta(days=10)
     since = clock.current - timedelta(days=1)
     rated = []
     for rating, comment in ((5, "Ana was great"), (4, None), (3, "  Took a while  ")):
         clock.current += timedelta(minutes=5)
         session_id, ticket_id = resolved_ticket(store)
-        rated.append(store.add_csat(session_id, ticket_id, rating, comment=comment))
+        rated.append(store.feedback.add_csat(session_id, ticket_id, rating, comment=comment))
 
     csat = insights(store, clock, since=since).csat
 
@@ -324,7 +325,7 @@ def test_csat_averages_the_ratings_in_the_window_with_the_latest_comments_first(
     assert everything.latest_comments[-1].comment == "Nobody called back"
 
 
-def test_without_ratings_csat_has_no_average(store: SqlTicketStore, clock: Clock) -> None:
+def test_without_ratings_csat_has_no_average(store: DeskStores, clock: Clock) -> None:
     resolved_ticket(store)
 
     csat = insights(store, clock).csat

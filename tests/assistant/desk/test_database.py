@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from assistant.database import Database
+from assistant.desk.database import Database
 from knowledge.errors import StageError
 
 

@@ -1,0 +1,1 @@
+"""The desk: conversations, tickets, feedback, agent accounts and insights, on SQL."""

@@ -1,0 +1,151 @@
+"""The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings.
+
+One declarative base for the lot: they refer to each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from assistant.desk.database import UtcDateTime
+from assistant.records import Channel, EscalationState, Severity, Vehicle
+
+
+def _string_enum(enum_class: type[Any]) -> Enum:
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class DeskBase(DeclarativeBase):
+    pass
+
+
+class SessionRow(DeskBase):
+    __tablename__ = "conversation_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState))
+    failed_answers: Mapped[int] = mapped_column(Integer, default=0)
+    vehicle_make: Mapped[str | None] = mapped_column(String(80))
+    vehicle_model: Mapped[str | None] = mapped_column(String(80))
+    vehicle_year: Mapped[int | None] = mapped_column(Integer)
+    vehicle_vin: Mapped[str | None] = mapped_column(String(32))
+
+
+class TurnRow(DeskBase):
+    __tablename__ = "conversation_turns"
+
+    # The autoincrement id orders a session's turns: timestamps can tie.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TicketRow(DeskBase):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
+    channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
+    reason: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[Severity] = mapped_column(_string_enum(Severity))
+    summary: Mapped[str] = mapped_column(Text)
+    assistant_said: Mapped[str] = mapped_column(Text)
+    vehicle_make: Mapped[str | None] = mapped_column(String(80))
+    vehicle_model: Mapped[str | None] = mapped_column(String(80))
+    vehicle_year: Mapped[int | None] = mapped_column(Integer)
+    vehicle_vin: Mapped[str | None] = mapped_column(String(32), index=True)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    passages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    state: Mapped[EscalationState] = mapped_column(_string_enum(EscalationState), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    asker_waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    csat: Mapped[CsatRow | None] = relationship(lazy="selectin")
+
+
+class FeedbackRow(DeskBase):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey(TurnRow.id))
+    turn_index: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CsatRow(DeskBase):
+    # A table of its own, not columns on tickets: create_all adds it to an older database.
+    __tablename__ = "csat_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(TicketRow.id), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+# --- The store ---------------------------------------------------------------------------------
+
+
+def create_desk_tables(connection: Connection) -> None:
+    DeskBase.metadata.create_all(connection)
+    _add_missing_columns(connection)
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """Columns added in later versions, added to a database an earlier version created.
+
+    Only nullable (or JSON-defaulted) columns are ever added, so old rows stay valid.
+    """
+    inspector = inspect(connection)
+    for table in DeskBase.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(
+                f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
+            )
+
+
+def vehicle_of(row: SessionRow | TicketRow) -> Vehicle | None:
+    """The vehicle a session or ticket row names, or None when it names none."""
+    vehicle = Vehicle(
+        make=row.vehicle_make, model=row.vehicle_model, year=row.vehicle_year, vin=row.vehicle_vin
+    )
+    return None if vehicle == Vehicle() else vehicle
+
+
+def vehicle_columns(vehicle: Vehicle | None) -> dict[str, Any]:
+    """The vehicle as a session or ticket row stores it."""
+    return {
+        "vehicle_make": vehicle.make if vehicle else None,
+        "vehicle_model": vehicle.model if vehicle else None,
+        "vehicle_year": vehicle.year if vehicle else None,
+        "vehicle_vin": vehicle.vin if vehicle else None,
+    }
