@@ -13,7 +13,7 @@ from assistant.calibration import AnswerEvidence, ConfidenceModel
 from assistant.decision import AnswerFacts, Decision, RoutingFacts, decide, route
 from assistant.escalation import PATTERN_SAFETY, Trigger, message_triggers
 from assistant.extractive import content_terms, stem
-from assistant.protocols import AnswerGenerator, QueryRewriter, SupportChecker, Turn
+from assistant.protocols import AnswerGenerator, QueryRewriter, Retriever, SupportChecker, Turn
 from assistant.recalls import (
     URGENT_LINES,
     RecallLookup,
@@ -37,7 +37,7 @@ from assistant.records import (
     Severity,
     Vehicle,
 )
-from assistant.retrieval import HybridRetriever, keyword_tokens
+from assistant.retrieval import keyword_tokens
 from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
@@ -225,7 +225,7 @@ class Assistant:
     def __init__(
         self,
         *,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         generator: AnswerGenerator,
         support_checker: SupportChecker,
         rewriter: QueryRewriter,

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import ConfigurationError
+from knowledge.filters import Equals
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
+    ChromaKnowledgeStore,
     ChunkWrite,
-    KnowledgeStore,
     drop_knowledge_base,
     list_knowledge_bases,
     make_chroma_client,
@@ -24,8 +25,8 @@ from tests.fakes import HashEmbedder
 
 def open_store(
     settings: GloveboxSettings, embedder: HashEmbedder, kb: str = "main"
-) -> KnowledgeStore:
-    return KnowledgeStore.open(
+) -> ChromaKnowledgeStore:
+    return ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,
@@ -53,7 +54,7 @@ def test_mismatched_model_is_refused_with_what_to_do(settings: GloveboxSettings)
 
 def test_opening_a_missing_knowledge_base_without_create(settings: GloveboxSettings) -> None:
     with pytest.raises(ConfigurationError, match="glovebox ingest"):
-        KnowledgeStore.open(
+        ChromaKnowledgeStore.open(
             make_chroma_client(settings), "absent", model_name="m", dimension=3, create=False
         )
 
@@ -76,9 +77,9 @@ def test_write_query_relabel_delete(settings: GloveboxSettings) -> None:
     )
     nearest = store.query(embedder.embed_query("tire pressure"), k=1)
     assert nearest[0][0].id == "a" and nearest[0][1] == texts["a"]
-    assert store.query(embedder.embed_query("x"), k=2, where={"audience": "internal"}) == []
+    assert store.query(embedder.embed_query("x"), k=2, where=Equals("audience", "internal")) == []
     store.write([ChunkWrite("a", texts["a"], {"document_id": "a", "audience": "internal"})])
-    assert [c.id for c in store.iter_chunks(where={"audience": "internal"})] == ["a"]
+    assert [c.id for c in store.iter_chunks(where=Equals("audience", "internal"))] == ["a"]
     store.delete(["a"])
     assert store.count() == 1
 
