@@ -293,7 +293,7 @@ class ChromaKnowledgeStore:
                 page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True
             )
         ]
-        return sorted(chunks, key=lambda pair: (_position(pair[0]), pair[0].id))
+        return sorted(chunks, key=lambda pair: document_order(pair[0]))
 
     def write(self, chunks: Sequence[ChunkWrite]) -> None:
         """Upserts chunks with new embeddings, and updates metadata in place for the rest."""
@@ -359,9 +359,10 @@ def chroma_where(where: ChunkFilter | None) -> dict[str, Any] | None:
     raise TypeError(f"not a chunk filter: {where!r}")
 
 
-def _position(chunk: StoredChunk) -> int:
+def document_order(chunk: StoredChunk) -> tuple[int, str]:
+    """Where a chunk comes in its document: by `position`, then by id."""
     position = chunk.metadata.get("position")
-    return position if isinstance(position, int) else 0
+    return (position if isinstance(position, int) else 0), chunk.id
 
 
 def list_knowledge_bases(client: ClientAPI) -> list[str]:
