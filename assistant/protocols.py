@@ -33,14 +33,8 @@ class PassageSearch(Protocol):
 class KeywordSearch(Protocol):
     """Keyword search that also knows the knowledge base's words (spelling, rarity, feedback)."""
 
-    def run(
-        self,
-        query: RetrievalQuery,
-        k: int,
-        extra_terms: Sequence[str] = (),
-        extra_weight: float = 0.3,
-    ) -> list[Passage]:
-        """The k best passages; `extra_terms` (expansion words) count `extra_weight` as much."""
+    def run(self, query: RetrievalQuery, k: int, extra_terms: Sequence[str] = ()) -> list[Passage]:
+        """The k best passages; `extra_terms` (expansion words) count less than the query's."""
         ...
 
     def corrected(self, text: str) -> str:

@@ -56,25 +56,22 @@ class AtLeast:
 
 
 @dataclass(frozen=True)
-class AllOf:
-    """Every one of these filters matches (at least one filter)."""
-
+class _Combination:
     filters: tuple[ChunkFilter, ...]
 
     def __post_init__(self) -> None:
         if not self.filters:
-            raise ValueError("AllOf needs at least one filter")
+            raise ValueError(f"{type(self).__name__} needs at least one filter")
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class AllOf(_Combination):
+    """Every one of these filters matches (at least one filter)."""
+
+
+@dataclass(frozen=True)
+class AnyOf(_Combination):
     """At least one of these filters matches (at least one filter)."""
-
-    filters: tuple[ChunkFilter, ...]
-
-    def __post_init__(self) -> None:
-        if not self.filters:
-            raise ValueError("AnyOf needs at least one filter")
 
 
 ChunkFilter = Equals | OneOf | AtMost | AtLeast | AllOf | AnyOf
