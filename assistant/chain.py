@@ -17,6 +17,7 @@ from assistant.protocols import (
     AnswerGenerator,
     HistoryTurn,
     QueryRewriter,
+    Retriever,
     SessionStore,
     SupportChecker,
     TicketStore,
@@ -48,7 +49,7 @@ from assistant.records import (
     Vehicle,
     passage_evidence,
 )
-from assistant.retrieval import HybridRetriever, keyword_tokens
+from assistant.retrieval import keyword_tokens
 from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
@@ -229,7 +230,7 @@ class Assistant:
     def __init__(
         self,
         *,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         generator: AnswerGenerator,
         support_checker: SupportChecker,
         rewriter: QueryRewriter,

@@ -27,11 +27,45 @@ HistoryTurn = tuple[str, str]
 
 @runtime_checkable
 class Retriever(Protocol):
+    """The passages that may answer a query, best first, with the signals confidence uses."""
+
     def run(self, query: RetrievalQuery) -> RetrievalResult: ...
+
+    def rarity(self, term: str) -> float:
+        """How rare a word is in the knowledge base (rare words weigh more); 1.0 if unknown."""
+        ...
+
+
+@runtime_checkable
+class PassageSearch(Protocol):
+    """One way of finding candidates (dense search): the k best passages the query may read."""
+
+    def run(self, query: RetrievalQuery, k: int) -> list[Passage]: ...
+
+
+@runtime_checkable
+class KeywordSearch(Protocol):
+    """Keyword search that also knows the knowledge base's words (spelling, rarity, feedback)."""
+
+    def run(self, query: RetrievalQuery, k: int, extra_terms: Sequence[str] = ()) -> list[Passage]:
+        """The k best passages; `extra_terms` (expansion words) count less than the query's."""
+        ...
+
+    def corrected(self, text: str) -> str:
+        """The text with words the knowledge base never uses replaced by its closest words."""
+        ...
+
+    def rarity(self, term: str) -> float: ...
+
+    def expansion_for(self, query: str, feedback: list[Passage]) -> list[str]:
+        """Words the feedback passages share that the query lacks."""
+        ...
 
 
 @runtime_checkable
 class Reranker(Protocol):
+    """Reorders retrieved passages for a question (best first)."""
+
     def run(self, question: str, passages: list[Passage]) -> list[Passage]: ...
 
 

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Vehicle
 from assistant.retrieval import AccessFilter
+from knowledge.filters import AllOf, Equals
 from knowledge.store import KnowledgeStore, StoredChunk
 
 RECALL_QUESTION = re.compile(
@@ -32,6 +33,7 @@ ASKS_FOR_THE_LIST = re.compile(
     r"|(been|was|is it|it) recalled)\b",
     re.IGNORECASE,
 )
+RECALL_NOTICES = Equals("kind", "recall_notice")
 URGENT_LINES = ("NHTSA recall campaign", "Consumer advisory:", "Remedy:")
 """What an owner must hear first about a do-not-drive or park-outside recall."""
 RECALL_LINES = (
@@ -150,8 +152,7 @@ class RecallLookup:
         ]
 
     def _vehicle_chunks(self, vehicle: Vehicle, channel: Channel) -> list[StoredChunk]:
-        access = AccessFilter(channel, vehicle).chroma_where()
-        where = {"$and": [{"kind": "recall_notice"}, access]}
+        where = AllOf((RECALL_NOTICES, AccessFilter(channel, vehicle).chunk_filter()))
         return [
             chunk
             for chunk in self._store.iter_chunks(where=where)
@@ -181,7 +182,7 @@ class RecallLookup:
         if self._through is None:
             dates = [
                 str(chunk.metadata.get("effective_date") or "")
-                for chunk in self._store.iter_chunks(where={"kind": "recall_notice"})
+                for chunk in self._store.iter_chunks(where=RECALL_NOTICES)
             ]
             self._through = max((d for d in dates if d), default="")
         return self._through or None
@@ -190,8 +191,8 @@ class RecallLookup:
         return bool(self._campaign_chunks(campaign, channel))
 
     def _campaign_chunks(self, campaign: str, channel: Channel) -> list[StoredChunk]:
-        access = AccessFilter(channel, None).chroma_where()
-        where = {"$and": [{"kind": "recall_notice"}, {"campaign_short": campaign}, access]}
+        access = AccessFilter(channel, None).chunk_filter()
+        where = AllOf((RECALL_NOTICES, Equals("campaign_short", campaign), access))
         return list(self._store.iter_chunks(where=where))
 
     def campaign(self, campaign: str, channel: Channel) -> DraftAnswer:

@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from assistant.protocols import Reranker
+from assistant.protocols import KeywordSearch, PassageSearch, Reranker, Retriever
 from assistant.query_terms import SpellingCorrector, expansion_terms
 from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult, Vehicle
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
+from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf, matches
 from knowledge.records import normalise_vehicle_name
 from knowledge.store import KnowledgeStore, StoredChunk
 
@@ -56,48 +57,34 @@ def model_family(model: str) -> list[str]:
 
 @dataclass(frozen=True)
 class AccessFilter:
-    """Who may see what, for which vehicle: one definition for Chroma and for the keyword index."""
+    """Who may see what, for which vehicle: one filter for the store and for the keyword index.
+
+    A chunk is for the channel's audiences, and, when a vehicle is known, either general or
+    for that make, model (or the model it is a variant of, or any model) and year.
+    """
 
     channel: Channel
     vehicle: Vehicle | None = None
 
-    def chroma_where(self) -> dict[str, Any]:
-        clauses: list[dict[str, Any]] = [{"audience": {"$in": self.channel.audiences}}]
-        vehicle_clause = self._vehicle_clause()
-        if vehicle_clause is not None:
-            clauses.append({"$or": [{"vehicle_scope": "general"}, vehicle_clause]})
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def chunk_filter(self) -> ChunkFilter:
+        audience = OneOf("audience", tuple(self.channel.audiences))
+        vehicle = self._vehicle_filter()
+        if vehicle is None:
+            return audience
+        return AllOf((audience, AnyOf((Equals("vehicle_scope", "general"), vehicle))))
 
-    def _vehicle_clause(self) -> dict[str, Any] | None:
+    def _vehicle_filter(self) -> ChunkFilter | None:
         vehicle = self.vehicle
         if vehicle is None or not (vehicle.make or vehicle.model or vehicle.year):
             return None
-        parts: list[dict[str, Any]] = []
+        parts: list[ChunkFilter] = []
         if vehicle.make:
-            parts.append({"make": normalise_vehicle_name(vehicle.make)})
+            parts.append(Equals("make", normalise_vehicle_name(vehicle.make)))
         if vehicle.model:
-            parts.append({"model": {"$in": [*model_family(vehicle.model), ""]}})
+            parts.append(OneOf("model", (*model_family(vehicle.model), "")))
         if vehicle.year:
-            parts.append({"year_first": {"$lte": vehicle.year}})
-            parts.append({"year_last": {"$gte": vehicle.year}})
-        return parts[0] if len(parts) == 1 else {"$and": parts}
-
-    def admits(self, metadata: dict[str, Any]) -> bool:
-        if metadata.get("audience") not in self.channel.audiences:
-            return False
-        vehicle = self.vehicle
-        if vehicle is None or metadata.get("vehicle_scope") == "general":
-            return True
-        if vehicle.make and metadata.get("make") != normalise_vehicle_name(vehicle.make):
-            return False
-        if vehicle.model and metadata.get("model") not in (*model_family(vehicle.model), ""):
-            return False
-        if vehicle.year:
-            first = int(metadata.get("year_first", 0))
-            last = int(metadata.get("year_last", 9999))
-            if not first <= vehicle.year <= last:
-                return False
-        return True
+            parts += [AtMost("year_first", vehicle.year), AtLeast("year_last", vehicle.year)]
+        return AllOf(tuple(parts))
 
 
 def _same_case(original: str, corrected: str) -> str:
@@ -115,7 +102,7 @@ class DenseRetriever:
 
     def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
         embedding = self._embedder.embed_query(query.text)
-        where = AccessFilter(query.channel, query.vehicle).chroma_where()
+        where = AccessFilter(query.channel, query.vehicle).chunk_filter()
         passages = []
         for rank, (chunk, text, distance) in enumerate(
             self._store.query(embedding, k=k, where=where), start=1
@@ -219,12 +206,12 @@ class KeywordIndex:
         scores = self._bm25.get_scores(tokens)
         if extra_terms:
             scores = scores + extra_weight * self._bm25.get_scores(list(extra_terms))
-        access = AccessFilter(query.channel, query.vehicle)
+        access = AccessFilter(query.channel, query.vehicle).chunk_filter()
         ranked = sorted(
             (
                 (float(score), index)
                 for index, score in enumerate(scores)
-                if score > 0 and access.admits(self._chunks[index][0].metadata)
+                if score > 0 and matches(access, self._chunks[index][0].metadata)
             ),
             reverse=True,
         )[:k]
@@ -314,8 +301,8 @@ class HybridRetriever:
 
     def __init__(
         self,
-        dense: DenseRetriever | None,
-        keyword: KeywordIndex | None,
+        dense: PassageSearch | None,
+        keyword: KeywordSearch | None,
         *,
         fusion: str = "weighted",
         fetch_k: int = 30,
@@ -401,7 +388,7 @@ class HybridRetriever:
 
 
 def as_langchain_retriever(
-    retriever: HybridRetriever, channel: Channel, vehicle: Vehicle | None = None, k: int = 8
+    retriever: Retriever, channel: Channel, vehicle: Vehicle | None = None, k: int = 8
 ) -> BaseRetriever:
     """The hybrid retriever behind LangChain's `BaseRetriever` seam (for chains and tools)."""
     from langchain_core.callbacks import CallbackManagerForRetrieverRun

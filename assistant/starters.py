@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
+from knowledge.filters import AllOf, Equals
 from knowledge.profile import MAX_STARTER_CHARS, CarmakerProfile
 
 if TYPE_CHECKING:
@@ -42,9 +43,13 @@ class StarterQuestions:
             if revision != self._revision:
                 self._revision, self._from_knowledge = revision, {}
             if language not in self._from_knowledge:
-                public_faq = {
-                    "$and": [{"kind": "faq"}, {"audience": "public"}, {"language": language}]
-                }
+                public_faq = AllOf(
+                    (
+                        Equals("kind", "faq"),
+                        Equals("audience", "public"),
+                        Equals("language", language),
+                    )
+                )
                 chunks = (chunk.metadata for chunk in self._store.iter_chunks(where=public_faq))
                 self._from_knowledge[language] = faq_starters(chunks)
             return list(self._from_knowledge[language])

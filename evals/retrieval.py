@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from assistant.protocols import Retriever
 from assistant.records import Channel, RetrievalQuery
-from assistant.retrieval import HybridRetriever
 from assistant.vehicles import VehicleCatalog
 from knowledge.errors import InputError
 
@@ -49,7 +49,7 @@ class RetrievalScores:
 
 def score_retriever(
     name: str,
-    retriever: HybridRetriever,
+    retriever: Retriever,
     cases: list[RetrievalCase],
     catalog: VehicleCatalog,
     cutoffs: tuple[int, ...] = (1, 3, 5, 10),

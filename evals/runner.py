@@ -11,9 +11,8 @@ from typing import Any
 
 from assistant.calibration import expected_calibration_error, reliability
 from assistant.chain import Assistant, AssistantReply
-from assistant.protocols import SupportChecker
+from assistant.protocols import Retriever, SupportChecker
 from assistant.records import Channel, Passage, RetrievalQuery
-from assistant.retrieval import HybridRetriever
 from assistant.sections import SectionExpander
 from assistant.vehicles import VehicleCatalog
 from evals.corpora import same_section
@@ -117,7 +116,7 @@ class EvalRunner:
     def __init__(
         self,
         assistant: Assistant,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         store: KnowledgeStore,
         catalog: VehicleCatalog,
         checker: SupportChecker,
@@ -235,7 +234,7 @@ class EvalRunner:
 
 
 def rank_retrieval(
-    case: EvalCase, retriever: HybridRetriever, catalog: VehicleCatalog, depth: int = 10
+    case: EvalCase, retriever: Retriever, catalog: VehicleCatalog, depth: int = 10
 ) -> tuple[int | None, float, list[str]]:
     """The rank of the first relevant passage, nDCG@depth and the retrieved document ids, for
     the case's question (after its history), audience and vehicle."""

@@ -13,7 +13,7 @@ from knowledge.embedder import (
 )
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
-from knowledge.store import KnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, KnowledgeStore, make_chroma_client
 
 
 def build_embedder(settings: GloveboxSettings) -> Embedder:
@@ -54,7 +54,7 @@ def open_knowledge_base(
     create: bool = True,
 ) -> KnowledgeStore:
     """The knowledge base's store, checked against the embedder it must be queried with."""
-    return KnowledgeStore.open(
+    return ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,

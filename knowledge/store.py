@@ -1,14 +1,16 @@
-"""The vector store: one Chroma collection per knowledge base, embedded or in server mode."""
+"""The vector store: what the rest of Glovebox may ask of one knowledge base (`KnowledgeStore`),
+and its Chroma implementation, one collection per knowledge base, embedded or in server mode."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from knowledge.errors import ConfigurationError
+from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
 from knowledge.records import MetadataValue
 from knowledge.settings import GloveboxSettings, quiet_offline_environment
 
@@ -81,10 +83,72 @@ class ChunkWrite:
     embedding: list[float] | None = None
 
 
-class KnowledgeStore:
+class KnowledgeStore(Protocol):
+    """One knowledge base's chunks: their text, metadata and vectors, read and written by id.
+
+    Reads that take `where` see only the chunks the filter matches (`knowledge.filters`); a
+    filter that matches nothing gives nothing. Every implementation passes the shared contract
+    in tests/knowledge/store_contract.py.
+    """
+
+    @property
+    def kb(self) -> str:
+        """The knowledge base's name (`--kb`)."""
+        ...
+
+    @property
+    def embedding_model(self) -> str:
+        """The embedding model the stored vectors were made with."""
+        ...
+
+    @property
+    def content_revision(self) -> str:
+        """Changes whenever an ingest changed the knowledge base; in-process indexes key on it."""
+        ...
+
+    def count(self) -> int: ...
+
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+        """Every chunk (that `where` matches), without its text."""
+        ...
+
+    def iter_chunks_with_text(self) -> Iterator[tuple[StoredChunk, str]]: ...
+
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The text of each of these ids that exists."""
+        ...
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[StoredChunk, str]]:
+        """The chunks of these ids that exist, with their text, in the order asked."""
+        ...
+
+    def document_chunks(self, document_id: str) -> list[tuple[StoredChunk, str]]:
+        """Every chunk of one document with its text, in document order (`position`, then id)."""
+        ...
+
+    def write(self, chunks: Sequence[ChunkWrite]) -> None:
+        """Upserts chunks that carry an embedding; replaces only the metadata of the rest."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def mark_changed(self) -> None:
+        """Gives the knowledge base a new `content_revision` (an ingest changed it)."""
+        ...
+
+    def query(
+        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
+    ) -> list[tuple[StoredChunk, str, float]]:
+        """The k nearest chunks (that `where` matches) as (chunk, text, cosine distance),
+        nearest first."""
+        ...
+
+
+class ChromaKnowledgeStore:
     """One knowledge base: a Chroma collection in cosine space that remembers its embedding model.
 
-    store = KnowledgeStore.open(client, "default", model_name="all-MiniLM-L6-v2", dimension=384)
+    store = ChromaKnowledgeStore.open(client, "default", model_name="all-MiniLM-L6-v2",
+                                      dimension=384)
     store.count()
     """
 
@@ -102,7 +166,7 @@ class KnowledgeStore:
         model_name: str,
         dimension: int,
         create: bool = True,
-    ) -> KnowledgeStore:
+    ) -> ChromaKnowledgeStore:
         name = collection_name(kb)
         existing = {collection.name for collection in client.list_collections()}
         if name not in existing:
@@ -153,11 +217,14 @@ class KnowledgeStore:
     def count(self) -> int:
         return int(self._collection.count())
 
-    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
         offset = 0
         while True:
             page = self._collection.get(
-                where=where, include=["metadatas"], limit=READ_PAGE_SIZE, offset=offset
+                where=chroma_where(where),
+                include=["metadatas"],
+                limit=READ_PAGE_SIZE,
+                offset=offset,
             )
             ids = page["ids"]
             metadatas = page["metadatas"] or []
@@ -226,7 +293,7 @@ class KnowledgeStore:
                 page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True
             )
         ]
-        return sorted(chunks, key=lambda pair: (_position(pair[0]), pair[0].id))
+        return sorted(chunks, key=lambda pair: document_order(pair[0]))
 
     def write(self, chunks: Sequence[ChunkWrite]) -> None:
         """Upserts chunks with new embeddings, and updates metadata in place for the rest."""
@@ -250,13 +317,13 @@ class KnowledgeStore:
             self._collection.delete(ids=list(ids))
 
     def query(
-        self, embedding: list[float], *, k: int, where: dict[str, Any] | None = None
+        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
     ) -> list[tuple[StoredChunk, str, float]]:
         """The k nearest chunks as (chunk, text, cosine distance), nearest first."""
         result = self._collection.query(
             query_embeddings=[embedding],  # type: ignore[arg-type]
             n_results=k,
-            where=where,
+            where=chroma_where(where),
             include=["metadatas", "documents", "distances"],
         )
         ids = result["ids"][0]
@@ -271,9 +338,31 @@ class KnowledgeStore:
         ]
 
 
-def _position(chunk: StoredChunk) -> int:
+def chroma_where(where: ChunkFilter | None) -> dict[str, Any] | None:
+    """A store-neutral filter in Chroma's `where` language."""
+    match where:
+        case None:
+            return None
+        case Equals(field, value):
+            return {field: {"$eq": value}}
+        case OneOf(field, values):
+            return {field: {"$in": list(values)}}
+        case AtMost(field, value):
+            return {field: {"$lte": value}}
+        case AtLeast(field, value):
+            return {field: {"$gte": value}}
+        case AllOf(filters) | AnyOf(filters):
+            parts = [chroma_where(part) for part in filters]
+            if len(parts) == 1:  # Chroma wants two or more under $and / $or
+                return parts[0]
+            return {"$and" if isinstance(where, AllOf) else "$or": parts}
+    raise TypeError(f"not a chunk filter: {where!r}")
+
+
+def document_order(chunk: StoredChunk) -> tuple[int, str]:
+    """Where a chunk comes in its document: by `position`, then by id."""
     position = chunk.metadata.get("position")
-    return position if isinstance(position, int) else 0
+    return (position if isinstance(position, int) else 0), chunk.id
 
 
 def list_knowledge_bases(client: ClientAPI) -> list[str]:

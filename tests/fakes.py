@@ -14,6 +14,10 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from knowledge.filters import ChunkFilter, Equals, matches
+from knowledge.records import MetadataValue
+from knowledge.store import ChunkWrite, StoredChunk, document_order
+
 WORDPIECE_LIKE = re.compile(r"\w+|[^\w\s]")
 
 
@@ -108,3 +112,83 @@ class ScriptedChatModel(BaseChatModel):
         reply = self._next_reply(messages, kwargs)
         for piece in re.findall(r"\s*\S+", reply):
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+class InMemoryKnowledgeStore:
+    """A knowledge base in a dict, for unit tests: it passes the same store contract as Chroma
+    (tests/knowledge/store_contract.py), with exact cosine search over the stored vectors.
+
+        store = InMemoryKnowledgeStore()
+        store.write([ChunkWrite("a", "text", {"document_id": "a"}, [1.0, 0.0])])
+    """
+
+    def __init__(self, kb: str = "memory", embedding_model: str = "hash-embedder") -> None:
+        self.kb = kb
+        self.embedding_model = embedding_model
+        self._chunks: dict[str, tuple[dict[str, MetadataValue], str, list[float]]] = {}
+        self._revision = 0
+
+    @property
+    def content_revision(self) -> str:
+        return str(self._revision)
+
+    def mark_changed(self) -> None:
+        self._revision += 1
+
+    def count(self) -> int:
+        return len(self._chunks)
+
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+        for chunk, _ in self._matching(where):
+            yield chunk
+
+    def iter_chunks_with_text(self) -> Iterator[tuple[StoredChunk, str]]:
+        yield from self._matching(None)
+
+    def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        return {chunk_id: self._chunks[chunk_id][1] for chunk_id in ids if chunk_id in self._chunks}
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[StoredChunk, str]]:
+        return [self._read(chunk_id) for chunk_id in ids if chunk_id in self._chunks]
+
+    def document_chunks(self, document_id: str) -> list[tuple[StoredChunk, str]]:
+        chunks = list(self._matching(Equals("document_id", document_id)))
+        return sorted(chunks, key=lambda pair: document_order(pair[0]))
+
+    def write(self, chunks: Sequence[ChunkWrite]) -> None:
+        # As Chroma: the write's metadata is merged into what is stored, and a write without
+        # an embedding to an unknown id is ignored.
+        for chunk in chunks:
+            metadata, text, vector = self._chunks.get(chunk.id, ({}, chunk.text, []))
+            if chunk.embedding is not None:
+                text, vector = chunk.text, list(chunk.embedding)
+            elif chunk.id not in self._chunks:
+                continue
+            self._chunks[chunk.id] = ({**metadata, **chunk.metadata}, text, vector)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for chunk_id in ids:
+            self._chunks.pop(chunk_id, None)
+
+    def query(
+        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
+    ) -> list[tuple[StoredChunk, str, float]]:
+        scored = [
+            (chunk, text, 1.0 - _cosine(embedding, self._chunks[chunk.id][2]))
+            for chunk, text in self._matching(where)
+        ]
+        return sorted(scored, key=lambda item: item[2])[:k]
+
+    def _matching(self, where: ChunkFilter | None) -> Iterator[tuple[StoredChunk, str]]:
+        for chunk_id, (metadata, _, _) in self._chunks.items():
+            if where is None or matches(where, metadata):
+                yield self._read(chunk_id)
+
+    def _read(self, chunk_id: str) -> tuple[StoredChunk, str]:
+        metadata, text, _ = self._chunks[chunk_id]
+        return StoredChunk(chunk_id, dict(metadata)), text
+
+
+def _cosine(left: Sequence[float], right: Sequence[float]) -> float:
+    norms = math.sqrt(sum(x * x for x in left)) * math.sqrt(sum(y * y for y in right))
+    return sum(x * y for x, y in zip(left, right, strict=True)) / norms if norms else 0.0

@@ -859,14 +859,14 @@ def bench_ask(
 @kb_app.command("list")
 def kb_list() -> None:
     """Knowledge bases in the store, with chunk counts and embedding model."""
-    from knowledge.store import KnowledgeStore, list_knowledge_bases, make_chroma_client
+    from knowledge.store import ChromaKnowledgeStore, list_knowledge_bases, make_chroma_client
 
     settings = get_settings()
     try:
         client = make_chroma_client(settings)
         for name in list_knowledge_bases(client):
             collection = client.get_collection(f"glovebox-{name}", embedding_function=None)
-            store = KnowledgeStore(client, collection, name)
+            store = ChromaKnowledgeStore(client, collection, name)
             typer.echo(f"{name}\t{store.count()} chunks\t{store.embedding_model}")
     except GloveboxError as error:
         raise _fail(error) from error

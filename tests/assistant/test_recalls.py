@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.recalls import (
+    RecallLookup,
     asks_what_campaign_is,
     campaign_named,
     is_recall_lookup,
@@ -13,7 +14,10 @@ from assistant.recalls import (
     names_a_campaign,
     rank_for_question,
 )
-from assistant.records import Passage
+from assistant.records import Channel, Passage, Vehicle
+from knowledge.records import MetadataValue
+from knowledge.store import ChunkWrite
+from tests.fakes import InMemoryKnowledgeStore
 
 
 @pytest.mark.parametrize(
@@ -150,3 +154,65 @@ def test_a_notices_sections_are_read_whole_wherever_their_label_starts() -> None
     assert sections["Consequence"] == ("Loss of wiper function can reduce the driver's visibility.")
     assert sections["Remedy"] == "Dealers will replace the motor."
     assert sections["Defect"].endswith('"Wiping."')
+
+
+# ---------------------------------------------------------------- reading the store
+
+
+def recall_chunk(
+    chunk_id: str, campaign: str, audience: str, model: str, years: list[int]
+) -> ChunkWrite:
+    document = chunk_id.split(":")[0]
+    metadata: dict[str, MetadataValue] = {
+        "document_id": document, "kind": "recall_notice", "audience": audience,
+        "vehicle_scope": "specific", "make": "halvard", "model": model,
+        "year_first": min(years), "year_last": max(years), "model_years": [str(y) for y in years],
+        "campaign_short": campaign, "position": int(chunk_id.split(":")[1]),
+        "effective_date": f"20{campaign[:2]}-01-01",
+    }  # fmt: skip
+    return ChunkWrite(chunk_id, f"NHTSA recall campaign {campaign} ({chunk_id})", metadata, [1.0])
+
+
+@pytest.fixture
+def recall_store() -> InMemoryKnowledgeStore:
+    store = InMemoryKnowledgeStore()
+    faq = ChunkWrite("faq:0", "Recalls are free.", {"document_id": "faq", "kind": "faq",
+                     "audience": "public", "vehicle_scope": "general"}, [1.0])  # fmt: skip
+    store.write(
+        [
+            recall_chunk("r-karst:0", "24V210", "public", "karst", [2022, 2023]),
+            recall_chunk("r-karst:1", "24V210", "public", "karst", [2022, 2023]),
+            recall_chunk("r-karst-old:0", "21V455", "public", "karst", [2019, 2020]),
+            recall_chunk("r-tessel:0", "24V210", "public", "tessel", [2023]),
+            recall_chunk("r-internal:0", "23V001", "internal", "karst", [2023]),
+            faq,
+        ]
+    )
+    return store
+
+
+def test_a_vehicles_recalls_are_its_own_for_the_askers_audience(
+    recall_store: InMemoryKnowledgeStore,
+) -> None:
+    lookup = RecallLookup(recall_store)
+    karst_2023 = Vehicle("Halvard", "Karst", 2023)
+    assert [p.chunk_id for p in lookup.recalls_for(karst_2023, Channel.DRIVER)] == ["r-karst:0"]
+    agent_view = lookup.recalls_for(karst_2023, Channel.AGENT)
+    assert [p.chunk_id for p in agent_view] == ["r-karst:0", "r-internal:0"]
+    [notice] = lookup.notices_for(karst_2023, Channel.DRIVER)
+    assert notice.text == "NHTSA recall campaign 24V210 (r-karst:0)\n" + (
+        "NHTSA recall campaign 24V210 (r-karst:1)"
+    )
+    assert lookup.recalls_for(Vehicle("Halvard", "Karst", 2021), Channel.DRIVER) == []
+
+
+def test_a_campaign_is_known_only_to_the_audiences_it_is_for(
+    recall_store: InMemoryKnowledgeStore,
+) -> None:
+    lookup = RecallLookup(recall_store)
+    assert lookup.knows_campaign("24V210", Channel.DRIVER)
+    assert not lookup.knows_campaign("23V001", Channel.DRIVER)
+    assert lookup.knows_campaign("23V001", Channel.AGENT)
+    draft = lookup.campaign("24V210", Channel.DRIVER)
+    assert {p.chunk_id for p in draft.passages} == {"r-karst:0", "r-tessel:0"}
+    assert lookup.data_through() == "2024-01-01"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from assistant.starters import StarterQuestions, faq_starters
+from knowledge.filters import AllOf, ChunkFilter, Equals
 from knowledge.profile import NO_PROFILE, CarmakerProfile, SurfaceText
 from knowledge.store import StoredChunk
 
@@ -56,9 +57,9 @@ class FakeStore:
     def __init__(self, chunks: list[dict[str, Any]]) -> None:
         self.chunks = chunks
         self.content_revision = "1"
-        self.reads: list[dict[str, Any] | None] = []
+        self.reads: list[ChunkFilter | None] = []
 
-    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
         self.reads.append(where)
         return iter(StoredChunk(f"c{n}", chunk) for n, chunk in enumerate(self.chunks))
 
@@ -75,7 +76,7 @@ def test_the_profiles_starters_win_and_faq_ones_are_read_again_only_after_an_ing
     assert starters.for_language("es") == ["What does the warranty cover?"]
     assert starters.for_language("es") == ["What does the warranty cover?"]
     assert store.reads == [
-        {"$and": [{"kind": "faq"}, {"audience": "public"}, {"language": "es"}]}
+        AllOf((Equals("kind", "faq"), Equals("audience", "public"), Equals("language", "es")))
     ], "public FAQ entries in the language asked, read once"
     store.chunks = [faq(10, "Recalls > Is my car recalled?")]
     store.content_revision = "2"

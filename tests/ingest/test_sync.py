@@ -9,14 +9,15 @@ import pytest
 from ingest.chunking import Chunker
 from ingest.sync import IngestJob, RunMarker
 from knowledge.errors import ConfigurationError
+from knowledge.filters import Equals
 from knowledge.settings import GloveboxSettings
-from knowledge.store import KnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, make_chroma_client
 from tests.fakes import HashEmbedder
 from tests.ingest.corpus import BULLETIN_NEW, MANUAL, write_corpus
 
 
 def make_job(settings: GloveboxSettings, embedder: HashEmbedder, kb: str = "test") -> IngestJob:
-    store = KnowledgeStore.open(
+    store = ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,
@@ -145,7 +146,7 @@ def test_metadata_change_relabels_without_re_embedding(
     versions = {
         chunk.metadata["version"]
         for chunk in make_job(settings, embedder)._store.iter_chunks(
-            where={"document_id": "test-tessel-manual"}
+            where=Equals("document_id", "test-tessel-manual")
         )
     }
     assert versions == {"1.1"}

@@ -1,11 +1,15 @@
-"""The Chroma store: cosine space, the embedding model it was built with, embedded and server."""
+"""The stores: every implementation passes the store contract; Chroma's own promises (cosine
+space, the embedding model it was built with, names, server mode) are tested here too."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +17,25 @@ import pytest
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
+    ChromaKnowledgeStore,
     ChunkWrite,
     KnowledgeStore,
     drop_knowledge_base,
     list_knowledge_bases,
     make_chroma_client,
 )
-from tests.fakes import HashEmbedder
+from tests.fakes import HashEmbedder, InMemoryKnowledgeStore
+from tests.knowledge.store_contract import (
+    CONTRACT_DIMENSION,
+    CONTRACT_MODEL,
+    KnowledgeStoreContract,
+)
 
 
 def open_store(
     settings: GloveboxSettings, embedder: HashEmbedder, kb: str = "main"
-) -> KnowledgeStore:
-    return KnowledgeStore.open(
+) -> ChromaKnowledgeStore:
+    return ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,
@@ -53,7 +63,7 @@ def test_mismatched_model_is_refused_with_what_to_do(settings: GloveboxSettings)
 
 def test_opening_a_missing_knowledge_base_without_create(settings: GloveboxSettings) -> None:
     with pytest.raises(ConfigurationError, match="glovebox ingest"):
-        KnowledgeStore.open(
+        ChromaKnowledgeStore.open(
             make_chroma_client(settings), "absent", model_name="m", dimension=3, create=False
         )
 
@@ -62,43 +72,6 @@ def test_opening_a_missing_knowledge_base_without_create(settings: GloveboxSetti
 def test_bad_knowledge_base_names(settings: GloveboxSettings, name: str) -> None:
     with pytest.raises(ConfigurationError, match="knowledge base name"):
         open_store(settings, HashEmbedder(), kb=name)
-
-
-def test_write_query_relabel_delete(settings: GloveboxSettings) -> None:
-    embedder = HashEmbedder()
-    store = open_store(settings, embedder)
-    texts = {"a": "reset the tire pressure light", "b": "pair a phone over bluetooth"}
-    store.write(
-        [
-            ChunkWrite(k, v, {"document_id": k, "audience": "public"}, embedder.embed_query(v))
-            for k, v in texts.items()
-        ]
-    )
-    nearest = store.query(embedder.embed_query("tire pressure"), k=1)
-    assert nearest[0][0].id == "a" and nearest[0][1] == texts["a"]
-    assert store.query(embedder.embed_query("x"), k=2, where={"audience": "internal"}) == []
-    store.write([ChunkWrite("a", texts["a"], {"document_id": "a", "audience": "internal"})])
-    assert [c.id for c in store.iter_chunks(where={"audience": "internal"})] == ["a"]
-    store.delete(["a"])
-    assert store.count() == 1
-
-
-def test_a_documents_chunks_come_back_in_document_order(settings: GloveboxSettings) -> None:
-    embedder = HashEmbedder()
-    store = open_store(settings, embedder)
-    positions = {"m::b:0": 2, "m::a:0": 0, "m::a:1": 1, "other::a:0": 0}
-    store.write(
-        [
-            ChunkWrite(chunk_id, chunk_id, {"document_id": chunk_id.split("::")[0],
-                                            "position": position}, embedder.embed_query(chunk_id))
-            for chunk_id, position in positions.items()
-        ]
-    )  # fmt: skip
-    chunks = store.document_chunks("m")
-    assert [(chunk.id, text) for chunk, text in chunks] == [
-        ("m::a:0", "m::a:0"), ("m::a:1", "m::a:1"), ("m::b:0", "m::b:0"),
-    ]  # fmt: skip
-    assert store.document_chunks("missing") == []
 
 
 def test_list_and_drop(settings: GloveboxSettings) -> None:
@@ -123,42 +96,89 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.integration
-def test_server_mode_through_http_client(settings: GloveboxSettings, tmp_path: Path) -> None:
-    """Chroma's server mode, the scale-out path, started on loopback for the test."""
-    port = _free_port()
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` on a free loopback port for the whole session; its URL."""
     chroma = Path(sys.executable).parent / "chroma"
-    server = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        remote = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{port}"})
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                store = open_store(remote, HashEmbedder(), kb="remote")
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        embedder = HashEmbedder()
-        store.write([ChunkWrite("a", "brake fluid DOT 4", {"document_id": "a"},
-                                embedder.embed_query("brake fluid DOT 4"))])  # fmt: skip
-        again = open_store(remote, HashEmbedder(), kb="remote")
-        assert again.count() == 1
-        assert not (settings.home / "chroma").exists()  # nothing written to the embedded store
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    if not chroma.exists():
+        pytest.skip(f"{chroma} is missing: install the pinned chromadb to test server mode")
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (folder / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [str(chroma), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_for_heartbeat(url, server, folder / "server.log")
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _wait_for_heartbeat(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"chroma run exited with {server.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma run did not answer on {url} within 60 s")
+            time.sleep(0.2)
+
+
+class TestChromaEmbeddedStore(KnowledgeStoreContract):
+    @pytest.fixture
+    def store(self, settings: GloveboxSettings) -> KnowledgeStore:
+        return ChromaKnowledgeStore.open(
+            make_chroma_client(settings),
+            "contract",
+            model_name=CONTRACT_MODEL,
+            dimension=CONTRACT_DIMENSION,
+        )
+
+
+@pytest.mark.integration
+class TestChromaServerStore(KnowledgeStoreContract):
+    """Server mode (GLOVEBOX_CHROMA_URL), the scale-out path: one server, a fresh kb a test."""
+
+    names = itertools.count()
+
+    @pytest.fixture
+    def store(self, settings: GloveboxSettings, chroma_server: str) -> Iterator[KnowledgeStore]:
+        remote = settings.model_copy(update={"chroma_url": chroma_server})
+        kb = f"contract-{next(self.names)}"
+        client = make_chroma_client(remote)
+        yield ChromaKnowledgeStore.open(
+            client, kb, model_name=CONTRACT_MODEL, dimension=CONTRACT_DIMENSION
+        )
+        drop_knowledge_base(client, kb)
+
+
+class TestInMemoryStore(KnowledgeStoreContract):
+    """The unit tests' fake keeps the promises the real stores keep."""
+
+    @pytest.fixture
+    def store(self) -> KnowledgeStore:
+        return InMemoryKnowledgeStore(kb="contract", embedding_model=CONTRACT_MODEL)
+
+
+@pytest.mark.integration
+def test_server_mode_writes_to_the_server_not_the_embedded_store(
+    settings: GloveboxSettings, chroma_server: str
+) -> None:
+    remote = settings.model_copy(update={"chroma_url": chroma_server})
+    embedder = HashEmbedder()
+    store = open_store(remote, embedder, kb="remote")
+    store.write([ChunkWrite("a", "brake fluid DOT 4", {"document_id": "a"},
+                            embedder.embed_query("brake fluid DOT 4"))])  # fmt: skip
+    again = open_store(remote, HashEmbedder(), kb="remote")
+    assert again.count() == 1
+    assert "remote" in list_knowledge_bases(make_chroma_client(remote))
+    assert not (settings.home / "chroma").exists()  # nothing written to the embedded store
