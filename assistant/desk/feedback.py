@@ -1,7 +1,7 @@
 """Answer feedback (thumbs up or down on one reply) and CSAT (a driver's 1-5 rating of how a
 person resolved their ticket), kept in the desk's SQL database.
 
-    feedback = SqlFeedbackStore(Database(url, stage="desk", create_tables=create_desk_tables))
+    feedback = open_desk(url).feedback
     feedback.add_feedback(session_id, turn_index=1, helpful=False, comment="wrong model year")
 """
 
