@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from knowledge.errors import ConfigurationError
 from knowledge.profile import NO_PROFILE, CarmakerProfile
 from knowledge.settings import GloveboxSettings
-from ui.driver_api import STATIC
+from ui.api.driver import STATIC
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_DEMO_KEY = "pk_demo_local"

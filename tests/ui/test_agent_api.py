@@ -53,7 +53,8 @@ def test_sign_in_guesses_are_throttled_per_address(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from ui.server import FAILED_SIGN_INS_PER_MINUTE, create_app
+    from ui.api.rate_limit import FAILED_SIGN_INS_PER_MINUTE
+    from ui.server import create_app
 
     database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
     accounts = SqlAccountStore(database_url)

@@ -456,7 +456,7 @@ def test_a_failed_stage_tells_drivers_nothing_internal_and_agents_everything(
     from assistant.desk.accounts import SqlAccountStore
     from knowledge.errors import StageError
     from tests.ui.conftest import AGENT
-    from ui.driver_api import UNAVAILABLE
+    from ui.api.errors import UNAVAILABLE
     from ui.server import create_app
 
     detail = "the LLM at http://10.1.2.3:8000/v1 refused; check GLOVEBOX_LLM_API_KEY"

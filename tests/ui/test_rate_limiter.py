@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.driver_api import RateLimiter
+from ui.api.rate_limit import RateLimiter
 
 
 class Clock:

@@ -13,8 +13,8 @@ from ingest.sync import build_ingest_job
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from tests.ingest.corpus import write_corpus
+from ui.api.driver_guard import DRIVER_PATHS
 from ui.api_docs import ASSETS_PATH
-from ui.driver_api import DRIVER_PATHS
 from ui.server import create_app
 
 if TYPE_CHECKING:

@@ -22,8 +22,7 @@
 
   const MAX_QUESTION_CHARS = 1000;
   const COUNTER_FROM_CHARS = 800;
-  const MAX_COMMENT_CHARS = 4000;
-  const MAX_RATING_COMMENT_CHARS = 2000; // what POST /v1/ratings accepts
+  const MAX_COMMENT_CHARS = 2000; // what /v1/feedback and /v1/ratings accept (ui/api/models.py)
   const RATING_SCORES = [1, 2, 3, 4, 5];
   const POLL_EVERY_MS = 5000;
   const HUMAN_STATES = new Set(["waiting_for_human", "human"]);
@@ -1469,7 +1468,7 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
         <div class="gb-csat-scale" role="group" aria-labelledby="${titleId}">${scores}</div>
         <div class="gb-csat-ends" aria-hidden="true"><span>${escapeHtml(this.t.rateLow)}</span><span>${escapeHtml(this.t.rateHigh)}</span></div>
         <label class="gb-sr" for="${titleId}-comment">${escapeHtml(this.t.rateComment)}</label>
-        <input id="${titleId}-comment" type="text" maxlength="${MAX_RATING_COMMENT_CHARS}" placeholder="${escapeHtml(this.t.rateComment)}">
+        <input id="${titleId}-comment" type="text" maxlength="${MAX_COMMENT_CHARS}" placeholder="${escapeHtml(this.t.rateComment)}">
         <div class="gb-csat-actions">
           <button type="submit" class="gb-small-btn gb-primary gb-csat-send" disabled>${escapeHtml(this.t.rateSend)}</button>
           <span class="gb-csat-status" role="status"></span>
