@@ -722,36 +722,46 @@ class Assistant:
         self, reply: AssistantReply, clock: StageTimer, vehicle: Vehicle
     ) -> AssistantReply:
         first, last = self._catalog.model_years(vehicle.model or "") or (0, 0)
-        reply.answer = (
+        text = (
             f"I have no service information for the {describe_vehicle(vehicle)}: for the "
             f"{vehicle.model} it covers model years {first}–{last}. Please check the model "
             "year (on the driver-door jamb label, or the 10th character of the VIN)."
         )
-        reply.abstained = True
-        reply.asked_for_vehicle = True
-        reply.outcome = "asked_for_vehicle"
-        return self._finish(reply, clock)
+        return self._finish_abstaining(reply, clock, text, "asked_for_vehicle")
 
     def _finish_other_make(
         self, reply: AssistantReply, clock: StageTimer, other_make: str
     ) -> AssistantReply:
-        reply.answer = (
+        text = (
             f"I have no information on the {other_make}: what I have covers "
             f"{self._catalog.coverage_summary()}. Its maker or dealer has the right information."
         )
-        reply.abstained = True
-        reply.outcome = "out_of_scope"
-        return self._finish(reply, clock)
+        return self._finish_abstaining(reply, clock, text, "out_of_scope")
 
     def _finish_unknown_campaign(
         self, reply: AssistantReply, clock: StageTimer, campaign: str
     ) -> AssistantReply:
-        reply.answer = (
+        text = (
             f"I have no recall notice for campaign {campaign}. Please check the number on the "
             "recall letter (it looks like 24V210), or tell me the model and year or the VIN "
             "and I'll list that vehicle's recalls."
         )
+        return self._finish_abstaining(reply, clock, text)
+
+    def _finish_abstaining(
+        self,
+        reply: AssistantReply,
+        clock: StageTimer,
+        text: str,
+        outcome: ReplyOutcome | None = None,
+    ) -> AssistantReply:
+        """A reply that is not from the sources: it says why, and what would help."""
+        reply.answer = text
         reply.abstained = True
+        if outcome is not None:
+            reply.outcome = outcome
+        if outcome == "asked_for_vehicle":
+            reply.asked_for_vehicle = True
         return self._finish(reply, clock)
 
     def hand_to_person(self, session_id: str, message: str = "") -> Escalation:

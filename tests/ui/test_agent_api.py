@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,15 @@ def token(client: httpx.Client, running_server: RunningServer) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def agent_chat(client: httpx.Client, token: str, question: str, vehicle: str) -> dict[str, Any]:
+    """An agent's chat answer, as JSON."""
+    response = client.post(
+        "/v1/agent/chat", headers=bearer(token), json={"question": question, "vehicle": vehicle}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def test_a_wrong_password_gets_no_session(client: httpx.Client) -> None:
@@ -140,11 +150,7 @@ def test_the_console_page_sends_strangers_to_sign_in_and_lets_the_agent_in(
 
 
 def test_a_cited_answer_on_the_agent_channel(client: httpx.Client, token: str) -> None:
-    answer = client.post(
-        "/v1/agent/chat",
-        headers=bearer(token),
-        json={"question": "How do I reset the TPMS light?", "vehicle": "Halvard Tessel 2022"},
-    ).json()
+    answer = agent_chat(client, token, "How do I reset the TPMS light?", "Halvard Tessel 2022")
     assert "[1]" in answer["answer"] and "TPMS SET" in answer["answer"]
     first = answer["sources"][0]
     assert first["document_id"] == "halvard-tessel-2021-2022-owner-manual"
@@ -156,11 +162,7 @@ def test_a_cited_answer_on_the_agent_channel(client: httpx.Client, token: str) -
 def test_an_internal_bulletin_is_marked_and_kept_out_of_the_customer_copy(
     client: httpx.Client, token: str
 ) -> None:
-    answer = client.post(
-        "/v1/agent/chat",
-        headers=bearer(token),
-        json={"question": "P0420 on a 2020 Brisa, is there a bulletin?", "vehicle": "Brisa 2020"},
-    ).json()
+    answer = agent_chat(client, token, "P0420 on a 2020 Brisa, is there a bulletin?", "Brisa 2020")
     internal = [s for s in answer["sources"] if s["internal"]]
     assert any(s["document_id"].startswith("tsb-hv-23-014") for s in internal)
     copy = answer["customer_copy"]
@@ -171,11 +173,7 @@ def test_an_internal_bulletin_is_marked_and_kept_out_of_the_customer_copy(
 def test_an_agent_opens_an_internal_source_at_the_cited_section(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    answer = client.post(
-        "/v1/agent/chat",
-        headers=bearer(token),
-        json={"question": "P0420 on a 2020 Brisa, is there a bulletin?", "vehicle": "Brisa 2020"},
-    ).json()
+    answer = agent_chat(client, token, "P0420 on a 2020 Brisa, is there a bulletin?", "Brisa 2020")
     bulletin = next(s for s in answer["sources"] if s["internal"])
     path, _, fragment = bulletin["url"].partition("#")
     assert path == f"/v1/agent/sources/{bulletin['document_id']}"
@@ -191,11 +189,7 @@ def test_an_agent_opens_an_internal_source_at_the_cited_section(
 def test_feedback_is_stored_with_question_answer_and_citations(
     client: httpx.Client, token: str, running_server: RunningServer
 ) -> None:
-    answer = client.post(
-        "/v1/agent/chat",
-        headers=bearer(token),
-        json={"question": "How much can it tow?", "vehicle": "Halvard Karst 2024"},
-    ).json()
+    answer = agent_chat(client, token, "How much can it tow?", "Halvard Karst 2024")
     sent = client.post(
         "/v1/agent/feedback",
         headers=bearer(token),
