@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from evals.gate import DEFAULT_THRESHOLDS
 from knowledge.errors import ConfigurationError, GloveboxError, InputError
 from knowledge.settings import get_settings
 
@@ -295,8 +296,6 @@ def _print_reply(reply: AssistantReply) -> None:
     )
 
 
-GOLDEN_SET = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "golden.jsonl"
-DEFAULT_THRESHOLDS = GOLDEN_SET.parent.parent / "thresholds.yaml"
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 """../shared/data beside the project: real public data for benchmarks, never needed to run."""
 SHARED_EMANUAL = SHARED_DATA / "manuals" / "emanual_qa"
