@@ -625,25 +625,17 @@ def bench_retrieval(
     kb: KbOption = None,
 ) -> None:
     """Recall@k and MRR of dense, BM25, RRF and weighted retrieval on labelled questions."""
-    from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex
-    from assistant.vehicles import VehicleCatalog
-    from evals.retrieval import SAMPLE_RETRIEVAL_SET, load_cases, score_retriever
+    from assistant.wiring import build_catalog, build_search
+    from evals.retrieval import SAMPLE_RETRIEVAL_SET, fusion_variants, load_cases, score_retriever
     from knowledge.components import build_embedder, open_knowledge_base
 
     settings = get_settings()
     embedder = build_embedder(settings)
     store = open_knowledge_base(settings, kb or settings.default_kb, embedder, create=False)
     labelled = load_cases(cases or SAMPLE_RETRIEVAL_SET)
-    catalog = VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks())
-    dense, keyword = DenseRetriever(store, embedder), KeywordIndex(store)
-    variants = {
-        "dense": HybridRetriever(dense, None),
-        "bm25": HybridRetriever(None, keyword),
-        "rrf": HybridRetriever(dense, keyword, fusion="rrf"),
-        "weighted": HybridRetriever(
-            dense, keyword, fusion="weighted", dense_weight=settings.retrieval_dense_weight
-        ),
-    }
+    catalog = build_catalog(settings, store)
+    dense, keyword = build_search(store, embedder)
+    variants = fusion_variants(dense, keyword, dense_weight=settings.retrieval_dense_weight)
     typer.echo(f"{len(labelled)} questions; first expected document within k")
     typer.echo(f"{'retriever':<10} R@1   R@3   R@5   R@10  MRR")
     for name, retriever in variants.items():
