@@ -26,29 +26,23 @@ from tests.ingest.test_sync import make_job
 RECALL_ROW = "\t".join(["1", "24V210000", "ACME", "ROADSTER", "2022", *[""] * 24])
 BULLETIN_ROW = "\t".join(["HV-22-003", "", "10203040", "20240101", *[""] * 6])
 
+FIRST_LINES_BY_LOADER: dict[type, dict[str, str]] = {
+    MarkdownLoader: {"manual.md": "# M", "MANUAL.MD": "# M", "a.markdown": "# M", "a.txt": "Notes"},
+    HtmlLoader: {"page.html": "<h1>Page</h1>", "page.htm": "<h1>Page</h1>"},
+    PdfLoader: {"manual.pdf": "%PDF-1.7"},
+    FaqYamlLoader: {"faq.yaml": "entries:", "faq.yml": "entries:"},
+    FlatRecallLoader: {"recalls.txt": RECALL_ROW, "FLAT_RCL_2024.txt": "", "2024.rcl.txt": ""},
+    FlatServiceBulletinLoader: {"b.txt": BULLETIN_ROW, "FLAT_TSBS.txt": "", "2024.tsb.txt": ""},
+    FaqCsvLoader: {"roadside.faq.csv": "id,text", "questions.csv": "Question, Answer"},
+    RecallCsvLoader: {"recalls.csv": "campaign_number,make,model", "anything.csv": "a,b"},
+    EmanualJsonLoader: {"s10_manual_corpus.json": "[]"},
+    RecallJsonLoader: {"recalls.json": "[]"},
+}
+"""Every built-in format: file names (with their first line) and the loader that reads them."""
 SELECTION = [
-    # (file name, first line, the loader that reads it)
-    ("manual.md", "# Manual", MarkdownLoader),
-    ("MANUAL.MD", "# Manual", MarkdownLoader),
-    ("notes.markdown", "# Notes", MarkdownLoader),
-    ("page.html", "<h1>Page</h1>", HtmlLoader),
-    ("page.htm", "<h1>Page</h1>", HtmlLoader),
-    ("manual.pdf", "%PDF-1.7", PdfLoader),
-    ("faq.yaml", "entries:", FaqYamlLoader),
-    ("faq.yml", "entries:", FaqYamlLoader),
-    ("recalls.txt", RECALL_ROW, FlatRecallLoader),
-    ("FLAT_RCL_2024.txt", "", FlatRecallLoader),
-    ("2024.rcl.txt", "", FlatRecallLoader),
-    ("bulletins.txt", BULLETIN_ROW, FlatServiceBulletinLoader),
-    ("FLAT_TSBS.txt", "", FlatServiceBulletinLoader),
-    ("2024.tsb.txt", "", FlatServiceBulletinLoader),
-    ("notes.txt", "Plain text notes", MarkdownLoader),
-    ("roadside.faq.csv", "id,text", FaqCsvLoader),
-    ("questions.csv", "Question, Answer", FaqCsvLoader),
-    ("recalls.csv", "campaign_number,make,model", RecallCsvLoader),
-    ("anything.csv", "a,b", RecallCsvLoader),
-    ("s10_manual_corpus.json", "[]", EmanualJsonLoader),
-    ("recalls.json", "[]", RecallJsonLoader),
+    (name, first_line, loader)
+    for loader, files in FIRST_LINES_BY_LOADER.items()
+    for name, first_line in files.items()
 ]
 
 
