@@ -45,6 +45,20 @@ from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 
 
+def build_search(store: KnowledgeStore, embedder: Embedder) -> tuple[DenseRetriever, KeywordIndex]:
+    """A knowledge base's dense search and its BM25 index: one per knowledge base, which
+    every retriever over it shares (the benches fuse them in several ways)."""
+    return DenseRetriever(store, embedder), KeywordIndex(store)
+
+
+def build_catalog(settings: GloveboxSettings, store: KnowledgeStore) -> VehicleCatalog:
+    """The vehicles a knowledge base's documents cover, named as the carmaker's profile says."""
+    return VehicleCatalog.from_metadata(
+        (chunk.metadata for chunk in store.iter_chunks()),
+        profile=load_profile(settings.profile_path),
+    )
+
+
 def build_retriever(
     settings: GloveboxSettings,
     store: KnowledgeStore,
@@ -52,14 +66,15 @@ def build_retriever(
     line_embedder: Embedder | None = None,
 ) -> HybridRetriever:
     """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`)."""
+    dense, keyword = build_search(store, embedder)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))
     elif settings.retrieval_line_rerank:
         reranker = UnitReranker(line_embedder or CachedEmbedder(embedder))
     return HybridRetriever(
-        DenseRetriever(store, embedder),
-        KeywordIndex(store),
+        dense,
+        keyword,
         fusion=settings.retrieval_fusion,
         fetch_k=settings.retrieval_fetch_k,
         dense_weight=settings.retrieval_dense_weight,
@@ -132,11 +147,13 @@ def build_assistant(
     generator_kind: Literal["extractive", "llm"] | None = None,
     desk: DeskStores | None = None,
     store: KnowledgeStore | None = None,
+    retriever: HybridRetriever | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
 
     `generator_kind` overrides that choice (the eval suite compares the two); `store` is the
-    knowledge base already opened with `embedder`, when the caller has one.
+    knowledge base already opened with `embedder`, when the caller has one, and `retriever`
+    its `build_retriever`, when the caller also retrieves (the eval scores retrieval with it).
     """
     if generator_kind == "llm" and not settings.llm_base_url:
         raise ConfigurationError(
@@ -173,17 +190,16 @@ def build_assistant(
         generator = LlmAnswerGenerator(chat_model)
         support = LlmSupportJudge(chat_model)
         rewriter = LlmQueryRewriter(chat_model)
+    if retriever is None:
+        retriever = build_retriever(settings, store, embedder, lines)
     return Assistant(
-        retriever=build_retriever(settings, store, embedder, lines),
+        retriever=retriever,
         generator=generator,
         support_checker=support,
         rewriter=rewriter,
         sessions=desk.sessions,
         tickets=desk.tickets,
-        catalog=VehicleCatalog.from_metadata(
-            (chunk.metadata for chunk in store.iter_chunks()),
-            profile=load_profile(settings.profile_path),
-        ),
+        catalog=build_catalog(settings, store),
         recalls=RecallLookup(store),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),

@@ -1,4 +1,9 @@
-"""Retrieval quality on labelled questions: recall@k and MRR for dense, BM25 and the fusions."""
+"""Retrieval quality on labelled questions: recall@k and MRR for dense, BM25 and the fusions.
+
+dense, keyword = build_search(store, embedder)  # assistant.wiring: the one BM25 index
+for name, retriever in fusion_variants(dense, keyword, dense_weight=0.7).items():
+    print(score_retriever(name, retriever, load_cases(path), build_catalog(settings, store)).row())
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,26 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.protocols import Retriever
 from assistant.records import Channel, RetrievalQuery
+from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex
 from assistant.vehicles import VehicleCatalog
 from knowledge.errors import InputError
 
 SAMPLE_RETRIEVAL_SET = Path(__file__).parent / "datasets" / "retrieval_sample.jsonl"
+
+
+def fusion_variants(
+    dense: DenseRetriever, keyword: KeywordIndex, *, dense_weight: float, fetch_k: int = 30
+) -> dict[str, HybridRetriever]:
+    """Dense only, BM25 only and the two fusions, over one knowledge base's two searches
+    (`assistant.wiring.build_search`), each fetching `fetch_k` candidates; no reranking."""
+    return {
+        "dense": HybridRetriever(dense, None, fetch_k=fetch_k),
+        "bm25": HybridRetriever(None, keyword, fetch_k=fetch_k),
+        "rrf": HybridRetriever(dense, keyword, fusion="rrf", fetch_k=fetch_k),
+        "weighted": HybridRetriever(
+            dense, keyword, fusion="weighted", fetch_k=fetch_k, dense_weight=dense_weight
+        ),
+    }
 
 
 class RetrievalCase(BaseModel):

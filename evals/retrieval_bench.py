@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex, UnitReranker
-from assistant.vehicles import VehicleCatalog
+from assistant.retrieval import HybridRetriever, UnitReranker
+from assistant.wiring import build_catalog, build_search
 from evals.corpora import (
     Corpus,
     corpus_cases,
@@ -27,6 +27,7 @@ from evals.corpora import (
     select_corpora,
 )
 from evals.dataset import EvalCase, Expectation
+from evals.retrieval import fusion_variants
 from evals.runner import ALL_SPLITS, rank_retrieval
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.settings import GloveboxSettings
@@ -41,8 +42,8 @@ VARIANTS: tuple[str, ...] = (
 def variant_retrievers(
     store: KnowledgeStore, embedder: Embedder, dense_weight: float
 ) -> dict[str, HybridRetriever]:
-    dense, keyword = DenseRetriever(store, embedder), KeywordIndex(store)
-
+    """`VARIANTS`, all over the knowledge base's one dense search and one BM25 index."""
+    dense, keyword = build_search(store, embedder)
     lines = UnitReranker(CachedEmbedder(embedder))
 
     def weighted(
@@ -54,10 +55,7 @@ def variant_retrievers(
         )  # fmt: skip
 
     return {
-        "dense": HybridRetriever(dense, None),
-        "bm25": HybridRetriever(None, keyword),
-        "rrf": HybridRetriever(dense, keyword, fusion="rrf"),
-        "weighted": weighted(),
+        **fusion_variants(dense, keyword, dense_weight=dense_weight),
         "weighted+spell": weighted(spelling=True),
         "weighted+expand": weighted(expansion=True),
         "weighted+spell+expand": weighted(spelling=True, expansion=True),
@@ -111,7 +109,7 @@ def run_retrieval_bench(
             job = build_ingest_job(engine_settings, kb, embedder)
             job.run(paths, manifests=[manifest])
             cases = _answer_cases(corpus, shared_root, job.store)
-            catalog = VehicleCatalog.from_metadata(c.metadata for c in job.store.iter_chunks())
+            catalog = build_catalog(engine_settings, job.store)
             retrievers = variant_retrievers(job.store, embedder, settings.retrieval_dense_weight)
             for variant, retriever in retrievers.items():
                 row = rows.setdefault((engine, variant), BenchRow(engine, variant))

