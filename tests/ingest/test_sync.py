@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.chunking import Chunker
-from ingest.sync import IngestJob, RunMarker
+from ingest.sync import IngestJob, IngestReport, RunMarker
 from knowledge.errors import ConfigurationError
 from knowledge.filters import Equals
 from knowledge.settings import GloveboxSettings
@@ -58,15 +58,24 @@ def test_unchanged_corpus_embeds_nothing(settings: GloveboxSettings, tmp_path: P
     assert second.chunks_added == second.chunks_updated == second.chunks_removed == 0
 
 
+def re_ingest_with_manual_edit(
+    settings: GloveboxSettings, tmp_path: Path, old: str, new: str
+) -> tuple[IngestReport, HashEmbedder]:
+    """Ingest the corpus, replace `old` with `new` in its manual, ingest again: that report,
+    and the embedder the second run used."""
+    corpus = write_corpus(tmp_path / "kb")
+    make_job(settings, HashEmbedder()).run([corpus])
+    (corpus / "manuals" / "tessel.md").write_text(MANUAL.replace(old, new))
+    embedder = HashEmbedder()
+    return make_job(settings, embedder).run([corpus]), embedder
+
+
 def test_editing_one_section_re_embeds_only_its_chunks(
     settings: GloveboxSettings, tmp_path: Path
 ) -> None:
-    corpus = write_corpus(tmp_path / "kb")
-    make_job(settings, HashEmbedder()).run([corpus])
-    manual = corpus / "manuals" / "tessel.md"
-    manual.write_text(MANUAL.replace("Drive for 20 minutes", "Drive for 25 minutes"))
-    embedder = HashEmbedder()
-    report = make_job(settings, embedder).run([corpus])
+    report, embedder = re_ingest_with_manual_edit(
+        settings, tmp_path, "Drive for 20 minutes", "Drive for 25 minutes"
+    )
     assert report.chunks_updated == 1
     assert report.chunks_added == report.chunks_removed == 0
     assert len(embedder.embedded_texts) == 1
@@ -136,12 +145,9 @@ def test_dry_run_plans_but_changes_nothing(settings: GloveboxSettings, tmp_path:
 def test_metadata_change_relabels_without_re_embedding(
     settings: GloveboxSettings, tmp_path: Path
 ) -> None:
-    corpus = write_corpus(tmp_path / "kb")
-    make_job(settings, HashEmbedder()).run([corpus])
-    manual = corpus / "manuals" / "tessel.md"
-    manual.write_text(MANUAL.replace('version: "1.0"', 'version: "1.1"'))
-    embedder = HashEmbedder()
-    report = make_job(settings, embedder).run([corpus])
+    report, embedder = re_ingest_with_manual_edit(
+        settings, tmp_path, 'version: "1.0"', 'version: "1.1"'
+    )
     assert embedder.embedded_texts == []
     versions = {
         chunk.metadata["version"]

@@ -119,33 +119,25 @@ def test_an_expired_session_is_refused(client: httpx.Client, running_server: Run
     assert client.get("/v1/agent/tickets", headers=bearer(stale)).status_code == 401
 
 
+def sign_in_form(client: httpx.Client, server: RunningServer, next_page: str) -> httpx.Response:
+    """The sign-in page's form posted with the right password."""
+    form = {"username": server.username, "password": server.password, "next": next_page}
+    return client.post("/login", data=form)
+
+
 def test_the_console_page_sends_strangers_to_sign_in_and_lets_the_agent_in(
     client: httpx.Client, running_server: RunningServer
 ) -> None:
     page = {"Accept": "text/html"}
     assert client.get("/console/", headers=page).headers["location"].startswith("/login")
-    signed_in = client.post(
-        "/login",
-        data={
-            "username": running_server.username,
-            "password": running_server.password,
-            "next": "/console/",
-        },
-    )
+    signed_in = sign_in_form(client, running_server, next_page="/console/")
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/"
     cookie = signed_in.headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
     session = signed_in.cookies["glovebox_agent"]
     console = client.get("/console/", headers={**page, "Cookie": f"glovebox_agent={session}"})
     assert console.status_code == 200 and "gradio" in console.text.lower()
-    off_site = client.post(
-        "/login",
-        data={
-            "username": running_server.username,
-            "password": running_server.password,
-            "next": "//evil.example/",
-        },
-    )
+    off_site = sign_in_form(client, running_server, next_page="//evil.example/")
     assert off_site.headers["location"] == "/console/"  # never an open redirect
 
 

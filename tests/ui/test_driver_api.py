@@ -280,13 +280,17 @@ def signed_in_agent(client: httpx.Client, server: RunningServer) -> dict[str, st
     return {"Authorization": f"Bearer {token}"}
 
 
+def escalate(client: httpx.Client, message: str) -> tuple[str, str]:
+    """A driver asks for a person: the new session and its ticket's reference."""
+    escalated = client.post("/v1/escalations", headers=KEY, json={"message": message})
+    assert escalated.status_code == 200, escalated.text
+    return escalated.json()["session_id"], escalated.json()["ticket_id"]
+
+
 def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
     client: httpx.Client, running_server: RunningServer
 ) -> None:
-    escalated = client.post(
-        "/v1/escalations", headers=KEY, json={"message": "My key fob stopped working"}
-    ).json()
-    session_id, reference = escalated["session_id"], escalated["ticket_id"]
+    session_id, reference = escalate(client, "My key fob stopped working")
     stranger = client.post("/v1/escalations", headers=KEY, json={}).json()["session_id"]
     agent = signed_in_agent(client, running_server)
     rating = {"session_id": session_id, "ticket_id": reference, "rating": 4, "comment": "Quick!"}
@@ -336,10 +340,7 @@ def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
 def test_the_driver_sees_an_agent_typing_until_the_reply_arrives(
     client: httpx.Client, running_server: RunningServer
 ) -> None:
-    escalated = client.post(
-        "/v1/escalations", headers=KEY, json={"message": "Is my car still under warranty?"}
-    ).json()
-    session_id, reference = escalated["session_id"], escalated["ticket_id"]
+    session_id, reference = escalate(client, "Is my car still under warranty?")
     agent = signed_in_agent(client, running_server)
 
     def driver_sees_typing() -> bool:
