@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from assistant.chain import Citation
-from assistant.sources import SourceDocument, stored_source_link
+from assistant.sources import SourceDocument
 
 PAGE_STYLE = """
 :root { color-scheme: light dark; --accent: #0b5cad; }
@@ -27,11 +26,6 @@ section:target h2::after { content: " · cited"; font-size: .8rem; color: var(--
 h2 { font-size: 1.1rem; margin: .75rem 0 .25rem; }
 .text { white-space: pre-wrap; margin: 0; }
 """
-
-
-def source_link(citation: Citation, *, agent: bool) -> str:
-    """Where a citation opens: its document, at its section (a path on this server)."""
-    return stored_source_link(citation.to_json(), agent=agent)
 
 
 def source_page_html(document: SourceDocument) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.sources import SourceLibrary, section_anchor
+from assistant.sources import SourceLibrary, section_anchor, stored_source_link
 from knowledge.store import StoredChunk
 
 
@@ -50,3 +50,10 @@ def test_an_anchor_falls_back_to_the_page_then_the_heading() -> None:
     assert section_anchor("A > B", None, 3) == "page-3"
     assert section_anchor("Warning lights > Oil (red)", None, None) == "warning-lights-oil-red"
     assert section_anchor("", None, None) == "section"
+
+
+def test_a_link_opens_the_document_at_the_cited_section_for_its_reader() -> None:
+    cited = {"document_id": "a b/c", "section": "Tires > Reset", "anchor": None, "page": None}
+    assert stored_source_link(cited, agent=False) == "/v1/sources/a%20b%2Fc#tires-reset"
+    on_page = stored_source_link(cited | {"page": 7}, agent=True)
+    assert on_page == "/v1/agent/sources/a%20b%2Fc#page-7"

@@ -1,9 +1,9 @@
-"""The page a citation opens, and the links that lead there."""
+"""The page a citation opens."""
 
 from __future__ import annotations
 
 from assistant.sources import SourceDocument, SourceSection
-from ui.source_page import source_page_html, stored_source_link
+from ui.source_page import source_page_html
 
 
 def test_the_page_escapes_what_the_document_says_and_marks_each_section() -> None:
@@ -16,10 +16,3 @@ def test_the_page_escapes_what_the_document_says_and_marks_each_section() -> Non
     assert "<script>" not in page and "&lt;script&gt;" in page and "Manual &lt;b&gt;" in page
     assert '<section id="steps">' in page and '<section id="page-4">' in page
     assert "(page 4)" in page
-
-
-def test_a_link_opens_the_document_at_the_cited_section_for_its_reader() -> None:
-    cited = {"document_id": "a b/c", "section": "Tires > Reset", "anchor": None, "page": None}
-    assert stored_source_link(cited, agent=False) == "/v1/sources/a%20b%2Fc#tires-reset"
-    on_page = stored_source_link(cited | {"page": 7}, agent=True)
-    assert on_page == "/v1/agent/sources/a%20b%2Fc#page-7"
