@@ -54,16 +54,6 @@ class Vehicle:
         )
 
 
-class MetadataText:
-    """A passage's metadata field as text ("" when it has none), read like an attribute."""
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def __get__(self, passage: Passage, owner: type[Passage] | None = None) -> str:
-        return str(passage.metadata.get(self._key, ""))
-
-
 @dataclass
 class Passage:
     """A retrieved chunk with its scores; the unit answers cite."""
@@ -76,10 +66,21 @@ class Passage:
     keyword_rank: int | None = None
     dense_similarity: float | None = None
 
-    document_id = MetadataText("document_id")
-    title = MetadataText("title")
-    kind = MetadataText("kind")
-    section = MetadataText("section")
+    @property
+    def document_id(self) -> str:
+        return str(self.metadata.get("document_id", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.metadata.get("title", ""))
+
+    @property
+    def kind(self) -> str:
+        return str(self.metadata.get("kind", ""))
+
+    @property
+    def section(self) -> str:
+        return str(self.metadata.get("section", ""))
 
 
 @dataclass(frozen=True)
