@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assistant.desk.stores import DeskListings
+from assistant.desk.tickets import SEVERITY_RANK
 from assistant.recalls import RecallNotice
-from assistant.records import Channel, EscalationState, Severity, Vehicle
+from assistant.records import Channel, EscalationState, Vehicle
 from assistant.sources import stored_source_link
 from assistant.vehicles import describe_vehicle
 from knowledge.errors import InputError
@@ -52,7 +53,6 @@ QueueState = Literal["open", "waiting_for_human", "human", "resolved", "all"]
 QueueChannel = Literal["all", "driver", "agent"]
 QueueSeverity = Literal["all", "critical", "high", "medium", "low"]
 QueueSort = Literal["severity", "oldest", "newest"]
-SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 PUBLIC = "public"
 AGENT_TYPING_SECONDS = 6.0
 """How long after an agent's last keystroke in a reply the driver still sees them typing."""
@@ -349,7 +349,7 @@ class AgentDesk:
         elif sort == "newest":
             tickets.sort(key=lambda t: t.created_at, reverse=True)
         else:
-            tickets.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.created_at))
+            tickets.sort(key=lambda t: (SEVERITY_RANK[t.severity], t.created_at))
         return tickets
 
     def ticket(self, agent: AgentAccount, ticket_id: int) -> Ticket:
