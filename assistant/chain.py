@@ -46,7 +46,9 @@ from assistant.records import (
     Severity,
     Ticket,
     TicketDraft,
+    TooManyOpenTickets,
     Vehicle,
+    has_words,
     passage_evidence,
 )
 from assistant.retrieval import keyword_tokens
@@ -279,8 +281,10 @@ class Assistant:
         on_stage: Callable[[str], None] | None = None,
     ) -> AssistantReply:
         question = question.strip()
-        if not question:
-            raise InputError("question", "the question is empty; type what you want to know")
+        if not has_words(question):
+            raise InputError(
+                "question", "the question has no words in it; type what you want to know"
+            )
         clock = StageTimer(on_start=on_stage)
         with clock("session"):
             turn = self._open_turn(question, channel, session_id, vehicle_text, vin)
@@ -769,10 +773,20 @@ class Assistant:
         session = self._sessions.get_session(session_id)
         if session is None:
             raise InputError("session", f"no session {session_id}; start a new conversation")
-        if message.strip():
-            self._sessions.add_turn(session_id, "user", message.strip())
-            session = self._sessions.get_session(session_id) or session
+        message = message.strip()
+        if message and not has_words(message):
+            raise InputError("message", "the message has no words in it; say what you need")
         questions = [t.text for t in session.turns if t.role == "user"]
+        if not message and not questions and session.open_ticket_id is None:
+            raise InputError(
+                "message",
+                "say what you need help with, so the person who takes the case knows what "
+                "it is about",
+            )
+        if message:
+            self._sessions.add_turn(session_id, "user", message)
+            session = self._sessions.get_session(session_id) or session
+            questions.append(message)
         replies = [t.text for t in session.turns if t.role == "assistant"]
         ticket = self._tickets.open_ticket(
             TicketDraft(
@@ -798,31 +812,37 @@ class Assistant:
         session_id: str,
         retrieval: RetrievalResult,
         vehicle: Vehicle | None,
-    ) -> Escalation:
+    ) -> Escalation | None:
+        """The case handed to a person (a ticket), or None when the asker's address already
+        has as many open cases as it may: the reply then names them."""
         session = self._sessions.get_session(session_id)
         assert session is not None
         if session.channel is Channel.AGENT:
             return self._flag_to_agent(reply, trigger)
         number = self._catalog.profile.emergency_number
         lead = SAFETY_LEAD.format(number=number) if trigger.reason == "safety" else ""
-        handoff = " ".join(part for part in (lead, self._policy.handoff_message) if part)
-        said = f"{reply.answer}\n\n{handoff}" if reply.answer else handoff
+        said = _joined(reply.answer, lead, self._policy.handoff_message)
         quotes = {c.source_id: c.quote for c in reply.citations}
-        ticket = self._tickets.open_ticket(
-            TicketDraft(
-                session_id=session_id,
-                channel=session.channel,
-                reason=trigger.reason,
-                severity=trigger.severity,
-                summary=f"{trigger.reason.replace('_', ' ')} ({trigger.detail}): "
-                f"{reply.standalone_question[:160]}",
-                assistant_said=said,
-                vehicle=vehicle,
-                transcript=session.transcript(),
-                passages=[passage_evidence(p, quotes.get(p.chunk_id)) for p in retrieval.passages],
-            ),
-            reuse_open=True,
+        draft = TicketDraft(
+            session_id=session_id,
+            channel=session.channel,
+            reason=trigger.reason,
+            severity=trigger.severity,
+            summary=f"{trigger.reason.replace('_', ' ')} ({trigger.detail}): "
+            f"{reply.standalone_question[:160]}",
+            assistant_said=said,
+            vehicle=vehicle,
+            transcript=session.transcript(),
+            passages=[passage_evidence(p, quotes.get(p.chunk_id)) for p in retrieval.passages],
         )
+        try:
+            ticket = self._tickets.open_ticket(draft, reuse_open=True)
+        except TooManyOpenTickets as full:
+            # The safety lead (the emergency number) is still said; no new case is opened, so
+            # a routed reply's "passing this to a person" is not.
+            answer = "" if reply.outcome == "handed_off" else reply.answer
+            reply.answer = _joined(answer, lead, f"{full}.")
+            return None
         reply.answer = f"{said} Your reference is {ticket.reference}."
         return Escalation.of(ticket)
 
@@ -850,6 +870,12 @@ class Assistant:
             },
         )
         return _timed(reply, clock)
+
+
+def _joined(answer: str, lead: str, handoff: str) -> str:
+    """The answer, then the safety lead and what happens next, as one paragraph."""
+    told = " ".join(part for part in (lead, handoff) if part)
+    return f"{answer}\n\n{told}" if answer else told
 
 
 def _timed(reply: AssistantReply, clock: StageTimer) -> AssistantReply:

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
-from knowledge.errors import InputError
+from knowledge.errors import GloveboxError, InputError
 from knowledge.records import Audience
 
 
@@ -279,6 +279,23 @@ def ticket_id_from_reference(reference: str) -> int:
             problem=f"{reference!r} is not a ticket reference; write it like GBX-000123",
         )
     return int(match.group(1))
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` holds a letter or a digit: a question or a message a person could act on,
+    not only whitespace, punctuation or control characters."""
+    return any(character.isalnum() for character in text)
+
+
+class TooManyOpenTickets(GloveboxError):
+    """The asker's address already has as many open tickets as one address may have."""
+
+    def __init__(self, open_references: list[str]) -> None:
+        self.open_references = open_references
+        super().__init__(
+            f"{len(open_references)} cases from here are already open "
+            f"({', '.join(open_references)}); a person will reply in those conversations"
+        )
 
 
 def passage_evidence(passage: Passage, quote: str | None = None) -> dict[str, Any]:

@@ -101,10 +101,18 @@ class Services:
     starters: StarterQuestions
 
 
+def open_settings_desk(settings: GloveboxSettings) -> DeskStores:
+    """The desk's stores on the configured database, with the configured ticket cap."""
+    return open_desk(
+        settings.resolved_database_url,
+        max_open_tickets_per_client=settings.max_open_tickets_per_address,
+    )
+
+
 def build_services(settings: GloveboxSettings, kb: str) -> Services:
     embedder = build_embedder(settings)
     store = open_knowledge_base(settings, kb, embedder, create=False)
-    desk = open_desk(settings.resolved_database_url)
+    desk = open_settings_desk(settings)
     assistant = build_assistant(settings, kb, embedder=embedder, desk=desk, store=store)
     return Services(
         assistant=assistant,
@@ -163,7 +171,7 @@ def build_assistant(
     use_llm = bool(settings.llm_base_url) and generator_kind != "extractive"
     embedder = embedder or build_embedder(settings)
     store = store or open_knowledge_base(settings, kb, embedder, create=False)
-    desk = desk or open_desk(settings.resolved_database_url)
+    desk = desk or open_settings_desk(settings)
     lines = CachedEmbedder(embedder)  # the reranker and the generator embed the same lines
     generator: AnswerGenerator = ExtractiveGenerator(embedder=lines)
     support: SupportChecker = DeterministicSupportChecker(

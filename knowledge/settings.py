@@ -144,6 +144,12 @@ class GloveboxSettings(BaseSettings):
     max_request_bytes: int = Field(default=32_768, ge=1024)
     rate_limit_per_ip: int = Field(default=60, ge=1, description="Driver requests a minute.")
     rate_limit_per_session: int = Field(default=12, ge=1, description="Questions a minute.")
+    max_open_tickets_per_address: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Open tickets the conversations from one driver address may have at once.",
+    )
     handoff_message: str = Field(
         default="A member of our Customer Care team will pick this up here shortly.",
         description="What the asker is told happens next when a case goes to a human.",

@@ -41,7 +41,8 @@ class SqlSessionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def create_session(self, channel: Channel) -> str:
+    def create_session(self, channel: Channel, *, client_key: str | None = None) -> str:
+        """A new conversation; `client_key` names who opened it (see `SessionRow.client_key`)."""
         now = utc_now()
         session_id = uuid.uuid4().hex
         with self._db.transaction(write=True) as db:
@@ -53,6 +54,7 @@ class SqlSessionStore:
                     updated_at=now,
                     state=EscalationState.AI,
                     failed_answers=0,
+                    client_key=client_key,
                 )
             )
         return session_id

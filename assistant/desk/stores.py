@@ -14,7 +14,7 @@ from assistant.desk.database import Database
 from assistant.desk.feedback import SqlFeedbackStore
 from assistant.desk.sessions import SqlSessionStore
 from assistant.desk.tables import create_desk_tables
-from assistant.desk.tickets import SqlTicketStore
+from assistant.desk.tickets import DEFAULT_MAX_OPEN_PER_CLIENT, SqlTicketStore
 
 
 class DeskListings(Protocol):
@@ -44,12 +44,14 @@ class DeskStores:
         self.accounts.close()
 
 
-def open_desk(database_url: str) -> DeskStores:
+def open_desk(
+    database_url: str, *, max_open_tickets_per_client: int = DEFAULT_MAX_OPEN_PER_CLIENT
+) -> DeskStores:
     """The stores on `database_url`; tables are created on first use."""
     database = Database(database_url, stage="tickets", create_tables=create_desk_tables)
     return DeskStores(
         sessions=SqlSessionStore(database),
-        tickets=SqlTicketStore(database),
+        tickets=SqlTicketStore(database, max_open_per_client=max_open_tickets_per_client),
         feedback=SqlFeedbackStore(database),
         accounts=SqlAccountStore(database_url),
         database=database,

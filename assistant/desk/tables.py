@@ -43,6 +43,9 @@ class SessionRow(DeskBase):
     vehicle_model: Mapped[str | None] = mapped_column(String(80))
     vehicle_year: Mapped[int | None] = mapped_column(Integer)
     vehicle_vin: Mapped[str | None] = mapped_column(String(32))
+    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Who opened the conversation, pseudonymously (a digest of the driver's address): open
+    tickets are capped per client. None for agents' and the CLI's conversations."""
 
 
 class TurnRow(DeskBase):

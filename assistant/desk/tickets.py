@@ -15,6 +15,7 @@ from assistant.desk.database import Database, record_from_row, utc_now
 from assistant.desk.sessions import append_turn, as_json, session_row
 from assistant.desk.tables import (
     CsatRow,
+    SessionRow,
     TicketRow,
     TurnRow,
     vehicle_columns,
@@ -28,6 +29,7 @@ from assistant.records import (
     Severity,
     Ticket,
     TicketDraft,
+    TooManyOpenTickets,
     Turn,
     ticket_reference,
 )
@@ -48,11 +50,20 @@ SEVERITY_RANK = {
 }
 
 
-class SqlTicketStore:
-    """`TicketStore` on SQLAlchemy: a session has one open ticket at a time."""
+DEFAULT_MAX_OPEN_PER_CLIENT = 5
+"""Open tickets one driver address may have at once (see `SqlTicketStore`)."""
 
-    def __init__(self, database: Database) -> None:
+
+class SqlTicketStore:
+    """`TicketStore` on SQLAlchemy: a session has one open ticket at a time, and the sessions
+    of one client (a driver's address) at most `max_open_per_client` between them, so a script
+    cannot fill the agents' queue."""
+
+    def __init__(
+        self, database: Database, *, max_open_per_client: int = DEFAULT_MAX_OPEN_PER_CLIENT
+    ) -> None:
         self._db = database
+        self.max_open_per_client = max_open_per_client
 
     def open_ticket(self, draft: TicketDraft, *, reuse_open: bool = False) -> Ticket:
         transcript = as_json(list(draft.transcript), "ticket transcript")
@@ -79,6 +90,7 @@ class SqlTicketStore:
                         "through the session, or resolve it before opening another"
                     ),
                 )
+            self._check_client_cap(db, session.client_key)
             row = TicketRow(
                 session_id=draft.session_id,
                 channel=Channel(draft.channel),
@@ -100,6 +112,23 @@ class SqlTicketStore:
             session.updated_at = now
             db.flush()
             return ticket_from_row(row)
+
+    def _check_client_cap(self, db: Session, client_key: str | None) -> None:
+        """Raises TooManyOpenTickets when the client's sessions hold the most open tickets
+        allowed; checked in the transaction that opens the ticket."""
+        if client_key is None:
+            return
+        open_ids = db.scalars(
+            select(TicketRow.id)
+            .join(SessionRow, SessionRow.id == TicketRow.session_id)
+            .where(
+                SessionRow.client_key == client_key,
+                TicketRow.state != EscalationState.RESOLVED,
+            )
+            .order_by(TicketRow.id)
+        ).all()
+        if len(open_ids) >= self.max_open_per_client:
+            raise TooManyOpenTickets([ticket_reference(ticket_id) for ticket_id in open_ids])
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
         with self._db.transaction(write=False) as db:

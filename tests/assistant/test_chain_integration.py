@@ -9,8 +9,15 @@ import pytest
 
 from assistant.chain import Assistant, AssistantReply
 from assistant.desk.stores import open_desk
+from assistant.desk.tickets import DEFAULT_MAX_OPEN_PER_CLIENT
 from assistant.llm import LlmAnswerGenerator
-from assistant.records import Channel, EscalationState, Passage, ticket_id_from_reference
+from assistant.records import (
+    Channel,
+    EscalationState,
+    Passage,
+    TooManyOpenTickets,
+    ticket_id_from_reference,
+)
 from assistant.support import DeterministicSupportChecker
 from assistant.wiring import build_assistant
 from knowledge.errors import InputError
@@ -273,6 +280,45 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert ticket.passages and all(p["chunk_id"] for p in ticket.passages)
     assert ticket.vehicle is not None and ticket.vehicle.model == "Brisa"
     assert reply.citations[0].quote in ticket.assistant_said
+
+
+def test_a_safety_case_from_an_address_at_its_ticket_cap_still_gets_the_advice(
+    assistant: Assistant, sample_home: GloveboxSettings
+) -> None:
+    desk = open_desk(sample_home.resolved_database_url)
+    held = []
+    for n in range(DEFAULT_MAX_OPEN_PER_CLIENT):
+        earlier = desk.sessions.create_session(Channel.DRIVER, client_key="one-address")
+        held.append(assistant.hand_to_person(earlier, f"case {n}: my order is late").ticket_id)
+    before = len(desk.tickets.list_tickets(limit=10_000))
+    session_id = desk.sessions.create_session(Channel.DRIVER, client_key="one-address")
+
+    reply = ask(assistant, "There is smoke coming from under the hood", session_id=session_id)
+
+    assert reply.escalation is None and len(desk.tickets.list_tickets(limit=10_000)) == before
+    assert "911" in reply.answer and reply.citations  # the immediate advice, cited, first
+    assert all(str(reference) in reply.answer for reference in held)
+    with pytest.raises(TooManyOpenTickets):
+        assistant.hand_to_person(session_id, "please, a person")
+
+
+@pytest.mark.parametrize("message", ["", "  ", "\u0000", "?!"])
+def test_talking_to_a_person_needs_something_to_talk_about(
+    assistant: Assistant, sample_home: GloveboxSettings, message: str
+) -> None:
+    session_id = open_desk(sample_home.resolved_database_url).sessions.create_session(
+        Channel.DRIVER
+    )
+    with pytest.raises(InputError) as refused:
+        assistant.hand_to_person(session_id, message)
+    assert refused.value.source == "message"
+
+
+@pytest.mark.parametrize("question", ["\u0000", "...", " \t?"])
+def test_a_question_with_no_words_is_refused(assistant: Assistant, question: str) -> None:
+    with pytest.raises(InputError) as refused:
+        assistant.ask(question, channel=Channel.DRIVER)
+    assert refused.value.source == "question"
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,10 @@ def running_server(
     sample_kb_home: GloveboxSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     """One server for the agent, console and widget tests (rate limits raised for them)."""
-    relaxed = {"GLOVEBOX_RATE_LIMIT_PER_IP": "1000", "GLOVEBOX_RATE_LIMIT_PER_SESSION": "100"}
+    relaxed = {
+        "GLOVEBOX_RATE_LIMIT_PER_IP": "1000",
+        "GLOVEBOX_RATE_LIMIT_PER_SESSION": "100",
+        "GLOVEBOX_MAX_OPEN_TICKETS_PER_ADDRESS": "1000",
+    }
     with serving(sample_kb_home.home, tmp_path_factory.mktemp("server"), relaxed) as server:
         yield server

@@ -182,7 +182,7 @@ def test_ask_json_and_batch(glovebox_home: Path, tmp_path: Path) -> None:
     lines = [json.loads(line) for line in batch.stdout.splitlines()]
     assert [line["line"] for line in lines] == [1, 2]
     assert "1-800-555-0199" in lines[0]["answer"]
-    assert "question is empty" in lines[1]["error"]
+    assert "question has no words" in lines[1]["error"]
 
 
 def test_ask_with_a_bad_vin_says_what_is_wrong(glovebox_home: Path, tmp_path: Path) -> None:

@@ -273,6 +273,31 @@ def test_once_a_person_has_the_conversation_the_bot_stays_silent(
     assert answered["asker_waiting_since"] is None
 
 
+@pytest.mark.parametrize(
+    "body", [{}, {"message": "   "}, {"message": "\u0000\u0000"}, {"message": "?!"}]
+)
+def test_an_escalation_that_says_nothing_opens_no_ticket(
+    client: httpx.Client, running_server: RunningServer, body: dict[str, str]
+) -> None:
+    agent = signed_in_agent(client, running_server)
+    before = len(client.get("/v1/agent/tickets", headers=agent).json())
+    refused = client.post("/v1/escalations", headers=KEY, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "message"
+    assert len(client.get("/v1/agent/tickets", headers=agent).json()) == before
+
+
+@pytest.mark.parametrize("question", ["\u0000", "\u0000\u0001 \t", "???", "..."])
+def test_a_question_with_no_words_is_refused_before_anything_is_stored(
+    client: httpx.Client, running_server: RunningServer, question: str
+) -> None:
+    agent = signed_in_agent(client, running_server)
+    before = len(client.get("/v1/agent/tickets", headers=agent).json())
+    refused = client.post("/v1/chat", headers=KEY, json={"question": question})
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "question"
+    assert len(client.get("/v1/agent/tickets", headers=agent).json()) == before
+
+
 def signed_in_agent(client: httpx.Client, server: RunningServer) -> dict[str, str]:
     token = client.post(
         "/v1/agent/sessions", json={"username": server.username, "password": server.password}
@@ -291,7 +316,7 @@ def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
     client: httpx.Client, running_server: RunningServer
 ) -> None:
     session_id, reference = escalate(client, "My key fob stopped working")
-    stranger = client.post("/v1/escalations", headers=KEY, json={}).json()["session_id"]
+    stranger, _ = escalate(client, "Where is my order?")
     agent = signed_in_agent(client, running_server)
     rating = {"session_id": session_id, "ticket_id": reference, "rating": 4, "comment": "Quick!"}
 
@@ -424,10 +449,33 @@ def test_the_openai_client_talks_to_chat_completions(running_server: RunningServ
 def strict_server(
     sample_kb_home: GloveboxSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    limits = {"GLOVEBOX_RATE_LIMIT_PER_IP": "20", "GLOVEBOX_RATE_LIMIT_PER_SESSION": "3"}
+    limits = {
+        "GLOVEBOX_RATE_LIMIT_PER_IP": "20",
+        "GLOVEBOX_RATE_LIMIT_PER_SESSION": "3",
+        "GLOVEBOX_MAX_OPEN_TICKETS_PER_ADDRESS": "2",
+    }
     folder: Path = tmp_path_factory.mktemp("strict-server")
     with serving(sample_kb_home.home, folder, limits) as server:
         yield server
+
+
+def test_one_address_cannot_fill_the_queue_with_tickets(strict_server: RunningServer) -> None:
+    """Runs before the flood test below, which spends this address's request budget."""
+    client = httpx.Client(base_url=strict_server.url, timeout=60)
+    asked = [
+        client.post("/v1/escalations", headers=KEY, json={"message": f"help with case {n}"})
+        for n in range(3)
+    ]
+    assert [response.status_code for response in asked] == [200, 200, 429]
+    refused = asked[2]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json()["error"]["field"] == "session_id"
+    open_references = [response.json()["ticket_id"] for response in asked[:2]]
+    assert all(reference in refused.json()["error"]["message"] for reference in open_references)
+    # A question that would escalate is answered without a third ticket, naming the open ones.
+    reply = client.post("/v1/chat", headers=KEY, json={"question": "I want to talk to a human"})
+    assert reply.status_code == 200 and reply.json()["escalation"] is None
+    assert open_references[0] in reply.json()["answer"]
 
 
 def test_a_flood_gets_429s_and_the_server_stays_up(strict_server: RunningServer) -> None:

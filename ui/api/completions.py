@@ -21,7 +21,7 @@ from assistant.records import Channel
 from assistant.wiring import Services
 from knowledge.embedder import Embedder
 from ui.api.dependencies import KEYED, LimitsDep, ServicesDep, SettingsDep
-from ui.api.driver import checked_question, within_conversation_rate
+from ui.api.driver import DriverClient, checked_question, within_conversation_rate
 from ui.api.driver_replies import driver_reply, turn_index
 from ui.api.errors import ApiError
 from ui.api.models import ChatCompletionRequest, OpenAIMessage
@@ -32,14 +32,14 @@ router = APIRouter(tags=["openai-compatible"], dependencies=KEYED)
 @router.post("/v1/chat/completions")
 def completions(
     body: ChatCompletionRequest, services: ServicesDep, settings: SettingsDep,
-    limits: LimitsDep,
+    limits: LimitsDep, client: DriverClient,
 ) -> Any:  # fmt: skip
     """OpenAI-compatible chat completions on the driver channel, citations kept."""
     if body.user:  # OpenAI's end-user id stands in for a conversation here
         within_conversation_rate(limits, f"openai-user:{body.user}")
     question, history = conversation(body.messages)
     question = checked_question(question, settings.max_question_chars)
-    session_id = replayed_session(services, history)
+    session_id = replayed_session(services, history, client)
     named = vehicle_message(services, history)
     vehicle = services.catalog.find_in_text(named) if named else None
     reply = services.assistant.ask(
@@ -72,9 +72,11 @@ def completions(
     }
 
 
-def replayed_session(services: Services, history: list[tuple[str, str]]) -> str:
+def replayed_session(
+    services: Services, history: list[tuple[str, str]], client: str | None = None
+) -> str:
     """A new driver session holding the client's earlier messages, as the question's context."""
-    session_id = services.sessions.create_session(Channel.DRIVER)
+    session_id = services.sessions.create_session(Channel.DRIVER, client_key=client)
     for role, text in history:
         services.sessions.add_turn(session_id, role, text)  # type: ignore[arg-type]
     return session_id

@@ -9,9 +9,10 @@ rate-limited per address and per conversation, and questions are capped.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
@@ -25,6 +26,7 @@ from assistant.records import (
     EscalationState,
     Ticket,
     Vehicle,
+    has_words,
     ticket_id_from_reference,
     ticket_reference,
 )
@@ -33,6 +35,7 @@ from assistant.wiring import Services
 from knowledge.errors import InputError
 from ui.api.dependencies import (
     KEYED,
+    ClientAddress,
     DeskDep,
     LimitsDep,
     ServicesDep,
@@ -54,6 +57,15 @@ from ui.source_page import source_page_html
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET_SCRIPT = "widget.js"
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def driver_client(address: ClientAddress) -> str:
+    """Who is asking, pseudonymously: a digest of the address, kept on the conversations it
+    opens so that open tickets can be capped per address (the address itself is not kept)."""
+    return hashlib.sha256(f"glovebox-driver:{address}".encode()).hexdigest()[:32]
+
+
+DriverClient = Annotated[str, Depends(driver_client)]
 
 public_router = APIRouter()
 """The widget's script and public sources: no key, as a page or a citation link loads them."""
@@ -83,12 +95,15 @@ def source(document_id: str, services: ServicesDep) -> HTMLResponse:
 
 @router.post("/v1/chat")
 def chat(
-    body: ChatRequest, services: ServicesDep, settings: SettingsDep, limits: LimitsDep
-) -> dict[str, Any]:
+    body: ChatRequest, services: ServicesDep, settings: SettingsDep, limits: LimitsDep,
+    client: DriverClient,
+) -> dict[str, Any]:  # fmt: skip
     """Ask a question; the whole answer as JSON."""
     question = checked_question(body.question, settings.max_question_chars)
     if body.session_id:
         continued_conversation(services, limits, body.session_id)
+    else:
+        body.session_id = services.sessions.create_session(Channel.DRIVER, client_key=client)
     reply = services.assistant.ask(
         question, channel=Channel.DRIVER, session_id=body.session_id,
         vehicle_text=body.vehicle, vin=body.vin,
@@ -98,15 +113,16 @@ def chat(
 
 @router.post("/v1/chat/stream")
 def chat_stream(
-    body: ChatRequest, services: ServicesDep, settings: SettingsDep, limits: LimitsDep
-) -> StreamingResponse:
+    body: ChatRequest, services: ServicesDep, settings: SettingsDep, limits: LimitsDep,
+    client: DriverClient,
+) -> StreamingResponse:  # fmt: skip
     """Ask a question; Server-Sent Events: session, status, delta..., citations,
     confidence, escalation (if any), done."""
     question = checked_question(body.question, settings.max_question_chars)
     if body.session_id:
         continued_conversation(services, limits, body.session_id)
     else:  # made now, so the stream can name it first
-        body.session_id = services.sessions.create_session(Channel.DRIVER)
+        body.session_id = services.sessions.create_session(Channel.DRIVER, client_key=client)
     return StreamingResponse(
         answer_events(services, settings.handoff_message, question, body),
         media_type="text/event-stream",
@@ -136,13 +152,19 @@ def rate(body: DriverRating, services: ServicesDep) -> dict[str, Any]:
 
 @router.post("/v1/escalations")
 def escalate(
-    body: EscalationRequest, services: ServicesDep, settings: SettingsDep
+    body: EscalationRequest, services: ServicesDep, settings: SettingsDep, client: DriverClient
 ) -> dict[str, Any]:
-    """The driver asks for a person: a ticket in the agents' queue."""
+    """The driver asks for a person: a ticket in the agents' queue. A driver who has asked
+    nothing yet says what it is about (`message`)."""
     if body.session_id:
         session_id = driver_session(services, body.session_id).id
+    elif not has_words(body.message):
+        raise ApiError(
+            422, "say what you need help with, so the person who takes the case knows what it "
+            "is about", "message",
+        )  # fmt: skip
     else:
-        session_id = services.sessions.create_session(Channel.DRIVER)
+        session_id = services.sessions.create_session(Channel.DRIVER, client_key=client)
     escalation = services.assistant.hand_to_person(session_id, body.message)
     return {
         "session_id": session_id,
@@ -205,11 +227,13 @@ def recalls(
 
 
 def checked_question(question: str, limit: int) -> str:
-    """The question without surrounding space; a 400 naming `question` if empty or over
-    `limit` characters (a 413 when far over)."""
+    """The question without surrounding space; a 400 naming `question` if it has no words or
+    is over `limit` characters (a 413 when far over)."""
     question = question.strip()
-    if not question:
-        raise ApiError(400, "the question is empty", "question")
+    if not has_words(question):
+        raise ApiError(
+            400, "the question has no words in it; type what you want to know", "question"
+        )
     if len(question) > limit:
         raise ApiError(
             413 if len(question) > 4 * limit else 400,

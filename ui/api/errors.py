@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from assistant.desk.agent_desk import NotSignedIn
+from assistant.records import TooManyOpenTickets
 from knowledge.errors import InputError, StageError
 
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
@@ -34,12 +35,18 @@ class ApiError(Exception):
         self.field = field
 
 
-def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+OPEN_TICKETS_RETRY_SECONDS = 600
+"""When a driver at the open-ticket cap may try again: a person resolves a case in minutes."""
+
+
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The error body every route, guard and handler answers with (`field` only when known)."""
     body: dict[str, Any] = {"message": message}
     if field:
         body["field"] = field
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]) -> None:
@@ -50,6 +57,7 @@ def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]
     application.exception_handler(RequestValidationError)(validation_error)
     application.exception_handler(InputError)(bad_input)
     application.exception_handler(NotSignedIn)(not_signed_in)
+    application.exception_handler(TooManyOpenTickets)(too_many_open_tickets)
     application.exception_handler(StageError)(partial(stage_failed, staff_paths=staff_paths))
 
 
@@ -63,6 +71,11 @@ async def bad_input(_request: Request, error: InputError) -> JSONResponse:
 
 async def not_signed_in(_request: Request, error: NotSignedIn) -> JSONResponse:
     return error_response(401, str(error))
+
+
+async def too_many_open_tickets(_request: Request, error: TooManyOpenTickets) -> JSONResponse:
+    retry = {"Retry-After": str(OPEN_TICKETS_RETRY_SECONDS)}
+    return error_response(429, str(error), "session_id", headers=retry)
 
 
 async def stage_failed(

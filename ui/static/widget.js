@@ -53,6 +53,7 @@
       commentSend: "Send",
       commentSkip: "Skip",
       talkToPerson: "Talk to a person",
+      sayWhatYouNeed: "Type in a few words what you need help with, then press “Talk to a person”.",
       escalationSent: "We've asked a person to join. They will reply here.",
       waiting: "Waiting for an agent",
       waitingTicket: "Waiting for an agent ({ticket})",
@@ -102,6 +103,7 @@
       commentSend: "Enviar",
       commentSkip: "Omitir",
       talkToPerson: "Hablar con una persona",
+      sayWhatYouNeed: "Escribe en pocas palabras con qué necesitas ayuda y pulsa «Hablar con una persona».",
       escalationSent: "Hemos pedido que se una una persona. Te responderá aquí.",
       waiting: "Esperando a un agente",
       waitingTicket: "Esperando a un agente ({ticket})",
@@ -1357,6 +1359,12 @@ sup { line-height: 0; vertical-align: baseline; position: relative; top: -0.35em
     async _askForPerson() {
       if (HUMAN_STATES.has(this._state)) return;
       const message = this.$input.value.trim().slice(0, MAX_QUESTION_CHARS);
+      if (!this._sessionId && !message) {
+        // The person who takes the case needs to know what it is about.
+        this._addSystemNote(this.t.sayWhatYouNeed);
+        this.$input.focus();
+        return;
+      }
       const body = { session_id: this._sessionId };
       if (message) {
         body.message = message;

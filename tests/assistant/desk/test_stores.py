@@ -19,6 +19,7 @@ from assistant.records import (
     Severity,
     Ticket,
     TicketDraft,
+    TooManyOpenTickets,
     Vehicle,
     passage_evidence,
     ticket_id_from_reference,
@@ -546,6 +547,29 @@ class TicketStoreContract:
         assert [t.id for t in history] == [earlier.id]
         assert history[0].resolution_note == "Bled the brakes"
         assert store.tickets.earlier_tickets(stranger) == []
+
+    def test_one_client_may_hold_only_so_many_open_tickets(self, store: DeskStores) -> None:
+        store.tickets.max_open_per_client = 2
+
+        def client_session(client_key: str | None) -> str:
+            session_id = store.sessions.create_session(Channel.DRIVER, client_key=client_key)
+            store.sessions.add_turn(session_id, "user", "My brake pedal sinks")
+            return session_id
+
+        first, second, third = (client_session("driver-a") for _ in range(3))
+        opened = [store.tickets.open_ticket(draft_for(store, s)) for s in (first, second)]
+        with pytest.raises(TooManyOpenTickets) as full:
+            store.tickets.open_ticket(draft_for(store, third))
+        assert full.value.open_references == [ticket.reference for ticket in opened]
+        assert stored_session(store, third).open_ticket_id is None  # nothing half-opened
+        # Another client, and a conversation no client is named for (an agent's), are not held.
+        store.tickets.open_ticket(draft_for(store, client_session("driver-b")))
+        store.tickets.open_ticket(draft_for(store, client_session(None)))
+        # A session that has its ticket still reaches it; a resolved case frees a place.
+        assert store.tickets.open_ticket(draft_for(store, first), reuse_open=True) == opened[0]
+        store.tickets.assign(opened[0].id, "ana")
+        store.tickets.resolve(opened[0].id, "Bled the brakes")
+        assert store.tickets.open_ticket(draft_for(store, third)).session_id == third
 
 
 class TestSqlDeskStores(TicketStoreContract):
