@@ -27,19 +27,30 @@ logger = logging.getLogger(__name__)
 class ApiError(Exception):
     """A refusal with its HTTP status, what to do about it, and the field it is about."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.headers = headers
+        """Sent with the error (a 429's Retry-After)."""
 
 
-def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The error body every route, guard and handler answers with (`field` only when known)."""
     body: dict[str, Any] = {"message": message}
     if field:
         body["field"] = field
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]) -> None:
@@ -54,7 +65,7 @@ def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]
 
 
 async def api_error(_request: Request, error: ApiError) -> JSONResponse:
-    return error_response(error.status, error.message, error.field)
+    return error_response(error.status, error.message, error.field, error.headers)
 
 
 async def bad_input(_request: Request, error: InputError) -> JSONResponse:
