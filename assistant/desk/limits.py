@@ -1,11 +1,16 @@
 """Rate limits kept in the desk's SQL database, so they hold across every server process that
 shares it (several workers behind a load balancer, on SQLite or PostgreSQL).
 
-Each key has one counter row per scope, counting in fixed windows (a minute, say). Admitting
-an event is one `INSERT ... ON CONFLICT DO UPDATE ... WHERE hits < limit RETURNING hits`: the
-database serialises it per row, so two processes cannot both take the last place. A fixed
-window lets a burst of at most twice the limit straddle a window boundary; the trade buys one
-statement per request and an exact count. Rows of ended windows are purged once a window.
+Each key has one counter row per scope: its count in the current fixed window and in the one
+before. The limit is checked against a sliding window, estimated as the previous window's
+count weighted by how much of it the sliding window still covers, plus the current count (the
+"sliding window counter" of Cloudflare and others): no burst of twice the limit across a
+window boundary, and one small row per key instead of a row per event.
+
+Counting an event is one write transaction that locks the key's row: created if missing with
+`INSERT ... ON CONFLICT DO NOTHING`, then read `FOR UPDATE` (PostgreSQL) or under SQLite's
+write lock, taken at BEGIN IMMEDIATE; so two processes cannot both take the last place. Rows
+of keys idle for two windows are purged once a window.
 
     per_address = SqlRateLimiter(database, "driver_address", limit=60)
     admission = per_address.allow("203.0.113.7")
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, case, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
 from assistant.desk.database import Database
@@ -107,61 +112,76 @@ class SqlRateLimiter:
     def allow(self, key: str) -> Admission:
         stored_key = _stored_key(key)
         now = self._clock()
-        window_start = int(now // self._window) * self._window
+        current = int(now // self._window) * self._window
         with self._database.transaction(write=True) as session:
-            hits = session.execute(self._count(session, stored_key, window_start)).scalar()
-            if hits is not None:
-                admission = Admission(True, self._scope, stored_key, window_start)
-            else:
-                current = session.scalar(
-                    select(RateLimitRow.window_start).where(*self._row(stored_key))
-                )
-                ends = (current if current is not None else window_start) + self._window
-                retry_after = max(1, math.ceil(ends - now))
-                admission = Admission(False, self._scope, stored_key, window_start, retry_after)
-        self._purge_now_and_then(now, window_start)
-        return admission
+            row = self._locked_row(session, stored_key, current)
+            # A row from a later window (a process whose clock is a little ahead) is counted
+            # in as it stands, so clock skew between processes never resets a count.
+            window_start = max(current, row.window_start)
+            hits, previous = self._counts(row, window_start)
+            elapsed = max(0.0, now - window_start)
+            if previous * (1 - elapsed / self._window) + hits + 1 > self._limit:
+                wait = self._wait(hits, previous, elapsed)
+                return Admission(False, self._scope, stored_key, window_start, wait)
+            row.window_start, row.hits, row.previous_hits = window_start, hits + 1, previous
+        self._purge_now_and_then(now, current)
+        return Admission(True, self._scope, stored_key, window_start)
 
     def release(self, admission: Admission) -> None:
         if not admission.allowed or admission.scope != self._scope:
             return
         with self._database.transaction(write=True) as session:
-            session.execute(
-                update(RateLimitRow)
-                .where(
-                    *self._row(admission.key),
-                    RateLimitRow.window_start == admission.window_start,
-                    RateLimitRow.hits > 0,
-                )
-                .values(hits=RateLimitRow.hits - 1)
-            )
+            row = session.scalars(
+                select(RateLimitRow).where(*self._row(admission.key)).with_for_update()
+            ).first()
+            if row is None:
+                return
+            if row.window_start == admission.window_start:
+                row.hits = max(0, row.hits - 1)
+            elif row.window_start == admission.window_start + self._window:
+                row.previous_hits = max(0, row.previous_hits - 1)
 
-    def _count(self, session: Session, key: str, window_start: int) -> Any:
-        """The upsert that counts one event unless the key's current window is full; it
-        returns the new count, or no row when refused."""
+    def _locked_row(self, session: Session, key: str, window_start: int) -> RateLimitRow:
         insert = _dialect_insert(session)
-        table = RateLimitRow.__table__
-        statement = insert(table).values(
-            scope=self._scope, key=key, window_start=window_start, hits=1
-        )
-        # A later window starts the count afresh; an earlier one (a process whose clock is
-        # a little behind) counts in the stored window, so clock skew never resets a count.
-        later = statement.excluded.window_start > table.c.window_start
-        return statement.on_conflict_do_update(
-            index_elements=[table.c.scope, table.c.key],
-            set_={
-                "hits": case((later, 1), else_=table.c.hits + 1),
-                "window_start": case((later, statement.excluded.window_start),
-                                     else_=table.c.window_start),
-            },
-            where=later | (table.c.hits < self._limit),
-        ).returning(table.c.hits)  # fmt: skip
+        session.execute(
+            insert(RateLimitRow.__table__)
+            .values(scope=self._scope, key=key, window_start=window_start, hits=0,
+                    previous_hits=0)
+            .on_conflict_do_nothing(index_elements=["scope", "key"])
+        )  # fmt: skip
+        return session.scalars(
+            select(RateLimitRow)
+            .where(*self._row(key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+
+    def _counts(self, row: RateLimitRow, window_start: int) -> tuple[int, int]:
+        """(this window's count, the previous window's) as of `window_start`."""
+        if row.window_start == window_start:
+            return row.hits, row.previous_hits
+        if row.window_start == window_start - self._window:
+            return 0, row.hits
+        return 0, 0
+
+    def _wait(self, hits: int, previous: int, elapsed: float) -> int:
+        """Whole seconds until one more event fits, if none is counted meanwhile."""
+        room = self._limit - 1
+        window = self._window
+        if hits <= room and previous > 0:
+            # Within this window, as the previous window's share fades.
+            fits_at = window * (1 - (room - hits) / previous)
+            if fits_at <= window:
+                return max(1, math.ceil(fits_at - elapsed))
+        # In the next window, as this one's count fades in turn.
+        fades = max(0.0, window * (1 - room / hits)) if hits else 0.0
+        return max(1, math.ceil(window - elapsed + fades))
 
     def _row(self, key: str) -> tuple[ColumnElement[bool], ...]:
         return (RateLimitRow.scope == self._scope, RateLimitRow.key == key)
 
     def _purge_now_and_then(self, now: float, window_start: int) -> None:
-        # Once a window per process: ended windows' rows count nothing any more.
+        # Once a window per process: a row last counted two windows ago weighs nothing.
         with self._purge_lock:
             if now < self._next_purge:
                 return
@@ -171,7 +191,7 @@ class SqlRateLimiter:
                 delete(RateLimitRow).where(
                     and_(
                         RateLimitRow.scope == self._scope,
-                        RateLimitRow.window_start < window_start,
+                        RateLimitRow.window_start < window_start - self._window,
                     )
                 )
             )

@@ -17,7 +17,7 @@ same address, unless that address is spraying guesses across many accounts.
 
     attempt = throttle.admit(address, username, device_token)
     if not attempt.allowed: ...  # 429, Retry-After: attempt.retry_after, password unchecked
-    if right: device_token = throttle.succeeded(attempt) else: throttle.failed(attempt)
+    if right: device_token = throttle.succeeded(attempt)  # else its places stay taken
 """
 
 from __future__ import annotations
@@ -121,7 +121,8 @@ class SignInThrottle:
         }
 
     def admit(self, address: str, username: str, device_token: str | None) -> SignInAttempt:
-        """Takes this attempt's places; a refused attempt holds none."""
+        """Takes this attempt's places; a refused attempt holds none. A wrong password keeps
+        them until their windows end; `succeeded` gives them back."""
         username = normalized_username(username)
         if device_token and self.trusts(device_token, username):
             checks = [(self._per_device, _digest(device_token))]
@@ -133,17 +134,17 @@ class SignInThrottle:
                 (self._per_address, address),
             ]
         admitted: list[Admission] = []
+        waits: list[int] = []
         for limiter, key in checks:
             admission = limiter.allow(key)
-            if not admission.allowed:
-                self._give_back(admitted)
-                return SignInAttempt(username, device_token, (), admission.retry_after)
-            admitted.append(admission)
+            if admission.allowed:
+                admitted.append(admission)
+            else:
+                waits.append(admission.retry_after)
+        if waits:  # every counter asked, so Retry-After is the longest wait, not the first
+            self._give_back(admitted)
+            return SignInAttempt(username, device_token, (), max(waits))
         return SignInAttempt(username, device_token, tuple(admitted))
-
-    def failed(self, attempt: SignInAttempt) -> None:
-        """A wrong password: the attempt's places stay taken until their windows end."""
-        del attempt
 
     def succeeded(self, attempt: SignInAttempt) -> str:
         """A right password: gives the places back and returns the device token to keep (the
@@ -201,6 +202,7 @@ class SignInThrottle:
                     TrustedDeviceRow.token_sha256.not_in(kept.scalar_subquery()),
                 )
             )
+            session.execute(delete(TrustedDeviceRow).where(TrustedDeviceRow.expires_at <= now))
         return token
 
 

@@ -120,7 +120,8 @@ class CsatRow(DeskBase):
 
 
 class RateLimitRow(DeskBase):
-    """One key's count in its current fixed window (`assistant.desk.limits`)."""
+    """One key's counts in its current fixed window and the one before
+    (`assistant.desk.limits`)."""
 
     __tablename__ = "rate_limit_counters"
 
@@ -129,6 +130,8 @@ class RateLimitRow(DeskBase):
     window_start: Mapped[int] = mapped_column(BigInteger, index=True)
     """Unix seconds at which the window began (a multiple of the limiter's window)."""
     hits: Mapped[int] = mapped_column(Integer)
+    previous_hits: Mapped[int] = mapped_column(Integer)
+    """The count of the window before `window_start`."""
 
 
 class TrustedDeviceRow(DeskBase):

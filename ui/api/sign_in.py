@@ -91,8 +91,7 @@ def sign_in(
         raise TooManySignIns(attempt.retry_after)
     token = desk.sign_in(username, password)
     if token is None:
-        throttle.failed(attempt)
-        return None
+        return None  # the attempt's places stay taken: a wrong password counts
     return SignedIn(token, throttle.succeeded(attempt))
 
 

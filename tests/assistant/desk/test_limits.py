@@ -66,13 +66,25 @@ def test_a_key_gets_its_limit_per_window_and_is_told_when_to_come_back(
     limiter = SqlRateLimiter(database, "test", limit=3, clock=clock)
     admissions = [limiter.allow("10.0.0.1") for _ in range(4)]
     assert [admission.allowed for admission in admissions] == [True, True, True, False]
-    assert admissions[-1].retry_after == 40  # the window ends 40 s from now
+    # The window ends in 40 s; then a third of the next minute must pass for the three
+    # events to weigh no more than two.
+    assert admissions[-1].retry_after == 60
     assert limiter.allow("10.0.0.2").allowed  # another key has its own budget
-    clock.now += 39.5
+    clock.now += 59.5
     refused = limiter.allow("10.0.0.1")
     assert not refused.allowed and refused.retry_after == 1  # never 0: a client would spin
     clock.now += 1
-    assert limiter.allow("10.0.0.1").allowed  # a new window
+    assert limiter.allow("10.0.0.1").allowed
+    assert not limiter.allow("10.0.0.1").allowed  # the last window still weighs two thirds
+
+
+def test_no_second_burst_just_after_a_window_boundary(database: Database) -> None:
+    clock = Clock()
+    clock.now += 39  # a second before the window ends
+    limiter = SqlRateLimiter(database, "test", limit=3, clock=clock)
+    assert all(limiter.allow("10.0.0.1").allowed for _ in range(3))
+    clock.now += 2  # a second into the next window
+    assert not limiter.allow("10.0.0.1").allowed  # a fixed window would let three more in
 
 
 def test_a_refused_event_is_not_counted_and_a_released_one_gives_its_place_back(
@@ -90,7 +102,8 @@ def test_a_refused_event_is_not_counted_and_a_released_one_gives_its_place_back(
     stale = limiter.allow("bob")
     clock.now += 60
     limiter.allow("bob")
-    limiter.release(stale)  # from an ended window: the new window's count stays
+    assert not limiter.allow("bob").allowed  # two thirds of the stale one still weigh
+    limiter.release(stale)  # counted in the previous window: taken back from there
     assert limiter.allow("bob").allowed and not limiter.allow("bob").allowed
 
 
@@ -110,6 +123,9 @@ def test_ended_windows_are_purged(database: Database) -> None:
         limiter.allow(f"session-{n}")
     assert rows(database) == 100
     clock.now += 61
+    limiter.allow("a-new-session")
+    assert rows(database) == 101  # the last window still weighs in the sliding one
+    clock.now += 60
     limiter.allow("a-new-session")
     assert rows(database) == 1
 

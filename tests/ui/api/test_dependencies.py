@@ -112,7 +112,7 @@ def test_the_key_is_checked_before_the_body_and_a_refused_key_costs_no_rate(
     assert [response.status_code for response in allowed] == [200, 200]
     limited = client.post("/guarded", headers=keyed, json={"question": "hi"})
     assert limited.status_code == 429
-    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert 1 <= int(limited.headers["retry-after"]) <= 120  # two windows at most
     assert limited.json() == {
         "error": {"message": "too many requests from this address; wait a minute"}
     }
