@@ -93,6 +93,7 @@ class SqlRateLimiter:
                 f"rate limit {scope!r}: limit and window must be at least 1, "
                 f"not {limit} per {window_seconds} s"
             )
+        self._insert = _dialect_insert(database.engine.dialect.name)  # refused at start-up
         self._database = database
         self._scope = scope
         self._limit = limit
@@ -142,9 +143,8 @@ class SqlRateLimiter:
                 row.previous_hits = max(0, row.previous_hits - 1)
 
     def _locked_row(self, session: Session, key: str, window_start: int) -> RateLimitRow:
-        insert = _dialect_insert(session)
         session.execute(
-            insert(RateLimitRow.__table__)
+            self._insert(RateLimitRow.__table__)
             .values(scope=self._scope, key=key, window_start=window_start, hits=0,
                     previous_hits=0)
             .on_conflict_do_nothing(index_elements=["scope", "key"])
@@ -203,8 +203,8 @@ def _stored_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _dialect_insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT with ON CONFLICT of the database's dialect."""
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
