@@ -8,6 +8,7 @@ from typing import Literal
 from assistant.calibration import SHIPPED_MODEL, ConfidenceModel
 from assistant.chain import Assistant, ChainPolicy
 from assistant.desk.accounts import SqlAccountStore
+from assistant.desk.database import Database
 from assistant.desk.feedback import SqlFeedbackStore
 from assistant.desk.sessions import SqlSessionStore
 from assistant.desk.stores import DeskStores, open_desk
@@ -99,6 +100,8 @@ class Services:
     embedder: Embedder
     sources: SourceLibrary
     starters: StarterQuestions
+    database: Database
+    """The desk's database, which the shared rate limits also count in."""
 
 
 def open_settings_desk(settings: GloveboxSettings) -> DeskStores:
@@ -126,6 +129,7 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
         embedder=embedder,
         sources=SourceLibrary(store),
         starters=StarterQuestions(store, assistant.catalog.profile),
+        database=desk.database,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class GloveboxSettings(BaseSettings):
@@ -150,6 +151,12 @@ class GloveboxSettings(BaseSettings):
         le=10_000,
         description="Open tickets the conversations from one driver address may have at once.",
     )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or CIDR networks of the reverse proxies in front of `glovebox "
+        "serve`, comma-separated (10.0.0.5,10.1.0.0/16). Only a request from one of them has "
+        "its client address taken from X-Forwarded-For; none by default, loopback included.",
+    )
     handoff_message: str = Field(
         default="A member of our Customer Care team will pick this up here shortly.",
         description="What the asker is told happens next when a case goes to a human.",
@@ -158,6 +165,25 @@ class GloveboxSettings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'glovebox.sqlite3').resolve()}"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> tuple[str, ...]:
+        entries = value.split(",") if isinstance(value, str) else value
+        if not isinstance(entries, list | tuple):
+            raise ValueError("give comma-separated addresses or CIDR networks")
+        networks = []
+        for entry in (str(item).strip() for item in entries):
+            if not entry:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network; set "
+                    "GLOVEBOX_TRUSTED_PROXIES like 10.0.0.5,10.1.0.0/16"
+                ) from None
+        return tuple(networks)
 
     @field_validator("chroma_url", "llm_base_url", "judge_base_url")
     @classmethod

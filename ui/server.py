@@ -2,12 +2,17 @@
 API docs at /docs (served from this machine) and the Gradio console mounted at /console. Nothing
 of the console or the agent API answers without a signed-in agent; sessions expire after
 `GLOVEBOX_AGENT_SESSION_HOURS`. The routes themselves are in `ui.api`.
+
+The rate limits and the sign-in throttle count in the desk's database, so several processes on
+one database share them; `uvicorn_config` takes a client's address from X-Forwarded-For only
+when the peer is one of `GLOVEBOX_TRUSTED_PROXIES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -19,6 +24,9 @@ from ui.agent_auth import token_from
 from ui.api import ApiState, RateLimits, install_api
 from ui.api.sign_in import CONSOLE_PATH
 from ui.api_docs import install_api_docs
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> FastAPI:
@@ -34,13 +42,30 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     )
     # FastAPI's own /docs and /redoc load their scripts from a CDN: ours are served from here.
     application = FastAPI(title="Glovebox", version="0.1.0", docs_url=None, redoc_url=None)
-    install_api(
-        application, ApiState(settings, kb, services, desk, RateLimits.from_settings(settings))
-    )
+    limits = RateLimits.from_settings(settings, services.database)
+    install_api(application, ApiState(settings, kb, services, desk, limits))
     install_api_docs(application)
     if console:
         _mount_console(application, desk)
     return application
+
+
+def uvicorn_config(
+    application: Any, settings: GloveboxSettings, *, host: str, port: int
+) -> uvicorn.Config:
+    """How `glovebox serve` runs an app. Uvicorn by default believes X-Forwarded-For from
+    loopback, so anyone on the machine could pose as any address; here only the configured
+    proxies are believed, and with none the peer's own address is the client's."""
+    import uvicorn
+
+    proxies = ",".join(settings.trusted_proxies)
+    return uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
 
 
 def _mount_console(application: FastAPI, desk: AgentDesk) -> None:

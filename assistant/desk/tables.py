@@ -1,4 +1,5 @@
-"""The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings.
+"""The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings, and the
+rate-limit counters and trusted sign-in devices every server process shares.
 
 One declarative base for the lot: they refer to each other.
 """
@@ -8,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, inspect
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    inspect,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -109,6 +120,34 @@ class CsatRow(DeskBase):
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class RateLimitRow(DeskBase):
+    """One key's counts in its current fixed window and the one before
+    (`assistant.desk.limits`)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, index=True)
+    """Unix seconds at which the window began (a multiple of the limiter's window)."""
+    hits: Mapped[int] = mapped_column(Integer)
+    previous_hits: Mapped[int] = mapped_column(Integer)
+    """The count of the window before `window_start`."""
+
+
+class TrustedDeviceRow(DeskBase):
+    """A browser or API client that once signed in as `username`; its token is stored only as
+    a digest (`assistant.desk.sign_in_throttle`)."""
+
+    __tablename__ = "trusted_devices"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 # --- The store ---------------------------------------------------------------------------------

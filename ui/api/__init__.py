@@ -4,7 +4,8 @@ module-level functions; what they need comes through `ui.api.dependencies`, thei
 models of `ui.api.models`, and every error has the one shape of `ui.api.errors`.
 
     application = FastAPI()
-    install_api(application, ApiState(settings, kb, services, desk, RateLimits.from_settings(s)))
+    limits = RateLimits.from_settings(settings, services.database)
+    install_api(application, ApiState(settings, kb, services, desk, limits))
 """
 
 from __future__ import annotations

@@ -74,6 +74,8 @@ LimitsDep = Annotated[RateLimits, Depends(rate_limits)]
 
 
 def client_address(request: Request) -> str:
+    """The peer's address, or the client's when the peer is a trusted proxy: uvicorn rewrites
+    `request.client` from X-Forwarded-For only for GLOVEBOX_TRUSTED_PROXIES (`ui.server`)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -112,10 +114,16 @@ def publishable_key(request: Request, settings: SettingsDep) -> str:
     return key
 
 
+def too_many(message: str, retry_after: int, field: str | None = None) -> ApiError:
+    """A 429 that says, in `Retry-After`, how many seconds to wait."""
+    return ApiError(429, message, field, headers={"Retry-After": str(max(1, retry_after))})
+
+
 def within_address_rate(address: ClientAddress, limits: LimitsDep) -> None:
     """Counts the request against its address's limit; a 429 past it."""
-    if not limits.per_address.allow(address):
-        raise ApiError(429, "too many requests from this address; wait a minute")
+    admission = limits.per_address.allow(address)
+    if not admission.allowed:
+        raise too_many("too many requests from this address; wait a minute", admission.retry_after)
 
 
 KEYED = [Depends(publishable_key), Depends(within_address_rate)]

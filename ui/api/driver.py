@@ -40,6 +40,7 @@ from ui.api.dependencies import (
     LimitsDep,
     ServicesDep,
     SettingsDep,
+    too_many,
     within_address_rate,
 )
 from ui.api.driver_replies import (
@@ -255,8 +256,11 @@ def driver_session(services: Services, session_id: str) -> ConversationSession:
 def within_conversation_rate(limits: RateLimits, key: str) -> None:
     """Per conversation: call it once the id is known to be one, so a made-up id is a 404,
     not a new key to remember."""
-    if not limits.per_conversation.allow(key):
-        raise ApiError(429, "too many questions in this conversation; wait a minute")
+    admission = limits.per_conversation.allow(key)
+    if not admission.allowed:
+        raise too_many(
+            "too many questions in this conversation; wait a minute", admission.retry_after
+        )
 
 
 def continued_conversation(

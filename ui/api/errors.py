@@ -28,11 +28,20 @@ logger = logging.getLogger(__name__)
 class ApiError(Exception):
     """A refusal with its HTTP status, what to do about it, and the field it is about."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.headers = headers
+        """Sent with the error (a 429's Retry-After)."""
 
 
 OPEN_TICKETS_RETRY_SECONDS = 600
@@ -62,7 +71,7 @@ def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]
 
 
 async def api_error(_request: Request, error: ApiError) -> JSONResponse:
-    return error_response(error.status, error.message, error.field)
+    return error_response(error.status, error.message, error.field, error.headers)
 
 
 async def bad_input(_request: Request, error: InputError) -> JSONResponse:

@@ -1,10 +1,20 @@
 """Agent sign-in: a form for the console (/login, /logout), JSON for API clients
-(/v1/agent/sessions). A wrong password is counted per address; a right one is never throttled.
+(/v1/agent/sessions).
+
+Wrong passwords are throttled without locking anyone out (`assistant.desk.sign_in_throttle`):
+a right sign-in gets a device token (the `glovebox_device` cookie, and `device` in the JSON;
+API clients send it back as `X-Glovebox-Device`). From a device trusted for that username the
+password is always checked, whoever else is guessing; only the device's own wrong passwords
+count against it. Any other client is refused with 429 and Retry-After, its password not
+checked, once its address has 10 wrong passwords for that username in a minute, the username
+100 in an hour from anywhere, or the address 50 in a minute across all usernames. A right
+password gives its places back, so one agent's typos never refuse another's right password.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assistant.desk.agent_desk import AgentDesk
+from assistant.desk.sign_in_throttle import DEVICE_TRUST, SignInThrottle
 from knowledge.settings import GloveboxSettings
 from ui.agent_auth import SESSION_COOKIE
 from ui.api.dependencies import (
@@ -24,33 +35,81 @@ from ui.api.dependencies import (
     SessionToken,
     SettingsDep,
     SignedInAgent,
+    too_many,
 )
 from ui.api.errors import ApiError
 from ui.api.models import SignIn
-from ui.api.rate_limit import RateLimiter
 
 CONSOLE_PATH = "/console"
+DEVICE_COOKIE = "glovebox_device"
+DEVICE_HEADER = "X-Glovebox-Device"
 WRONG_PASSWORD = "Wrong username or password."
-TOO_MANY_SIGN_INS = "Too many failed sign-ins from this address; wait a minute and try again."
 
 router = APIRouter()
 
 
 class TooManySignIns(Exception):
-    """This address got the password wrong too often in the last minute."""
+    """Too many wrong passwords for this account or from this address: wait `retry_after`."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return (
+            "Too many failed sign-ins for this account or from this address; wait "
+            f"{self.retry_after} seconds and try again (a browser you signed in with before "
+            "is not held up)."
+        )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    """The session."""
+    device: str
+    """The device token to keep: it makes this client trusted for this username."""
 
 
 def sign_in(
-    desk: AgentDesk, failed: RateLimiter, address: str, username: str, password: str
-) -> str | None:
-    """A session token; None for a wrong username or password, which is counted against the
-    address. Raises TooManySignIns once the address is at its limit, right password or not."""
-    if failed.exhausted(address):
-        raise TooManySignIns(address)
+    desk: AgentDesk,
+    throttle: SignInThrottle,
+    address: str,
+    username: str,
+    password: str,
+    device: str | None,
+) -> SignedIn | None:
+    """A session for the right password; None for a wrong one (counted). Raises
+    TooManySignIns, without checking the password, when the throttle refuses the attempt."""
+    attempt = throttle.admit(address, username, device)
+    if not attempt.allowed:
+        raise TooManySignIns(attempt.retry_after)
     token = desk.sign_in(username, password)
     if token is None:
-        failed.record(address)
-    return token
+        return None  # the attempt's places stay taken: a wrong password counts
+    return SignedIn(token, throttle.succeeded(attempt))
+
+
+def device_token(request: Request) -> str | None:
+    """The device token an API client sends as a header, or a browser as its cookie."""
+    return request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE) or None
+
+
+def keep_device(response: Response, request: Request, device: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=int(DEVICE_TRUST.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
 
 
 def session_seconds(settings: GloveboxSettings) -> int:
@@ -71,15 +130,20 @@ async def login(
     target = safe_next(str(form.get("next") or ""))
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     try:
-        token = sign_in(desk, limits.failed_sign_ins, address, username, password)
-    except TooManySignIns:
-        return HTMLResponse(login_html(target, error=TOO_MANY_SIGN_INS), status_code=429)
-    if token is None:
+        signed_in = sign_in(
+            desk, limits.sign_ins, address, username, password, device_token(request)
+        )
+    except TooManySignIns as refused:
+        return HTMLResponse(
+            login_html(target, error=refused.message), status_code=429, headers=refused.headers
+        )
+    if signed_in is None:
         return HTMLResponse(login_html(target, error=WRONG_PASSWORD), status_code=401)
     response = RedirectResponse(target, status_code=303)
+    keep_device(response, request, signed_in.device)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
+        signed_in.token,
         max_age=session_seconds(settings),
         httponly=True,
         samesite="strict",
@@ -100,18 +164,22 @@ def logout(token: SessionToken, desk: DeskDep) -> Response:
 
 @router.post("/v1/agent/sessions")
 def open_agent_session(
-    body: SignIn, address: ClientAddress, desk: DeskDep, limits: LimitsDep,
-    settings: SettingsDep,
+    body: SignIn, request: Request, response: Response, address: ClientAddress, desk: DeskDep,
+    limits: LimitsDep, settings: SettingsDep,
 ) -> dict[str, Any]:  # fmt: skip
+    """`device` in the answer: send it back as X-Glovebox-Device when signing in again."""
+    device = device_token(request)
     try:
-        token = sign_in(desk, limits.failed_sign_ins, address, body.username, body.password)
-    except TooManySignIns:
-        raise ApiError(429, TOO_MANY_SIGN_INS, "password") from None
-    if token is None:
+        signed_in = sign_in(desk, limits.sign_ins, address, body.username, body.password, device)
+    except TooManySignIns as refused:
+        raise too_many(refused.message, refused.retry_after, "password") from None
+    if signed_in is None:
         raise ApiError(401, "wrong username or password")
-    agent = desk.agent_for(token)
+    keep_device(response, request, signed_in.device)
+    agent = desk.agent_for(signed_in.token)
     return {
-        "token": token,
+        "token": signed_in.token,
+        "device": signed_in.device,
         "expires_in": session_seconds(settings),
         "agent": {"username": agent.username, "display_name": agent.display_name},
     }

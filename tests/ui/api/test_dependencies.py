@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from assistant.desk.accounts import AgentAccount
 from assistant.desk.agent_desk import NotSignedIn
+from assistant.desk.database import Database
+from assistant.desk.tables import create_desk_tables
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from ui.agent_auth import SESSION_COOKIE
@@ -24,7 +26,7 @@ from ui.api.dependencies import (
     rate_limits,
 )
 from ui.api.errors import install_error_handlers
-from ui.api.rate_limit import RateLimiter, RateLimits
+from ui.api.rate_limit import RateLimits
 
 KEY = "pk_test"
 SITE = "https://shop.example"
@@ -47,7 +49,10 @@ class Question(BaseModel):
 def app_with(settings: GloveboxSettings, per_address: int = 100) -> FastAPI:
     application = FastAPI()
     install_error_handlers(application, staff_paths=())
-    limits = RateLimits(RateLimiter(per_address), RateLimiter(100), RateLimiter(100))
+    database = Database("sqlite://", stage="tickets", create_tables=create_desk_tables)
+    limits = RateLimits.from_settings(
+        settings.model_copy(update={"rate_limit_per_ip": per_address}), database
+    )
     keyed = settings.model_copy(update={"widget_keys": {KEY: [SITE + "/"]}})
     application.dependency_overrides[api_settings] = lambda: keyed
     application.dependency_overrides[rate_limits] = lambda: limits
@@ -107,6 +112,7 @@ def test_the_key_is_checked_before_the_body_and_a_refused_key_costs_no_rate(
     assert [response.status_code for response in allowed] == [200, 200]
     limited = client.post("/guarded", headers=keyed, json={"question": "hi"})
     assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 120  # two windows at most
     assert limited.json() == {
         "error": {"message": "too many requests from this address; wait a minute"}
     }
