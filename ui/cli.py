@@ -468,7 +468,7 @@ def serve(
     import uvicorn
 
     from ui.demo import create_demo_app, demo_key, with_loopback_demo_origins
-    from ui.server import create_app
+    from ui.server import create_app, uvicorn_config
 
     settings = get_settings()
     key = None
@@ -479,7 +479,7 @@ def serve(
         typer.echo("serve: settings checked, nothing started")
         return
     app_ = create_app(settings, kb or settings.default_kb)
-    servers = [uvicorn.Server(uvicorn.Config(app_, host=host, port=port))]
+    servers = [uvicorn.Server(uvicorn_config(app_, host, port))]
     if demo_port is not None and key is not None:
         from knowledge.profile import load_profile
 
