@@ -138,3 +138,15 @@ def test_the_assistants_session_is_named_by_the_request_field() -> None:
 
     response = TestClient(application).get("/lost-session")
     assert response.status_code == 400 and response.json()["error"]["field"] == "session_id"
+
+
+def test_a_bug_is_a_500_in_the_one_shape_with_nothing_of_it_shown() -> None:
+    application = failing_app()
+
+    @application.get("/bug")
+    def bug() -> None:
+        raise RuntimeError("secret internal detail")
+
+    response = TestClient(application, raise_server_exceptions=False).get("/bug")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"message": UNAVAILABLE}}
