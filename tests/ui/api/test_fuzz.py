@@ -106,7 +106,7 @@ class Generator:
         return self.random.choice(choices)
 
     def integer(self, schema: dict[str, Any]) -> Any:
-        low, high = schema.get("minimum", -(2**31)), schema.get("maximum", 2**31)
+        low, high = int(schema.get("minimum", -(2**31))), int(schema.get("maximum", 2**31))
         choices = [low, high, low - 1, high + 1, self.random.randint(low, high)]
         return self.random.choice([*choices, *choices, self.random.choice(HOSTILE_NUMBERS)])
 
