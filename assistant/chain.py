@@ -623,7 +623,7 @@ class Assistant:
         session = self._sessions.get_session(session_id)
         if session is None:
             raise InputError(
-                "session", f"no session {session_id}; start a new one without --session"
+                "session", f"no session {session_id}; leave it out to start a new conversation"
             )
         if session.channel != channel:
             # An agent's answer (internal bulletins allowed) must never land in a driver's
@@ -631,7 +631,7 @@ class Assistant:
             raise InputError(
                 "session",
                 f"{session_id} is a {session.channel} conversation, not {channel}; "
-                "start a new one without --session",
+                "leave it out to start a new conversation",
             )
         return session_id
 

@@ -156,6 +156,9 @@ TURN_ROLES: tuple[str, ...] = get_args(TurnRole)
 
 TICKET_PREFIX = "GBX-"
 TICKET_REFERENCE = re.compile(r"^\s*(?:GBX-)?0*(\d+)\s*$", re.IGNORECASE)
+TICKET_ID_MAX = 2**31 - 1
+"""The largest id an INTEGER column holds on every engine the desk runs on (PostgreSQL's is
+32-bit): a larger number names no ticket, and must not reach the database."""
 
 
 @dataclass(frozen=True)
@@ -272,13 +275,23 @@ def ticket_reference(ticket_id: int) -> str:
 
 def ticket_id_from_reference(reference: str) -> int:
     """The ticket id in `GBX-000123` (or in plain `123`)."""
-    match = TICKET_REFERENCE.match(reference)
-    if not match:
+    ticket_id = ticket_number(reference)
+    if ticket_id is None:
         raise InputError(
             source="ticket",
-            problem=f"{reference!r} is not a ticket reference; write it like GBX-000123",
+            problem=f"{reference[:40]!r} is not a ticket reference; write it like GBX-000123",
         )
-    return int(match.group(1))
+    return ticket_id
+
+
+def ticket_number(text: str) -> int | None:
+    """The ticket id `text` names (`GBX-000123`, `123`); None when it names none, an absurd
+    number (past `TICKET_ID_MAX`) included."""
+    match = TICKET_REFERENCE.match(text)
+    if not match or len(match.group(1)) > len(str(TICKET_ID_MAX)):
+        return None
+    number = int(match.group(1))
+    return number if number <= TICKET_ID_MAX else None
 
 
 def has_words(text: str) -> bool:

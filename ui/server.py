@@ -22,6 +22,7 @@ from assistant.desk.agent_desk import AgentDesk, NotSignedIn
 from knowledge.settings import GloveboxSettings
 from ui.agent_auth import token_from
 from ui.api import ApiState, RateLimits, install_api
+from ui.api.errors import error_response
 from ui.api.sign_in import CONSOLE_PATH
 from ui.api_docs import install_api_docs
 
@@ -50,22 +51,11 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
     return application
 
 
-def uvicorn_config(
-    application: Any, settings: GloveboxSettings, *, host: str, port: int
-) -> uvicorn.Config:
-    """How `glovebox serve` runs an app. Uvicorn by default believes X-Forwarded-For from
-    loopback, so anyone on the machine could pose as any address; here only the configured
-    proxies are believed, and with none the peer's own address is the client's."""
-    import uvicorn
-
-    proxies = ",".join(settings.trusted_proxies)
-    return uvicorn.Config(
-        application,
-        host=host,
-        port=port,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or "",
-    )
+CONSOLE_DIRECT_CALLS = tuple(f"{CONSOLE_PATH}/gradio_api/{route}/" for route in ("run", "api"))
+"""Gradio's routes that run one of the console's functions directly. The console calls them
+through Gradio's queue; these would run any of them, private ones too, by number, and answer
+500 for a number or name that is none."""
+NO_CONSOLE_API = "the console has no API of its own; use the agent API under /v1/agent (see /docs)"
 
 
 def _mount_console(application: FastAPI, desk: AgentDesk) -> None:
@@ -87,6 +77,8 @@ def _mount_console(application: FastAPI, desk: AgentDesk) -> None:
         wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if path.startswith(CONSOLE_PATH) and wants_page and console_user(request) is None:
             return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+        if path.startswith(CONSOLE_DIRECT_CALLS):
+            return error_response(404, NO_CONSOLE_API, "path")
         return await call_next(request)
 
     gr.mount_gradio_app(
@@ -98,4 +90,26 @@ def _mount_console(application: FastAPI, desk: AgentDesk) -> None:
         # mount_gradio_app sets these itself, over what the Blocks were built with.
         theme=console_theme(),
         css=CONSOLE_CSS,
+    )
+
+
+def uvicorn_config(
+    application: Any, settings: GloveboxSettings, *, host: str, port: int
+) -> uvicorn.Config:
+    """How `glovebox serve` runs an app. Uvicorn by default believes X-Forwarded-For from
+    loopback, so anyone on the machine could pose as any address; here only the configured
+    proxies are believed, and with none the peer's own address is the client's. A request
+    uvicorn cannot parse is answered in the API's one error shape too."""
+    import uvicorn
+
+    from ui.api.malformed_http import json_error_protocol
+
+    proxies = ",".join(settings.trusted_proxies)
+    return uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+        http=json_error_protocol(),
     )

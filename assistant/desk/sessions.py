@@ -112,7 +112,7 @@ def session_row(db: Session, session_id: str) -> SessionRow:
     if row is None:
         raise InputError(
             source="session",
-            problem=f"no session {session_id}; start a new one without --session",
+            problem=f"no session {session_id}; leave it out to start a new conversation",
         )
     return row
 

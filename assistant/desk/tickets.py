@@ -22,7 +22,6 @@ from assistant.desk.tables import (
     vehicle_of,
 )
 from assistant.records import (
-    TICKET_REFERENCE,
     Channel,
     CsatRating,
     EscalationState,
@@ -31,6 +30,7 @@ from assistant.records import (
     TicketDraft,
     TooManyOpenTickets,
     Turn,
+    ticket_number,
     ticket_reference,
 )
 from knowledge.errors import InputError
@@ -161,9 +161,9 @@ class SqlTicketStore:
             TicketRow.vehicle_vin == text.upper(),
             TicketRow.session_id.in_(said),
         ]
-        reference = TICKET_REFERENCE.match(text)
-        if reference and len(reference.group(1)) < 19:  # past 2^63 it names no ticket
-            matches.append(TicketRow.id == int(reference.group(1)))
+        named = ticket_number(text)
+        if named is not None:
+            matches.append(TicketRow.id == named)
         query = select(TicketRow).where(or_(*matches))
         with self._db.transaction(write=False) as db:
             rows = db.scalars(query.order_by(TicketRow.created_at.desc()).limit(limit))

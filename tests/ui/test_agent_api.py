@@ -250,8 +250,8 @@ def test_the_queue_claims_notes_and_resolves_a_driver_escalation(
     client.post(f"{path}/notes", headers=bearer(token), json={"text": "Tow booked"})
     client.post(f"{path}/replies", headers=bearer(token), json={"text": "A tow is on its way."})
     blank = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "   "})
-    assert blank.status_code == 400 and blank.json()["error"]["field"] == "resolution_note"
-    assert "is empty; say what was done" in blank.json()["error"]["message"]
+    assert blank.status_code == 422 and blank.json()["error"]["field"] == "text"
+    assert "has no words in it" in blank.json()["error"]["message"]
     resolved = client.post(f"{path}/resolve", headers=bearer(token), json={"text": "Towed"})
     assert resolved.json()["state"] == "resolved"
     ticket = store.tickets.get_ticket(opened.id)

@@ -132,7 +132,7 @@ def test_an_origin_outside_the_allow_list_is_refused(client: httpx.Client) -> No
         ({}, {"question": "hi"}, 401, "publishable key"),
         ({"X-Glovebox-Key": "pk_wrong"}, {"question": "hi"}, 401, "unknown publishable key"),
         (KEY, {"question": "x" * 1001}, 400, "limit is 1000"),
-        (KEY, {"question": "   "}, 400, "empty"),
+        (KEY, {"question": "   "}, 422, "has no words"),
         (KEY, {"questions": "hi"}, 422, "question"),
         (KEY, {"question": "hi", "session_id": "nope"}, 404, "no conversation"),
     ],
@@ -294,7 +294,7 @@ def test_a_question_with_no_words_is_refused_before_anything_is_stored(
     agent = signed_in_agent(client, running_server)
     before = len(client.get("/v1/agent/tickets", headers=agent).json())
     refused = client.post("/v1/chat", headers=KEY, json={"question": question})
-    assert refused.status_code == 400 and refused.json()["error"]["field"] == "question"
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "question"
     assert len(client.get("/v1/agent/tickets", headers=agent).json()) == before
 
 
@@ -338,7 +338,7 @@ def test_a_driver_rates_a_resolved_ticket_once_and_agents_see_the_rating(
         ({**rating, "ticket_id": "TICKET-1"}, 400, "ticket_id", "like GBX-000123"),
         ({**rating, "ticket_id": "GBX-999999"}, 404, "ticket_id", "has no ticket GBX-999999"),
         ({**rating, "session_id": stranger}, 404, "ticket_id", f"has no ticket {reference}"),
-        ({**rating, "session_id": "nope"}, 404, None, "no conversation nope"),
+        ({**rating, "session_id": "nope"}, 404, "session_id", "no conversation nope"),
     ]
     for body, code, field, says in refusals:
         refused = client.post("/v1/ratings", headers=KEY, json=body)

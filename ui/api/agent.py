@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 # At module level: FastAPI resolves `-> HTMLResponse` in this module's globals.
 from fastapi.responses import HTMLResponse
@@ -21,9 +21,19 @@ from assistant.desk.agent_desk import (
     QueueState,
 )
 from assistant.records import ticket_id_from_reference
+from knowledge.errors import InputError
 from ui.api.dependencies import DeskDep, SignedInAgent, StateDep
 from ui.api.errors import ApiError
-from ui.api.models import ChatRequest, FeedbackRequest, TextRequest
+from ui.api.models import (
+    DOCUMENT_ID_MAX_CHARS,
+    FEEDBACK_EXPORT_MAX,
+    SEARCH_MAX_CHARS,
+    TICKET_REFERENCE_MAX_CHARS,
+    VEHICLE_MAX_CHARS,
+    ChatRequest,
+    FeedbackRequest,
+    TextRequest,
+)
 from ui.source_page import source_page_html
 
 if TYPE_CHECKING:
@@ -31,10 +41,20 @@ if TYPE_CHECKING:
     from assistant.records import CsatRating, Ticket
 
 AGENT_API_PATH = "/v1/agent"
-SEARCH_MAX_CHARS = 200
 EARLIER_CASE_FIELDS = ("id", "state", "reason", "summary", "resolution_note", "created_at")
 
 router = APIRouter(prefix=AGENT_API_PATH)
+
+Reference = Annotated[str, Path(max_length=TICKET_REFERENCE_MAX_CHARS)]
+"""A ticket's reference in a path, GBX-000123."""
+
+
+def ticket_id(reference: str) -> int:
+    """The ticket `reference` names; a 400 naming `reference` for anything else."""
+    try:
+        return ticket_id_from_reference(reference)
+    except InputError as error:
+        raise ApiError(400, error.problem, "reference") from None
 
 
 @router.post("/chat")
@@ -64,13 +84,19 @@ def agent_feedback(body: FeedbackRequest, agent: SignedInAgent, desk: DeskDep) -
 
 @router.get("/feedback")
 def agent_feedback_export(
-    agent: SignedInAgent, desk: DeskDep, limit: int = 500
+    agent: SignedInAgent,
+    desk: DeskDep,
+    limit: Annotated[int, Query(ge=1, le=FEEDBACK_EXPORT_MAX)] = 500,
 ) -> list[dict[str, Any]]:
     return [feedback_json(item) for item in desk.feedback_list(agent, limit=limit)]
 
 
 @router.get("/sources/{document_id:path}", response_class=HTMLResponse)
-def agent_source(document_id: str, agent: SignedInAgent, state: StateDep) -> Response:
+def agent_source(
+    document_id: Annotated[str, Path(max_length=DOCUMENT_ID_MAX_CHARS)],
+    agent: SignedInAgent,
+    state: StateDep,
+) -> Response:
     """Any source, internal ones too, as the page a console citation opens."""
     document = state.desk.source(agent, document_id)
     if document is None:
@@ -80,7 +106,9 @@ def agent_source(document_id: str, agent: SignedInAgent, state: StateDep) -> Res
 
 
 @router.get("/vehicle")
-def agent_vehicle(q: str, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
+def agent_vehicle(
+    q: Annotated[str, Query(max_length=VEHICLE_MAX_CHARS)], agent: SignedInAgent, desk: DeskDep
+) -> dict[str, Any]:
     del agent  # signed in is all it takes
     return asdict(desk.vehicle_card(q))
 
@@ -101,10 +129,10 @@ def agent_tickets(
 
 
 @router.get("/tickets/{reference}")
-def agent_ticket(reference: str, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
+def agent_ticket(reference: Reference, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
     """The ticket, its conversation as it is now, and its earlier cases (same
     conversation or VIN)."""
-    found = desk.ticket(agent, ticket_id_from_reference(reference))
+    found = desk.ticket(agent, ticket_id(reference))
     earlier = [
         {key: ticket_json(case)[key] for key in EARLIER_CASE_FIELDS}
         for case in desk.earlier_cases(agent, found)
@@ -116,45 +144,45 @@ def agent_ticket(reference: str, agent: SignedInAgent, desk: DeskDep) -> dict[st
 
 
 @router.get("/tickets/{reference}/suggestion")
-def agent_suggestion(reference: str, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
+def agent_suggestion(reference: Reference, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
     """A reply to the customer's last message, drafted from public sources, for the agent
     to edit and send; `suggestion` is null when nothing supports one."""
-    found = desk.ticket(agent, ticket_id_from_reference(reference))
+    found = desk.ticket(agent, ticket_id(reference))
     suggested = desk.suggested_reply(agent, found)
     return {"reference": found.reference, "suggestion": asdict(suggested) if suggested else None}
 
 
 @router.post("/tickets/{reference}/claim")
-def agent_claim(reference: str, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
-    return ticket_json(desk.claim(agent, ticket_id_from_reference(reference)))
+def agent_claim(reference: Reference, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
+    return ticket_json(desk.claim(agent, ticket_id(reference)))
 
 
 @router.post("/tickets/{reference}/notes")
 def agent_note(
-    reference: str, body: TextRequest, agent: SignedInAgent, desk: DeskDep
+    reference: Reference, body: TextRequest, agent: SignedInAgent, desk: DeskDep
 ) -> dict[str, Any]:
-    return ticket_json(desk.note(agent, ticket_id_from_reference(reference), body.text))
+    return ticket_json(desk.note(agent, ticket_id(reference), body.text))
 
 
 @router.post("/tickets/{reference}/replies")
 def agent_reply(
-    reference: str, body: TextRequest, agent: SignedInAgent, desk: DeskDep
+    reference: Reference, body: TextRequest, agent: SignedInAgent, desk: DeskDep
 ) -> dict[str, Any]:
-    return ticket_json(desk.reply(agent, ticket_id_from_reference(reference), body.text))
+    return ticket_json(desk.reply(agent, ticket_id(reference), body.text))
 
 
 @router.post("/tickets/{reference}/typing")
-def agent_typing(reference: str, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
+def agent_typing(reference: Reference, agent: SignedInAgent, desk: DeskDep) -> dict[str, Any]:
     """The agent is writing a reply: the driver's widget shows it for a few seconds."""
-    found = desk.note_typing(agent, ticket_id_from_reference(reference))
+    found = desk.note_typing(agent, ticket_id(reference))
     return {"id": found.reference, "agent_typing": True, "for_seconds": AGENT_TYPING_SECONDS}
 
 
 @router.post("/tickets/{reference}/resolve")
 def agent_resolve(
-    reference: str, body: TextRequest, agent: SignedInAgent, desk: DeskDep
+    reference: Reference, body: TextRequest, agent: SignedInAgent, desk: DeskDep
 ) -> dict[str, Any]:
-    return ticket_json(desk.resolve(agent, ticket_id_from_reference(reference), body.text))
+    return ticket_json(desk.resolve(agent, ticket_id(reference), body.text))
 
 
 @router.get("/insights")

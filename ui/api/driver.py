@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 # At module level: FastAPI resolves `-> HTMLResponse` in this module's globals.
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -51,13 +51,26 @@ from ui.api.driver_replies import (
     turn_index,
 )
 from ui.api.errors import ApiError
-from ui.api.models import ChatRequest, DriverFeedback, DriverRating, EscalationRequest
+from ui.api.models import (
+    DOCUMENT_ID_MAX_CHARS,
+    LOCALE_MAX_CHARS,
+    MODEL_YEAR_FIRST,
+    MODEL_YEAR_LAST,
+    SESSION_ID_MAX_CHARS,
+    VEHICLE_MAX_CHARS,
+    ChatRequest,
+    DriverFeedback,
+    DriverRating,
+    EscalationRequest,
+)
 from ui.api.rate_limit import RateLimits
 from ui.source_page import source_page_html
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = FilePath(__file__).resolve().parent.parent / "static"
 WIDGET_SCRIPT = "widget.js"
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+VIN_QUERY_MAX_CHARS = 32
+"""A VIN is 17 characters; room for the spaces a pasted one comes with."""
 
 
 def driver_client(address: ClientAddress) -> str:
@@ -86,7 +99,9 @@ def widget_js() -> Response:
     "/v1/sources/{document_id:path}", tags=["driver"], response_class=HTMLResponse,
     dependencies=[Depends(within_address_rate)],
 )  # fmt: skip
-def source(document_id: str, services: ServicesDep) -> HTMLResponse:
+def source(
+    document_id: Annotated[str, Path(max_length=DOCUMENT_ID_MAX_CHARS)], services: ServicesDep
+) -> HTMLResponse:
     """A public source, whole, as a page a citation's link opens (no key: it is public)."""
     document = services.sources.document(document_id, audiences=Channel.DRIVER.audiences)
     if document is None:
@@ -176,7 +191,11 @@ def escalate(
 
 
 @router.get("/v1/sessions/{session_id}")
-def session(session_id: str, services: ServicesDep, desk: DeskDep) -> dict[str, Any]:
+def session(
+    session_id: Annotated[str, Path(max_length=SESSION_ID_MAX_CHARS)],
+    services: ServicesDep,
+    desk: DeskDep,
+) -> dict[str, Any]:
     """The conversation so far: for a reloaded page, and to see an agent's replies."""
     found = driver_session(services, session_id)
     turns = []
@@ -203,7 +222,9 @@ def session(session_id: str, services: ServicesDep, desk: DeskDep) -> dict[str, 
 
 
 @router.get("/v1/starters")
-def starters(services: ServicesDep, locale: str = "en") -> dict[str, Any]:
+def starters(
+    services: ServicesDep, locale: Annotated[str, Query(max_length=LOCALE_MAX_CHARS)] = "en"
+) -> dict[str, Any]:
     """Questions to offer before the first one: the carmaker profile's for the locale,
     else up to 4 from the public FAQ."""
     language = language_of(locale)
@@ -212,10 +233,12 @@ def starters(services: ServicesDep, locale: str = "en") -> dict[str, Any]:
 
 @router.get("/v1/recalls")
 def recalls(
-    services: ServicesDep, vin: str | None = None, model: str | None = None,
-    year: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Recalls for a VIN, or for a model and year."""
+    services: ServicesDep,
+    vin: Annotated[str | None, Query(max_length=VIN_QUERY_MAX_CHARS)] = None,
+    model: Annotated[str | None, Query(max_length=VEHICLE_MAX_CHARS)] = None,
+    year: Annotated[int | None, Query(ge=MODEL_YEAR_FIRST, le=MODEL_YEAR_LAST)] = None,
+) -> dict[str, Any]:
+    """Recalls for a VIN, or for a model and year (model years 1980 to the year after next)."""
     vehicle = vehicle_for(services.catalog, vin, model, year)
     found = services.recalls.notices_for(vehicle, Channel.DRIVER)
     return {
@@ -228,12 +251,12 @@ def recalls(
 
 
 def checked_question(question: str, limit: int) -> str:
-    """The question without surrounding space; a 400 naming `question` if it has no words or
-    is over `limit` characters (a 413 when far over)."""
+    """The question without surrounding space; a 422 naming `question` if it has no words, a
+    400 if over `limit` characters (a 413 when far over)."""
     question = question.strip()
     if not has_words(question):
         raise ApiError(
-            400, "the question has no words in it; type what you want to know", "question"
+            422, "the question has no words in it; type what you want to know", "question"
         )
     if len(question) > limit:
         raise ApiError(
@@ -249,7 +272,7 @@ def driver_session(services: Services, session_id: str) -> ConversationSession:
     internal answers)."""
     session = services.sessions.get_session(session_id)
     if session is None or session.channel is not Channel.DRIVER:
-        raise ApiError(404, f"no conversation {session_id}; start a new one")
+        raise ApiError(404, f"no conversation {session_id}; start a new one", "session_id")
     return session
 
 
@@ -327,6 +350,8 @@ def vehicle_for(
         close = catalog.model_choices(model)
         hint = f"; close: {', '.join(close)}" if close else ""
         raise ApiError(400, f"I have no information on the model {model!r}{hint}", "model")
+    if year is not None and found.year != year:  # never every year's recalls for a year asked
+        raise ApiError(400, f"{year} is not a model year of the {found.model}", "year")
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.desk.agent_desk import NotSignedIn
 from assistant.records import TooManyOpenTickets
@@ -21,6 +22,16 @@ from knowledge.errors import InputError, StageError
 
 UNAVAILABLE = "the assistant is unavailable right now; try again shortly"
 """All a driver is told when a stage fails: its detail (URLs, settings) is for the log."""
+
+REQUEST_FIELDS = {"session": "session_id"}
+"""What the assistant calls a thing (`InputError.source`), by the field a request names it in."""
+HTTP_EXCEPTION_FIELDS = {400: "body", 404: "path", 405: "method", 413: "body"}
+"""What FastAPI's and Starlette's own refusals are about: a body they could not parse (JSON
+nested too deep), no such route, a method the route does not take."""
+HTTP_EXCEPTION_MESSAGES = {
+    404: "no such page or API route; the API's routes are listed at /docs",
+    405: "this route does not take that method; /docs lists the ones it takes",
+}
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +79,8 @@ def install_error_handlers(application: FastAPI, *, staff_paths: tuple[str, ...]
     application.exception_handler(NotSignedIn)(not_signed_in)
     application.exception_handler(TooManyOpenTickets)(too_many_open_tickets)
     application.exception_handler(StageError)(partial(stage_failed, staff_paths=staff_paths))
+    application.exception_handler(StarletteHTTPException)(http_exception)
+    application.exception_handler(Exception)(unexpected_error)
 
 
 async def api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -75,7 +88,20 @@ async def api_error(_request: Request, error: ApiError) -> JSONResponse:
 
 
 async def bad_input(_request: Request, error: InputError) -> JSONResponse:
-    return error_response(400, str(error), error.source)
+    return error_response(400, str(error), REQUEST_FIELDS.get(error.source, error.source))
+
+
+async def http_exception(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """Starlette's and FastAPI's own refusals (`{"detail": ...}` by default) in the one shape."""
+    if error.status_code == 400 and "parsing the body" in str(error.detail):
+        message = "the body could not be read as JSON (nested too deep?); send a JSON object"
+    else:
+        message = HTTP_EXCEPTION_MESSAGES.get(error.status_code, str(error.detail))
+    response = error_response(
+        error.status_code, message, HTTP_EXCEPTION_FIELDS.get(error.status_code)
+    )
+    response.headers.update(error.headers or {})  # a 405's Allow
+    return response
 
 
 async def not_signed_in(_request: Request, error: NotSignedIn) -> JSONResponse:
@@ -95,6 +121,13 @@ async def stage_failed(
         return error_response(503, str(error))
     logger.error("%s %s failed: %s", request.method, path, error, exc_info=error)
     return error_response(503, UNAVAILABLE)
+
+
+async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    """A bug's 500 in the one shape too; Starlette still raises it on, so uvicorn logs its
+    traceback (nothing of it reaches the client)."""
+    logger.error("%s %s raised %r", request.method, request.url.path, error)
+    return error_response(500, UNAVAILABLE)
 
 
 async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

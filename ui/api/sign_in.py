@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 # At module level: under `from __future__ import annotations` FastAPI resolves a route's
 # `-> HTMLResponse` in this module's globals; a function-local import leaves it a ForwardRef
@@ -38,7 +38,7 @@ from ui.api.dependencies import (
     too_many,
 )
 from ui.api.errors import ApiError
-from ui.api.models import SignIn
+from ui.api.models import PATH_MAX_CHARS, SignIn
 
 CONSOLE_PATH = "/console"
 DEVICE_COOKIE = "glovebox_device"
@@ -117,7 +117,9 @@ def session_seconds(settings: GloveboxSettings) -> int:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(next: str = CONSOLE_PATH + "/") -> HTMLResponse:
+def login_page(
+    next: Annotated[str, Query(max_length=PATH_MAX_CHARS)] = CONSOLE_PATH + "/",
+) -> HTMLResponse:
     return HTMLResponse(login_html(next))
 
 

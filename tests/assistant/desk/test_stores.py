@@ -29,7 +29,7 @@ from knowledge.errors import ConfigurationError, InputError
 
 UNKNOWN_SESSION = "0" * 32
 UNKNOWN_SESSION_MESSAGE = (
-    f"session: no session {UNKNOWN_SESSION}; start a new one without --session"
+    f"session: no session {UNKNOWN_SESSION}; leave it out to start a new conversation"
 )
 
 BRAKE_PASSAGE = Passage(
@@ -635,6 +635,14 @@ def test_ticket_references_parse_back_to_ids() -> None:
     assert ticket_id_from_reference("7") == 7
     with pytest.raises(InputError, match="write it like GBX-000123"):
         ticket_id_from_reference("TICKET-9")
+
+
+@pytest.mark.parametrize("absurd", ["GBX-2147483648", "9223372036854775808", "GBX-" + "9" * 40])
+def test_a_ticket_number_no_database_column_holds_is_no_reference(absurd: str) -> None:
+    """Past PostgreSQL's 32-bit INTEGER (and SQLite's 2^63) it must never reach a query."""
+    with pytest.raises(InputError, match="write it like GBX-000123"):
+        ticket_id_from_reference(absurd)
+    assert ticket_id_from_reference("GBX-2147483647") == 2**31 - 1
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:

@@ -105,3 +105,48 @@ def test_a_body_that_is_not_json_is_named_the_body(client: TestClient) -> None:
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["field"] == "body" and "not valid JSON" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "field"),
+    [("GET", "/no-such-route", 404, "path"), ("DELETE", "/refused", 405, "method")],
+)
+def test_starlettes_own_refusals_answer_in_the_one_shape(
+    client: TestClient, method: str, path: str, status: int, field: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert set(response.json()) == {"error"} and response.json()["error"]["field"] == field
+    if status == 405:
+        assert response.headers["allow"] == "GET"
+
+
+def test_a_body_nested_too_deep_to_parse_is_named_the_body(client: TestClient) -> None:
+    nested = b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = client.post("/notes", content=nested, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "body"
+    assert "JSON" in response.json()["error"]["message"]
+
+
+def test_the_assistants_session_is_named_by_the_request_field() -> None:
+    application = failing_app()
+
+    @application.get("/lost-session")
+    def lost_session() -> None:
+        raise InputError("session", "no session s9; leave it out to start a new conversation")
+
+    response = TestClient(application).get("/lost-session")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "session_id"
+
+
+def test_a_bug_is_a_500_in_the_one_shape_with_nothing_of_it_shown() -> None:
+    application = failing_app()
+
+    @application.get("/bug")
+    def bug() -> None:
+        raise RuntimeError("secret internal detail")
+
+    response = TestClient(application, raise_server_exceptions=False).get("/bug")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"message": UNAVAILABLE}}

@@ -12,9 +12,14 @@ from tests.conftest import PROJECT_ROOT
 from ui.api.models import (
     COMMENT_MAX_CHARS,
     MESSAGE_MAX_CHARS,
+    TURN_INDEX_MAX,
+    ChatCompletionRequest,
+    ChatRequest,
     DriverFeedback,
     DriverRating,
+    EscalationRequest,
     FeedbackRequest,
+    TextRequest,
 )
 
 WIDGET = PROJECT_ROOT / "ui" / "static" / "widget.js"
@@ -56,3 +61,33 @@ def test_agents_and_drivers_comment_within_the_same_limit(
     assert model(**fields, comment="x" * COMMENT_MAX_CHARS)
     with pytest.raises(ValidationError, match=f"at most {COMMENT_MAX_CHARS} characters"):
         model(**fields, comment="x" * (COMMENT_MAX_CHARS + 1))
+
+
+@pytest.mark.parametrize("text", ["\u0000", "   ", "\t\r\n", "\u200b\ufeff", "\u0000ok"])
+def test_text_with_no_content_or_a_nul_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match="text"):
+        TextRequest(text=text)
+    with pytest.raises(ValidationError, match="message"):
+        EscalationRequest(message=text)
+
+
+def test_an_absent_escalation_message_is_still_allowed() -> None:
+    assert EscalationRequest().message == "" and EscalationRequest(message="").message == ""
+    assert TextRequest(text=" Towed \u0000"[:-1]).text == " Towed "
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (DriverFeedback, {"session_id": "s1", "turn_index": TURN_INDEX_MAX + 1, "helpful": True}),
+        (DriverFeedback, {"session_id": "s1", "turn_index": 2**63, "helpful": True}),
+        (DriverFeedback, {"session_id": "s1", "turn_index": 1, "helpful": "yes"}),
+        (DriverFeedback, {"session_id": "s1", "turn_index": "1", "helpful": True}),
+        (ChatRequest, {"question": 12}),
+        (ChatCompletionRequest, {"messages": [{"role": "user", "content": "hi"}], "stream": "yes"}),
+        (ChatCompletionRequest, {"messages": [{"role": "user", "content": "hi"}], "stream": 1}),
+    ],
+)
+def test_numbers_are_bounded_and_types_are_strict(model: type[BaseModel], fields: dict) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValidationError):
+        model.model_validate(fields)
