@@ -13,7 +13,7 @@ from knowledge.embedder import (
 )
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
-from knowledge.store import ChromaKnowledgeStore, KnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, make_chroma_client
 
 
 def build_embedder(settings: GloveboxSettings) -> Embedder:
@@ -52,7 +52,7 @@ def open_knowledge_base(
     embedder: Embedder,
     *,
     create: bool = True,
-) -> KnowledgeStore:
+) -> ChromaKnowledgeStore:
     """The knowledge base's store, checked against the embedder it must be queried with."""
     return ChromaKnowledgeStore.open(
         make_chroma_client(settings),

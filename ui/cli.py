@@ -825,19 +825,33 @@ def kb_list() -> None:
 
 
 @kb_app.command("check")
-def kb_check(kb: KbOption = None) -> None:
-    """Check every document's chunks are complete and of one revision (exit 1 if not)."""
+def kb_check(
+    kb: KbOption = None,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Rebuild a damaged vector index from the stored vectors."),
+    ] = False,
+) -> None:
+    """Check every document's chunks are complete and of one revision, and the vector index
+    against the records (exit 1 if not)."""
     from ingest.sync import find_inconsistencies
     from knowledge.components import build_embedder, open_knowledge_base
+    from knowledge.vector_index import check_vector_index
 
     settings = get_settings()
-    store = open_knowledge_base(
-        settings, kb or settings.default_kb, build_embedder(settings), create=False
+    kb_name = kb or settings.default_kb
+    store = open_knowledge_base(settings, kb_name, build_embedder(settings), create=False)
+    index = check_vector_index(
+        store, None if settings.chroma_url else settings.chroma_path, repair=repair
     )
-    problems = find_inconsistencies(store)
+    if index.rebuilt is not None:
+        typer.echo(f"rebuilt the vector index of {kb_name} from {index.rebuilt} stored vectors")
+    problems = [*(find_inconsistencies(store) if index.records else []), *index.problems]
     for problem in problems:
         typer.echo(problem)
-    typer.echo(f"{store.count()} chunks checked, {len(problems)} problems")
+    typer.echo(f"{index.records or 0} chunks checked, {len(problems)} problems")
+    if index.problems and not repair:
+        typer.echo(f"to mend the vector index: glovebox kb check --kb {kb_name} --repair")
     raise typer.Exit(EXIT_FAILED if problems else EXIT_OK)
 
 

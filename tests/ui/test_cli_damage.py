@@ -93,3 +93,53 @@ def test_sign_in_on_a_database_damaged_while_serving_is_a_503(
     assert refused.status_code == 503, refused.text
     assert set(refused.json()) == {"error"}
     assert str(path) in refused.json()["error"]["message"]
+
+
+@pytest.fixture
+def kb_for_the_cli(settings: GloveboxSettings, real_embedder) -> Path:  # type: ignore[no-untyped-def]
+    """A knowledge base `kb check` opens with the configured embedder; its HNSW folder."""
+    from tests.knowledge.test_integrity import reopen, segment_folder, write_records
+
+    model, dimension = real_embedder.model_name, real_embedder.dimension
+    write_records(settings, model=model, dimension=dimension)
+    reopen(settings, model=model, dimension=dimension)  # Chroma forgets it, as a new process
+    return segment_folder(settings)
+
+
+@pytest.mark.integration
+def test_kb_check_finds_a_truncated_hnsw_file_and_repair_says_what_to_do(
+    kb_for_the_cli: Path,
+) -> None:
+    index_file = kb_for_the_cli / "data_level0.bin"
+    index_file.write_bytes(index_file.read_bytes()[:1000])
+
+    checked = CliRunner().invoke(app, ["kb", "check"])
+    assert checked.exit_code == EXIT_FAILED, checked.output
+    assert "vector index" in checked.stdout and "glovebox kb check --kb default --repair" in (
+        checked.stdout
+    )
+    repaired = CliRunner().invoke(app, ["kb", "check", "--repair"])
+    assert repaired.exit_code == EXIT_FAILED and "Traceback" not in repaired.output
+    assert "glovebox restore" in repaired.stderr and "glovebox kb drop default" in repaired.stderr
+
+
+@pytest.mark.integration
+def test_kb_check_notices_a_deleted_hnsw_file(kb_for_the_cli: Path) -> None:
+    (kb_for_the_cli / "data_level0.bin").unlink()
+
+    checked = CliRunner().invoke(app, ["kb", "check"])
+    assert checked.exit_code == EXIT_FAILED and "Traceback" not in checked.output
+    assert f"{kb_for_the_cli / 'data_level0.bin'}: missing" in checked.stdout
+
+
+@pytest.mark.integration
+def test_kb_list_and_serve_on_a_damaged_chroma_sqlite3_name_it(settings: GloveboxSettings) -> None:
+    from tests.knowledge.test_integrity import reopen, write_records
+
+    write_records(settings)
+    reopen(settings)
+    path = settings.chroma_path / "chroma.sqlite3"
+    damage_header(path)
+
+    assert_told_the_way_back(["kb", "list"], path)
+    assert_told_the_way_back(["serve", "--port", "28612"], path)
