@@ -498,6 +498,42 @@ def serve(
     asyncio.run(serve_all())
 
 
+@app.command()
+def backup(
+    destination: Annotated[Path, typer.Argument(help="A new or empty folder for the backup.")],
+) -> None:
+    """Back up the database and every knowledge base into DESTINATION; safe while serving."""
+    from assistant.backup import take_backup
+
+    manifest = take_backup(get_settings(), destination)
+    rows = sum(manifest["database"]["tables"].values())
+    chunks = ", ".join(
+        f"{kb} ({entry['records']} chunks)" for kb, entry in manifest["knowledge_bases"].items()
+    )
+    typer.echo(
+        f"backed up {rows} database rows and {chunks or 'no knowledge base'} to {destination}"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A folder written by `glovebox backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database and knowledge bases holding data.")
+    ] = False,
+) -> None:
+    """Restore a backup into GLOVEBOX_HOME (stop the server first). The backup is checked whole
+    before anything changes; a target holding data is refused without --force."""
+    from assistant.backup import restore_backup
+
+    report = restore_backup(get_settings(), source, force=force)
+    chunks = ", ".join(f"{kb} ({records} chunks)" for kb, records in report.knowledge_bases.items())
+    typer.echo(
+        f"restored {sum(report.tables.values())} database rows and "
+        f"{chunks or 'no knowledge base'} from {source}; check with `glovebox kb check`"
+    )
+
+
 def _accounts() -> SqlAccountStore:
     from assistant.desk.accounts import SqlAccountStore
 
