@@ -83,6 +83,16 @@ def vector_index_problems(
     return VectorIndexCheck(problems, record_count)
 
 
+def refuse_damaged_index_files(chroma_path: Path, store: ChromaKnowledgeStore) -> None:
+    problems = hnsw_file_problems(chroma_path, str(store.collection.id))
+    if problems:
+        raise StageError(
+            "knowledge store",
+            f"the vector index of knowledge base {store.kb!r} is damaged: {'; '.join(problems)}. "
+            f"To recover, run `glovebox kb check --kb {store.kb} --repair`, or {RESTORE_ADVICE}",
+        )
+
+
 def hnsw_file_problems(chroma_path: Path, collection_id: str) -> list[str]:
     """What is missing or cut short in the collection's persisted HNSW files.
 

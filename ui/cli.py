@@ -876,7 +876,9 @@ def kb_check(
 
     settings = get_settings()
     kb_name = kb or settings.default_kb
-    store = open_knowledge_base(settings, kb_name, build_embedder(settings), create=False)
+    store = open_knowledge_base(
+        settings, kb_name, build_embedder(settings), create=False, check_index_files=False
+    )
     index = check_vector_index(
         store, None if settings.chroma_url else settings.chroma_path, repair=repair
     )

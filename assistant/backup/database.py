@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from assistant.desk.integrity import sqlite_database_path
+from assistant.desk.integrity import damaged_database, sqlite_database_path
 from knowledge.errors import InputError
 from knowledge.integrity import sqlite_file_problem, sqlite_side_files
 
@@ -24,6 +24,14 @@ def copy_database(database_url: str, backup_file: Path) -> None:
     source = sqlite_database_path(make_url(database_url))
     if source is None:
         copy_tables(database_url, f"sqlite:///{backup_file}")
+        return
+    problem = sqlite_file_problem(source)
+    if problem is not None:  # a copy of it would be a backup nobody can restore
+        raise damaged_database("backup", source, problem)
+    if not source.exists():  # nothing served yet: an empty database, never a file made there
+        with closing(sqlite3.connect(backup_file)) as empty:
+            empty.execute("PRAGMA user_version = 0")  # writes the header: a database, not 0 bytes
+            empty.commit()
         return
     with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(backup_file)) as copy:
         live.backup(copy)  # consistent under concurrent writers: it restarts if they write

@@ -12,7 +12,7 @@ from assistant.backup.database import copy_tables, table_counts
 from assistant.desk.stores import open_desk
 from assistant.records import Channel
 from ingest.sync import find_inconsistencies
-from knowledge.errors import ConfigurationError, InputError
+from knowledge.errors import ConfigurationError, InputError, StageError
 from knowledge.settings import GloveboxSettings
 from knowledge.store import list_knowledge_bases, make_chroma_client
 from knowledge.vector_index import check_vector_index
@@ -125,3 +125,23 @@ def test_the_table_copy_for_other_engines_copies_every_row(
 
     assert table_counts(copy) == table_counts(settings.resolved_database_url)
     assert open_desk(copy).accounts.authenticate(*AGENT) is not None
+
+
+def test_a_home_never_served_backs_up_without_creating_its_database(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_records(settings)
+    manifest = take_backup(settings, tmp_path / "backup")
+
+    assert manifest["database"]["tables"] == {}
+    assert not (settings.home / "glovebox.sqlite3").exists()
+    restore_backup(GloveboxSettings(home=tmp_path / "fresh-home"), tmp_path / "backup", force=False)
+
+
+def test_a_damaged_database_is_not_backed_up(settings: GloveboxSettings, tmp_path: Path) -> None:
+    serving_home(settings)
+    database = settings.home / "glovebox.sqlite3"
+    database.write_bytes(b"")
+
+    with pytest.raises(StageError, match="0 bytes"):
+        take_backup(settings, tmp_path / "backup")

@@ -142,3 +142,21 @@ def test_a_damaged_chroma_sqlite3_is_refused_naming_it(
     assert str(path) in str(refused.value) and said in str(refused.value)
     assert "glovebox restore" in str(refused.value)
     assert path.read_bytes() == left
+
+
+def test_a_damaged_index_is_refused_before_chroma_loads_it(settings: GloveboxSettings) -> None:
+    """hnswlib can crash the process that loads a truncated file: `ask` and `serve` open the
+    knowledge base through `open_knowledge_base`, which checks the files first."""
+    from knowledge.components import open_knowledge_base
+    from tests.fakes import HashEmbedder
+
+    write_records(settings, model="hash-embedder", dimension=64)
+    reopen(settings, model="hash-embedder", dimension=64)
+    index_file = segment_folder(settings) / "data_level0.bin"
+    truncate(index_file)
+
+    with pytest.raises(StageError) as refused:
+        open_knowledge_base(settings, "default", HashEmbedder(), create=False)
+    assert str(index_file) in str(refused.value)
+    assert "glovebox kb check --kb default --repair" in str(refused.value)
+    assert "glovebox restore" in str(refused.value)
