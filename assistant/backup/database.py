@@ -11,8 +11,8 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Integer, MetaData, create_engine, func, select, text
+from sqlalchemy.engine import Connection, make_url
 
 from assistant.desk.integrity import damaged_database, sqlite_database_path
 from knowledge.errors import InputError
@@ -53,21 +53,40 @@ def restore_database(backup_file: Path, database_url: str) -> None:
 
 
 def copy_tables(source_url: str, target_url: str) -> None:
-    """Every table of the source, its rows read in one transaction, into the target (tables
-    created there if missing), for engines without SQLite's backup API (PostgreSQL)."""
+    """Every table of the source, its rows read in one transaction (one snapshot: repeatable
+    read outside SQLite), into the target (tables created there if missing), for engines
+    without SQLite's backup API (PostgreSQL)."""
     metadata = MetaData()
     source, target = create_engine(source_url), create_engine(target_url)
+    snapshot = {} if source.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     try:
-        with source.connect() as reading, target.begin() as writing:
+        with source.connect().execution_options(**snapshot) as reading, target.begin() as writing:
             metadata.reflect(reading)
             metadata.create_all(writing)
             for table in metadata.sorted_tables:  # parents before the rows that refer to them
                 rows = [dict(row._mapping) for row in reading.execute(select(table))]
                 if rows:
                     writing.execute(table.insert(), rows)
+            if writing.dialect.name == "postgresql":
+                _advance_sequences(writing, metadata)
     finally:
         source.dispose()
         target.dispose()
+
+
+def _advance_sequences(connection: Connection, metadata: MetaData) -> None:
+    """Rows inserted with their ids leave PostgreSQL's id sequences behind; the next ticket
+    would collide with a restored one."""
+    for table in metadata.sorted_tables:
+        for column in table.primary_key.columns:
+            if isinstance(column.type, Integer):
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                        f'COALESCE(MAX("{column.name}"), 0) + 1, false) FROM "{table.name}" '
+                        f"WHERE pg_get_serial_sequence('{table.name}', '{column.name}') IS NOT NULL"
+                    )
+                )
 
 
 def table_counts(database_url: str) -> dict[str, int]:
