@@ -28,6 +28,7 @@ def serving_home(settings: GloveboxSettings) -> None:
     desk = open_desk(settings.resolved_database_url)
     desk.accounts.add_agent(*AGENT)
     desk.tickets.open_ticket(draft_for(desk, desk.sessions.create_session(Channel.DRIVER)))
+    desk.close()  # as the server stops: the write-ahead log is checkpointed into the file
 
 
 def write_tickets_until(
