@@ -13,7 +13,8 @@ from knowledge.embedder import (
 )
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
-from knowledge.store import ChromaKnowledgeStore, KnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, make_chroma_client
+from knowledge.vector_index import refuse_damaged_index_files
 
 
 def build_embedder(settings: GloveboxSettings) -> Embedder:
@@ -52,12 +53,18 @@ def open_knowledge_base(
     embedder: Embedder,
     *,
     create: bool = True,
-) -> KnowledgeStore:
-    """The knowledge base's store, checked against the embedder it must be queried with."""
-    return ChromaKnowledgeStore.open(
+    check_index_files: bool = True,
+) -> ChromaKnowledgeStore:
+    """The knowledge base's store, checked against the embedder it must be queried with and,
+    in an embedded store, its vector index files checked before Chroma loads them (hnswlib can
+    crash the process on a truncated file); `glovebox kb check` looks at those itself."""
+    store = ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,
         dimension=embedder.dimension,
         create=create,
     )
+    if check_index_files and settings.chroma_url is None:
+        refuse_damaged_index_files(settings.chroma_path, store)
+    return store

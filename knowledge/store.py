@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
-from knowledge.errors import ConfigurationError
+from knowledge.errors import ConfigurationError, StageError
 from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
+from knowledge.integrity import CHROMA_FILE, check_chroma_file, damaged_chroma
 from knowledge.records import MetadataValue
 from knowledge.settings import GloveboxSettings, quiet_offline_environment
 
@@ -53,8 +54,14 @@ def make_chroma_client(settings: GloveboxSettings) -> ClientAPI:
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
+    from chromadb.errors import InternalError
+
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    check_chroma_file(settings.chroma_path)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except InternalError as error:
+        raise damaged_chroma(settings.chroma_path / CHROMA_FILE, f"Chroma says {error}") from error
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,15 @@ class ChromaKnowledgeStore:
         self._client = client
         self._collection = collection
         self.kb = kb
+
+    @property
+    def client(self) -> ClientAPI:
+        return self._client
+
+    @property
+    def collection(self) -> Collection:
+        """The Chroma collection itself, for checks, repairs and backups."""
+        return self._collection
 
     @classmethod
     def open(
@@ -320,12 +336,21 @@ class ChromaKnowledgeStore:
         self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
     ) -> list[tuple[StoredChunk, str, float]]:
         """The k nearest chunks as (chunk, text, cosine distance), nearest first."""
-        result = self._collection.query(
-            query_embeddings=[embedding],  # type: ignore[arg-type]
-            n_results=k,
-            where=chroma_where(where),
-            include=["metadatas", "documents", "distances"],
-        )
+        from chromadb.errors import InternalError
+
+        try:
+            result = self._collection.query(
+                query_embeddings=[embedding],  # type: ignore[arg-type]
+                n_results=k,
+                where=chroma_where(where),
+                include=["metadatas", "documents", "distances"],
+            )
+        except InternalError as error:
+            raise StageError(
+                "retrieval",
+                f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
+                f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
+            ) from error
         ids = result["ids"][0]
         metadatas = (result["metadatas"] or [[]])[0]
         documents = (result["documents"] or [[]])[0]

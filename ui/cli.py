@@ -498,6 +498,42 @@ def serve(
     asyncio.run(serve_all())
 
 
+@app.command()
+def backup(
+    destination: Annotated[Path, typer.Argument(help="A new or empty folder for the backup.")],
+) -> None:
+    """Back up the database and every knowledge base into DESTINATION; safe while serving."""
+    from assistant.backup import take_backup
+
+    manifest = take_backup(get_settings(), destination)
+    rows = sum(manifest["database"]["tables"].values())
+    chunks = ", ".join(
+        f"{kb} ({entry['records']} chunks)" for kb, entry in manifest["knowledge_bases"].items()
+    )
+    typer.echo(
+        f"backed up {rows} database rows and {chunks or 'no knowledge base'} to {destination}"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A folder written by `glovebox backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database and knowledge bases holding data.")
+    ] = False,
+) -> None:
+    """Restore a backup into GLOVEBOX_HOME (stop the server first). The backup is checked whole
+    before anything changes; a target holding data is refused without --force."""
+    from assistant.backup import restore_backup
+
+    report = restore_backup(get_settings(), source, force=force)
+    chunks = ", ".join(f"{kb} ({records} chunks)" for kb, records in report.knowledge_bases.items())
+    typer.echo(
+        f"restored {sum(report.tables.values())} database rows and "
+        f"{chunks or 'no knowledge base'} from {source}; check with `glovebox kb check`"
+    )
+
+
 def _accounts() -> SqlAccountStore:
     from assistant.desk.accounts import SqlAccountStore
 
@@ -825,19 +861,35 @@ def kb_list() -> None:
 
 
 @kb_app.command("check")
-def kb_check(kb: KbOption = None) -> None:
-    """Check every document's chunks are complete and of one revision (exit 1 if not)."""
+def kb_check(
+    kb: KbOption = None,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Rebuild a damaged vector index from the stored vectors."),
+    ] = False,
+) -> None:
+    """Check every document's chunks are complete and of one revision, and the vector index
+    against the records (exit 1 if not)."""
     from ingest.sync import find_inconsistencies
     from knowledge.components import build_embedder, open_knowledge_base
+    from knowledge.vector_index import check_vector_index
 
     settings = get_settings()
+    kb_name = kb or settings.default_kb
     store = open_knowledge_base(
-        settings, kb or settings.default_kb, build_embedder(settings), create=False
+        settings, kb_name, build_embedder(settings), create=False, check_index_files=False
     )
-    problems = find_inconsistencies(store)
+    index = check_vector_index(
+        store, None if settings.chroma_url else settings.chroma_path, repair=repair
+    )
+    if index.rebuilt is not None:
+        typer.echo(f"rebuilt the vector index of {kb_name} from {index.rebuilt} stored vectors")
+    problems = [*(find_inconsistencies(store) if index.records else []), *index.problems]
     for problem in problems:
         typer.echo(problem)
-    typer.echo(f"{store.count()} chunks checked, {len(problems)} problems")
+    typer.echo(f"{index.records or 0} chunks checked, {len(problems)} problems")
+    if index.problems and not repair:
+        typer.echo(f"to mend the vector index: glovebox kb check --kb {kb_name} --repair")
     raise typer.Exit(EXIT_FAILED if problems else EXIT_OK)
 
 

@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from knowledge.errors import ConfigurationError, StageError
+from assistant.desk.integrity import check_database_file, database_failure
+from knowledge.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's write to finish before failing."""
@@ -51,6 +52,7 @@ class Database:
             ) from error
         self.display_url = url.render_as_string(hide_password=True)
         """The URL with any password hidden, for messages."""
+        check_database_file(url, stage=stage)
         try:
             self.engine = _make_engine(url)
         except NoSuchModuleError as error:
@@ -73,10 +75,10 @@ class Database:
         try:
             with factory.begin() as session:
                 yield session
-        except OperationalError as error:
-            raise StageError(
-                self._stage, f"database {self.display_url} failed: {error.orig}"
-            ) from error
+        except IntegrityError:
+            raise  # a store's own refusal (a duplicate), not a failure of the database
+        except DatabaseError as error:
+            raise database_failure(self._stage, self.display_url, error) from error
 
     def close(self) -> None:
         """Release the connections; the database can still be used (it reconnects)."""
@@ -91,10 +93,8 @@ class Database:
             try:
                 with self.engine.execution_options(**WRITER).begin() as connection:
                     self._create_tables(connection)
-            except OperationalError as error:
-                raise StageError(
-                    self._stage, f"cannot create tables in {self.display_url}: {error.orig}"
-                ) from error
+            except DatabaseError as error:
+                raise database_failure(self._stage, self.display_url, error) from error
             self._tables_ready = True
 
 
