@@ -57,6 +57,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
         widget_keys={WIDGET_KEY: ["http://127.0.0.1:9"]},
         rate_limit_per_ip=1_000_000,
         rate_limit_per_session=1_000_000,
+        max_open_tickets_per_address=10_000,
     )
     build_ingest_job(settings, "default", real_embedder).run([write_corpus(folder / "kb")])
     accounts = SqlAccountStore(database_url)
