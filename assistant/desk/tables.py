@@ -1,6 +1,7 @@
 """The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings.
 
-One declarative base for the lot: they refer to each other.
+One declarative base for the lot, the agent accounts' rows (assistant/desk/accounts.py) too:
+Alembic keeps one schema (assistant/desk/migrations).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, inspect
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -97,7 +98,6 @@ class FeedbackRow(DeskBase):
 
 
 class CsatRow(DeskBase):
-    # A table of its own, not columns on tickets: create_all adds it to an older database.
     __tablename__ = "csat_ratings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -108,29 +108,14 @@ class CsatRow(DeskBase):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-# --- The store ---------------------------------------------------------------------------------
+# --- The schema --------------------------------------------------------------------------------
 
 
 def create_desk_tables(connection: Connection) -> None:
-    DeskBase.metadata.create_all(connection)
-    _add_missing_columns(connection)
+    """Brings the database to the newest schema (assistant/desk/migrations says how to add one)."""
+    from assistant.desk.migrations import upgrade_to_head
 
-
-def _add_missing_columns(connection: Connection) -> None:
-    """Columns added in later versions, added to a database an earlier version created.
-
-    Only nullable (or JSON-defaulted) columns are ever added, so old rows stay valid.
-    """
-    inspector = inspect(connection)
-    for table in DeskBase.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.exec_driver_sql(
-                f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
-            )
+    upgrade_to_head(connection)
 
 
 def vehicle_of(row: SessionRow | TicketRow) -> Vehicle | None:
