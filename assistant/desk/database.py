@@ -1,7 +1,8 @@
 """Opening Glovebox's SQL database: one recipe for the desk's stores and the account store.
 
 SQLite by default (WAL, a busy timeout, writers take the lock at BEGIN IMMEDIATE), any
-SQLAlchemy URL with an installed driver otherwise.
+SQLAlchemy URL with an installed driver otherwise: PostgreSQL (postgresql+psycopg://) for
+several workers, where the WRITER option does nothing (row locks serialize writers instead).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from knowledge.errors import ConfigurationError, StageError
+from knowledge.errors import ConfigurationError, InputError, StageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's write to finish before failing."""
@@ -77,6 +78,12 @@ class Database:
             raise StageError(
                 self._stage, f"database {self.display_url} failed: {error.orig}"
             ) from error
+        except DataError as error:  # PostgreSQL checks lengths and ranges that SQLite does not
+            raise InputError(
+                source=self._stage,
+                problem=f"a value does not fit the database ({_first_line(error.orig)}); "
+                "shorten it or use a smaller number",
+            ) from error
 
     def close(self) -> None:
         """Release the connections; the database can still be used (it reconnects)."""
@@ -129,7 +136,15 @@ def record_from_row(record_type: type[RecordT], row: Any, **overrides: Any) -> R
     return record_type(**values, **overrides)
 
 
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     in_memory = url.database in (None, "", ":memory:")
@@ -160,3 +175,31 @@ def _make_engine(url: URL) -> Engine:
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
     return engine
+
+
+NUL_STAND_IN = "\ufffd"
+"""PostgreSQL text cannot hold NUL (SQLite's can): it is stored as U+FFFD, which shows where."""
+
+
+def _without_nul(
+    _connection: Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, [_scrubbed(row) for row in parameters]
+    return statement, _scrubbed(parameters)
+
+
+def _scrubbed(parameters: Any) -> Any:
+    def scrub(value: Any) -> Any:
+        return value.replace("\x00", NUL_STAND_IN) if isinstance(value, str) else value
+
+    if isinstance(parameters, dict):
+        return {name: scrub(value) for name, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(scrub(value) for value in parameters)
+    return parameters

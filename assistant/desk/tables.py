@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -29,6 +29,11 @@ def _string_enum(enum_class: type[Any]) -> Enum:
 
 class DeskBase(DeclarativeBase):
     pass
+
+
+TICKET_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""64 bits on every engine: SQLite's INTEGER key already is (and BIGINT would not autoincrement
+there), PostgreSQL's INTEGER is 32, so a larger reference named no ticket with an error."""
 
 
 class SessionRow(DeskBase):
@@ -61,7 +66,7 @@ class TurnRow(DeskBase):
 class TicketRow(DeskBase):
     __tablename__ = "tickets"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(TICKET_ID, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
     channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
     reason: Mapped[str] = mapped_column(String(64))
@@ -101,7 +106,7 @@ class CsatRow(DeskBase):
     __tablename__ = "csat_ratings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey(TicketRow.id), unique=True)
+    ticket_id: Mapped[int] = mapped_column(TICKET_ID, ForeignKey(TicketRow.id), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)

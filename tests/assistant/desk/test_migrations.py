@@ -57,6 +57,7 @@ PRE_ALEMBIC_DDL = [
     "CREATE INDEX ix_agent_sessions_expires_at ON agent_sessions (expires_at)",
 ]
 SESSION = "a" * 32
+HEAD_REVISION = "0002"
 PASSWORD = "correct horse battery"
 
 
@@ -113,7 +114,7 @@ def test_a_database_made_before_alembic_keeps_its_rows_and_gains_what_it_lacked(
         assert desk.feedback.add_csat(SESSION, ticket.id, 5).rating == 5  # the new table
         reply = desk.sessions.add_turn(SESSION, "assistant", "Glad to help.")
         desk.feedback.add_feedback(SESSION, reply.index, helpful=True, suggestion="Say more.")
-        assert stored_revision(database_url) == "0001"
+        assert stored_revision(database_url) == HEAD_REVISION
     finally:
         desk.close()
 
@@ -164,7 +165,7 @@ def test_workers_starting_at_once_migrate_once_and_all_work(database_url: str) -
     try:
         assert failures == []
         assert len(desks[0].sessions.list_sessions()) == len(desks)
-        assert stored_revision(database_url) == "0001"
+        assert stored_revision(database_url) == HEAD_REVISION
     finally:
         for desk in desks:
             desk.close()

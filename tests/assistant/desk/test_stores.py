@@ -714,3 +714,21 @@ def test_in_memory_sqlite_works_for_one_process() -> None:
 def test_a_bad_database_url_is_a_configuration_error(database_url: str, expected: str) -> None:
     with pytest.raises(ConfigurationError, match=expected):
         open_desk(database_url)
+
+
+def test_what_postgresql_refuses_reads_or_stores_as_on_sqlite(database_url: str) -> None:
+    """PostgreSQL's INTEGER is 32-bit and its text holds no NUL; SQLite allows both."""
+    store = open_desk(database_url)
+    try:
+        session_id = session_with_question(store, "brakes\x00squeal")
+        assert store.tickets.get_ticket(2**40) is None
+        assert store.tickets.search_tickets("GBX-999999999999") == []
+        with pytest.raises(InputError, match="no ticket GBX-1099511627776"):
+            store.tickets.assign(2**40, "Dana")
+        assert stored_session(store, session_id).turns[0].text.startswith("brakes")
+        try:  # SQLite stores it; PostgreSQL's VARCHAR(80) refuses it, as an input error
+            store.sessions.set_vehicle(session_id, Vehicle(make="x" * 200))
+        except InputError as error:
+            assert "does not fit the database" in str(error)
+    finally:
+        store.close()
