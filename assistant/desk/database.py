@@ -89,6 +89,10 @@ class Database:
         """Release the connections; the database can still be used (it reconnects)."""
         self.engine.dispose()
 
+    def prepare(self) -> None:
+        """Create or migrate the tables now rather than at first use (`glovebox db upgrade`)."""
+        self._create_tables_once()
+
     def _create_tables_once(self) -> None:
         if self._tables_ready:
             return

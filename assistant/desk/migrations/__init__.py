@@ -48,6 +48,21 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest revision in versions/."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def schema_revision(connection: Connection) -> str:
+    """The revision the database is at ("none" before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(heads) or "none"
+
+
 def upgrade_to_head(connection: Connection) -> None:
     """Bring the database on `connection` (inside a write transaction) to the newest revision.
 

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from assistant.desk.database import Database
-from assistant.desk.migrations import desk_metadata, upgrade_to_head
+from assistant.desk.migrations import desk_metadata, head_revision, upgrade_to_head
 from assistant.desk.stores import open_desk
 from assistant.desk.tables import create_desk_tables
 from assistant.records import Channel
@@ -57,7 +57,6 @@ PRE_ALEMBIC_DDL = [
     "CREATE INDEX ix_agent_sessions_expires_at ON agent_sessions (expires_at)",
 ]
 SESSION = "a" * 32
-HEAD_REVISION = "0002"
 PASSWORD = "correct horse battery"
 
 
@@ -114,7 +113,7 @@ def test_a_database_made_before_alembic_keeps_its_rows_and_gains_what_it_lacked(
         assert desk.feedback.add_csat(SESSION, ticket.id, 5).rating == 5  # the new table
         reply = desk.sessions.add_turn(SESSION, "assistant", "Glad to help.")
         desk.feedback.add_feedback(SESSION, reply.index, helpful=True, suggestion="Say more.")
-        assert stored_revision(database_url) == HEAD_REVISION
+        assert stored_revision(database_url) == head_revision()
     finally:
         desk.close()
 
@@ -165,7 +164,7 @@ def test_workers_starting_at_once_migrate_once_and_all_work(database_url: str) -
     try:
         assert failures == []
         assert len(desks[0].sessions.list_sessions()) == len(desks)
-        assert stored_revision(database_url) == HEAD_REVISION
+        assert stored_revision(database_url) == head_revision()
     finally:
         for desk in desks:
             desk.close()
