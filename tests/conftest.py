@@ -187,8 +187,6 @@ class PostgresCluster:
         self.names = iter(range(1, 1_000_000))
 
     def _run(self, *command: str) -> None:
-        import subprocess
-
         done = subprocess.run(
             [*self.run_as, *command], capture_output=True, text=True, timeout=120, check=False
         )

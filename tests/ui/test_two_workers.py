@@ -172,16 +172,16 @@ def test_a_ticket_opened_through_one_worker_is_claimed_through_the_other(layout:
 
 @dataclass
 class LoadTally:
-    latencies: list[float] = field(default_factory=list)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"ask": [], "escalate": []})
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     escalations: list[tuple[str, str]] = field(default_factory=list)
     """(session id, ticket reference) of every escalation answered 2xx."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def p95(self) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0
+    def p95_ms(self, *kinds: str) -> int:
+        ordered = sorted(seconds for kind in kinds for seconds in self.latencies[kind])
+        return round(1000 * ordered[int(0.95 * (len(ordered) - 1))]) if ordered else 0
 
 
 def drive(layout: Layout, client_number: int, deadline: float, tally: LoadTally) -> None:
@@ -208,7 +208,7 @@ def drive(layout: Layout, client_number: int, deadline: float, tally: LoadTally)
                 continue
             elapsed = time.monotonic() - started
             with tally.lock:
-                tally.latencies.append(elapsed)
+                tally.latencies["ask" if asking else "escalate"].append(elapsed)
                 tally.statuses[response.status_code] += 1
                 if not asking and response.is_success:
                     body = response.json()
@@ -260,7 +260,8 @@ def test_32_clients_for_a_minute_on_two_workers_lose_and_duplicate_nothing(
         print(
             f"\ntwo workers, {LOAD_CLIENTS} clients, {LOAD_SECONDS} s: {requests} requests "
             f"(statuses {dict(sorted(tally.statuses.items()))}), "
-            f"p95 {tally.p95() * 1000:.0f} ms, {len(answered)} escalations, "
+            f"p95 {tally.p95_ms('ask', 'escalate')} ms (asks {tally.p95_ms('ask')} ms, "
+            f"escalations {tally.p95_ms('escalate')} ms), {len(answered)} escalations, "
             f"lost {len(lost)}, duplicated {duplicated}, connection failures "
             f"{len(tally.failures)}"
         )
