@@ -238,11 +238,11 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     if not POSTGRES_BIN_DIRS:
         problem = "PostgreSQL is not installed: apt-get install postgresql (make test does)"
     else:
-        cluster = PostgresCluster(POSTGRES_BIN_DIRS[0])
         try:
+            cluster = PostgresCluster(POSTGRES_BIN_DIRS[0])
             cluster.start()
-        except (RuntimeError, OSError, KeyError, LookupError) as error:
-            problem = f"could not start a PostgreSQL cluster in {cluster.folder}: {error}"
+        except (RuntimeError, OSError, LookupError, subprocess.SubprocessError) as error:
+            problem = f"could not start a PostgreSQL cluster from {POSTGRES_BIN_DIRS[0]}: {error}"
     if problem is not None:
         if os.environ.get("CI"):
             pytest.fail(problem)

@@ -34,9 +34,10 @@ WRITER = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
 
 
 class Database:
-    """One SQL database: read and write transactions, its tables created on first use.
+    """One SQL database: read and write transactions, `create_tables` run once on first use
+    inside a write transaction (the desk passes `create_desk_tables`, which migrates).
 
-    db = Database(url, stage="tickets", create_tables=Base.metadata.create_all)
+    db = Database(url, stage="tickets", create_tables=create_desk_tables)
     with db.transaction(write=True) as session: ...
     """
 
@@ -140,6 +141,23 @@ def record_from_row(record_type: type[RecordT], row: Any, **overrides: Any) -> R
     return record_type(**values, **overrides)
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Two processes opening a new file at once both switch it to WAL; SQLite can refuse the
+    loser "database is locked" at once, without waiting the busy timeout, so wait here."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _first_line(error: BaseException | None) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -168,7 +186,7 @@ def _make_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         if not in_memory:
             # Readers (the console) and a writer (the API) then work at the same time.
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
