@@ -33,7 +33,7 @@ class DeskBase(DeclarativeBase):
 
 TICKET_ID = BigInteger().with_variant(Integer(), "sqlite")
 """64 bits on every engine: SQLite's INTEGER key already is (and BIGINT would not autoincrement
-there), PostgreSQL's INTEGER is 32, so a larger reference named no ticket with an error."""
+there); on PostgreSQL's 32-bit INTEGER a larger reference was an error, not "no such ticket"."""
 
 
 class SessionRow(DeskBase):
