@@ -17,7 +17,7 @@ DEMO_PORT ?= 8001
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GATE_HOME := .glovebox/eval-gate
 
-.PHONY: run test lint typecheck unit venv clean browser eval-gate
+.PHONY: run test lint typecheck unit venv clean browser postgres eval-gate
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -54,6 +54,12 @@ browser:
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
 
+# Debian's PostgreSQL for the desk-store and two-worker tests (each run starts a throwaway
+# cluster on loopback; nothing is left running).
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends postgresql; }
+
 # The release gate against evals/thresholds.yaml: the golden set on the sample knowledge base,
 # and the real-data corpora (read in place) when the shared data folder is beside the project.
 EVAL_CORPORA := $(if $(wildcard ../shared/data/manuals),all,sample)
@@ -62,7 +68,7 @@ eval-gate: $(STAMP)
 	GLOVEBOX_HOME=$(GATE_HOME) $(VENV)/bin/glovebox eval --corpus $(EVAL_CORPORA) \
 	  --judge-samples 0 --out $(GATE_HOME)/results
 
-test: $(STAMP) browser lint typecheck
+test: $(STAMP) browser postgres lint typecheck
 	$(VENV)/bin/pytest
 	$(MAKE) eval-gate
 

@@ -68,7 +68,12 @@ kb_app = typer.Typer(help="List, inspect and drop knowledge bases.", no_args_is_
 agents_app = typer.Typer(help="Call-centre agent accounts for the console.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(kb_app, name="kb")
+db_app = typer.Typer(
+    help="The desk database: tickets, sessions, feedback and agent accounts.",
+    no_args_is_help=True,
+)
 app.add_typer(agents_app, name="agents")
+app.add_typer(db_app, name="db")
 
 KbOption = Annotated[
     str | None, typer.Option("--kb", help="Knowledge base name [default: default].")
@@ -589,6 +594,24 @@ def agents_list() -> None:
         typer.echo(
             f"{agent.username:<24} {state:<9} last sign-in {last}  {agent.display_name or ''}"
         )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate GLOVEBOX_DATABASE_URL to this version's schema now (the stores otherwise do it
+    on first use); run it as a role that may change tables when the servers' role may not."""
+    from assistant.desk.database import Database
+    from assistant.desk.migrations import schema_revision
+    from assistant.desk.tables import create_desk_tables
+
+    database = Database(
+        get_settings().resolved_database_url, stage="database", create_tables=create_desk_tables
+    )
+    database.prepare()
+    with database.transaction(write=False) as session:
+        revision = schema_revision(session.connection())
+    database.close()
+    typer.echo(f"{database.display_url}: schema at revision {revision}")
 
 
 @agents_app.command("disable")

@@ -29,11 +29,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.desk.database import Database, UtcDateTime, record_from_row, utc_now
+from assistant.desk.migrations import upgrade_to_head
+from assistant.desk.tables import DeskBase
 from knowledge.errors import ConfigurationError, InputError, StageError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
@@ -63,11 +64,7 @@ class AgentAccount:
 # --- Tables ------------------------------------------------------------------------------------
 
 
-class _AccountBase(DeclarativeBase):
-    pass
-
-
-class _AccountRow(_AccountBase):
+class _AccountRow(DeskBase):
     __tablename__ = "agent_accounts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -79,7 +76,7 @@ class _AccountRow(_AccountBase):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class _AgentSessionRow(_AccountBase):
+class _AgentSessionRow(DeskBase):
     __tablename__ = "agent_sessions"
 
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -94,7 +91,8 @@ class _AgentSessionRow(_AccountBase):
 
 
 class SqlAccountStore:
-    """Agent accounts and their sign-in sessions on SQLAlchemy. Tables are created on first use.
+    """Agent accounts and their sign-in sessions on SQLAlchemy. The schema is migrated on first
+    use.
 
     Session expiry is fixed at `open_session` (no sliding): checking a token is a read, so
     every API request does not take SQLite's write lock. `hasher` is for tests and for
@@ -108,7 +106,7 @@ class SqlAccountStore:
         now: Callable[[], datetime] | None = None,
         hasher: PasswordHasher | None = None,
     ) -> None:
-        self._db = Database(database_url, stage="accounts", create_tables=_create_tables)
+        self._db = Database(database_url, stage="accounts", create_tables=upgrade_to_head)
         self._clock = now or utc_now
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
@@ -337,10 +335,6 @@ class SqlAccountStore:
                 problem=f"no agent {normalized!r}; add the agent first, or check the spelling",
             )
         return row
-
-
-def _create_tables(connection: Connection) -> None:
-    _AccountBase.metadata.create_all(connection)
 
 
 def _token_digest(token: str) -> str:

@@ -1,7 +1,8 @@
 """Opening Glovebox's SQL database: one recipe for the desk's stores and the account store.
 
 SQLite by default (WAL, a busy timeout, writers take the lock at BEGIN IMMEDIATE), any
-SQLAlchemy URL with an installed driver otherwise.
+SQLAlchemy URL with an installed driver otherwise: PostgreSQL (postgresql+psycopg://) for
+several workers, where the WRITER option does nothing (row locks serialize writers instead).
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from assistant.desk.integrity import check_database_file, database_failure
-from knowledge.errors import ConfigurationError
+from knowledge.errors import ConfigurationError, InputError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's write to finish before failing."""
@@ -34,9 +41,10 @@ WRITER = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
 
 
 class Database:
-    """One SQL database: read and write transactions, its tables created on first use.
+    """One SQL database: read and write transactions, `create_tables` run once on first use
+    inside a write transaction (the desk passes `create_desk_tables`, which migrates).
 
-    db = Database(url, stage="tickets", create_tables=Base.metadata.create_all)
+    db = Database(url, stage="tickets", create_tables=create_desk_tables)
     with db.transaction(write=True) as session: ...
     """
 
@@ -77,12 +85,22 @@ class Database:
                 yield session
         except IntegrityError:
             raise  # a store's own refusal (a duplicate), not a failure of the database
+        except DataError as error:  # PostgreSQL checks lengths and ranges that SQLite does not
+            raise InputError(
+                source=self._stage,
+                problem=f"a value does not fit the database ({_first_line(error.orig)}); "
+                "shorten it or use a smaller number",
+            ) from error
         except DatabaseError as error:
             raise database_failure(self._stage, self.display_url, error) from error
 
     def close(self) -> None:
         """Release the connections; the database can still be used (it reconnects)."""
         self.engine.dispose()
+
+    def prepare(self) -> None:
+        """Create or migrate the tables now rather than at first use (`glovebox db upgrade`)."""
+        self._create_tables_once()
 
     def _create_tables_once(self) -> None:
         if self._tables_ready:
@@ -129,7 +147,32 @@ def record_from_row(record_type: type[RecordT], row: Any, **overrides: Any) -> R
     return record_type(**values, **overrides)
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Two processes opening a new file at once both switch it to WAL; SQLite can refuse the
+    loser "database is locked" at once, without waiting the busy timeout, so wait here."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def _make_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     in_memory = url.database in (None, "", ":memory:")
@@ -149,7 +192,7 @@ def _make_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         if not in_memory:
             # Readers (the console) and a writer (the API) then work at the same time.
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -160,3 +203,31 @@ def _make_engine(url: URL) -> Engine:
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
     return engine
+
+
+NUL_STAND_IN = "\ufffd"
+"""PostgreSQL text cannot hold NUL (SQLite's can): it is stored as U+FFFD, which shows where."""
+
+
+def _without_nul(
+    _connection: Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, [_scrubbed(row) for row in parameters]
+    return statement, _scrubbed(parameters)
+
+
+def _scrubbed(parameters: Any) -> Any:
+    def scrub(value: Any) -> Any:
+        return value.replace("\x00", NUL_STAND_IN) if isinstance(value, str) else value
+
+    if isinstance(parameters, dict):
+        return {name: scrub(value) for name, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(scrub(value) for value in parameters)
+    return parameters

@@ -47,7 +47,7 @@ class DeskStores:
 def open_desk(
     database_url: str, *, max_open_tickets_per_client: int = DEFAULT_MAX_OPEN_PER_CLIENT
 ) -> DeskStores:
-    """The stores on `database_url`; tables are created on first use."""
+    """The stores on `database_url`; its schema is migrated to this version's on first use."""
     database = Database(database_url, stage="tickets", create_tables=create_desk_tables)
     return DeskStores(
         sessions=SqlSessionStore(database),

@@ -1,7 +1,8 @@
 """The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings, and the
 rate-limit counters and trusted sign-in devices every server process shares.
 
-One declarative base for the lot: they refer to each other.
+One declarative base for the lot, the agent accounts' rows (assistant/desk/accounts.py) too:
+Alembic keeps one schema (assistant/desk/migrations).
 """
 
 from __future__ import annotations
@@ -9,17 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Enum,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    inspect,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -39,6 +30,11 @@ def _string_enum(enum_class: type[Any]) -> Enum:
 
 class DeskBase(DeclarativeBase):
     pass
+
+
+TICKET_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""64 bits on every engine: SQLite's INTEGER key already is (and BIGINT would not autoincrement
+there); on PostgreSQL's 32-bit INTEGER a larger reference was an error, not "no such ticket"."""
 
 
 class SessionRow(DeskBase):
@@ -74,7 +70,7 @@ class TurnRow(DeskBase):
 class TicketRow(DeskBase):
     __tablename__ = "tickets"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(TICKET_ID, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
     channel: Mapped[Channel] = mapped_column(_string_enum(Channel))
     reason: Mapped[str] = mapped_column(String(64))
@@ -111,11 +107,10 @@ class FeedbackRow(DeskBase):
 
 
 class CsatRow(DeskBase):
-    # A table of its own, not columns on tickets: create_all adds it to an older database.
     __tablename__ = "csat_ratings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey(TicketRow.id), unique=True)
+    ticket_id: Mapped[int] = mapped_column(TICKET_ID, ForeignKey(TicketRow.id), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey(SessionRow.id), index=True)
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -150,29 +145,14 @@ class TrustedDeviceRow(DeskBase):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-# --- The store ---------------------------------------------------------------------------------
+# --- The schema --------------------------------------------------------------------------------
 
 
 def create_desk_tables(connection: Connection) -> None:
-    DeskBase.metadata.create_all(connection)
-    _add_missing_columns(connection)
+    """Brings the database to the newest schema (assistant/desk/migrations says how to add one)."""
+    from assistant.desk.migrations import upgrade_to_head
 
-
-def _add_missing_columns(connection: Connection) -> None:
-    """Columns added in later versions, added to a database an earlier version created.
-
-    Only nullable (or JSON-defaulted) columns are ever added, so old rows stay valid.
-    """
-    inspector = inspect(connection)
-    for table in DeskBase.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.exec_driver_sql(
-                f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
-            )
+    upgrade_to_head(connection)
 
 
 def vehicle_of(row: SessionRow | TicketRow) -> Vehicle | None:

@@ -4,13 +4,7 @@ space, the embedding model it was built with, names, server mode) are tested her
 from __future__ import annotations
 
 import itertools
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -88,49 +82,6 @@ def test_list_and_drop(settings: GloveboxSettings) -> None:
 def test_bad_server_url_is_a_configuration_error(settings: GloveboxSettings) -> None:
     with pytest.raises(ConfigurationError, match="GLOVEBOX_CHROMA_URL"):
         make_chroma_client(settings.model_copy(update={"chroma_url": "localhost:8000"}))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `chroma run` on a free loopback port for the whole session; its URL."""
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        pytest.skip(f"{chroma} is missing: install the pinned chromadb to test server mode")
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [str(chroma), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_for_heartbeat(url, server, folder / "server.log")
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-def _wait_for_heartbeat(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"chroma run exited with {server.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer on {url} within 60 s")
-            time.sleep(0.2)
 
 
 class TestChromaEmbeddedStore(KnowledgeStoreContract):

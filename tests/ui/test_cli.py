@@ -243,3 +243,22 @@ def test_serve_check_accepts_any_demo_port_on_loopback_with_the_shipped_keys(
 
     assert checked.returncode == 0, checked.stderr
     assert "settings checked" in checked.stdout
+
+
+def test_db_upgrade_migrates_the_database_and_says_to_which_revision(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.desk.migrations import head_revision
+    from knowledge.settings import get_settings
+    from ui.cli import app
+
+    monkeypatch.setenv("GLOVEBOX_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    first = CliRunner().invoke(app, ["db", "upgrade"])
+    again = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert first.exit_code == 0, first.output
+    assert first.output.strip().endswith(f"schema at revision {head_revision()}")
+    assert again.exit_code == 0 and again.output == first.output

@@ -1,17 +1,17 @@
-"""Agent accounts on a real SQLite file: who can sign in to the console and the agent API."""
+"""Agent accounts on a real SQLite file and a real PostgreSQL database: who can sign in to the
+console and the agent API."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import create_engine, text
 
 from assistant.desk.accounts import AgentAccount, SqlAccountStore
 from knowledge.errors import ConfigurationError, InputError
@@ -49,8 +49,9 @@ class CountingHasher(PasswordHasher):
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "glovebox.sqlite3"
+def database(database_url: str) -> str:
+    """The URL of an empty database: a SQLite file, then a PostgreSQL database."""
+    return database_url
 
 
 @pytest.fixture
@@ -64,22 +65,23 @@ def hasher() -> CountingHasher:
 
 
 @pytest.fixture
-def store(database: Path, clock: Clock, hasher: CountingHasher) -> Iterator[SqlAccountStore]:
-    store = SqlAccountStore(f"sqlite:///{database}", now=clock, hasher=hasher)
+def store(database: str, clock: Clock, hasher: CountingHasher) -> Iterator[SqlAccountStore]:
+    store = SqlAccountStore(database, now=clock, hasher=hasher)
     yield store
     store.close()
 
 
-def stored_rows(database: Path, query: str) -> list[tuple[object, ...]]:
-    connection = sqlite3.connect(database)
+def stored_rows(database: str, query: str) -> list[tuple[object, ...]]:
+    engine = create_engine(database)
     try:
-        return connection.execute(query).fetchall()
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
     finally:
-        connection.close()
+        engine.dispose()
 
 
-def test_the_database_holds_an_argon2id_hash_never_the_password(database: Path) -> None:
-    store = SqlAccountStore(f"sqlite:///{database}")  # the production hasher
+def test_the_database_holds_an_argon2id_hash_never_the_password(database: str) -> None:
+    store = SqlAccountStore(database)  # the production hasher
 
     store.add_agent("alice", PASSWORD, display_name="Alice Smith")
 
@@ -174,7 +176,7 @@ def test_a_session_lasts_its_ttl_and_no_longer(store: SqlAccountStore, clock: Cl
 
 
 def test_signing_out_ends_the_session_and_purge_removes_dead_ones(
-    store: SqlAccountStore, clock: Clock, database: Path
+    store: SqlAccountStore, clock: Clock, database: str
 ) -> None:
     store.add_agent("alice", PASSWORD)
     closed = store.open_session("alice", SHIFT)
@@ -195,7 +197,7 @@ def test_signing_out_ends_the_session_and_purge_removes_dead_ones(
     assert store.session_agent(current) is not None
 
 
-def test_the_database_holds_only_the_tokens_sha256(store: SqlAccountStore, database: Path) -> None:
+def test_the_database_holds_only_the_tokens_sha256(store: SqlAccountStore, database: str) -> None:
     store.add_agent("alice", PASSWORD)
     token = store.open_session("alice", SHIFT)
     other = store.open_session("alice", SHIFT)
@@ -256,8 +258,8 @@ def test_a_new_password_replaces_the_old_one(store: SqlAccountStore) -> None:
     assert raised.value.source == "username"
 
 
-def test_a_hash_made_with_old_parameters_is_upgraded_at_sign_in(database: Path) -> None:
-    url = f"sqlite:///{database}"
+def test_a_hash_made_with_old_parameters_is_upgraded_at_sign_in(database: str) -> None:
+    url = database
     SqlAccountStore(url, hasher=CountingHasher(time_cost=1)).add_agent("alice", PASSWORD)
     stronger = CountingHasher(time_cost=2)
 
@@ -270,9 +272,9 @@ def test_a_hash_made_with_old_parameters_is_upgraded_at_sign_in(database: Path) 
 
 
 def test_the_console_and_the_api_share_accounts_and_sessions(
-    database: Path, clock: Clock, hasher: CountingHasher
+    database: str, clock: Clock, hasher: CountingHasher
 ) -> None:
-    url = f"sqlite:///{database}"
+    url = database
     console = SqlAccountStore(url, now=clock, hasher=hasher)
     api = SqlAccountStore(url, now=clock, hasher=hasher)
 

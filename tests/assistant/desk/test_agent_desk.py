@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import pytest
@@ -71,9 +70,8 @@ class Clock:
 
 
 def test_an_agent_typing_a_reply_shows_for_a_few_seconds_and_ends_with_the_reply(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
     stores = open_desk(database_url)
     agent = stores.accounts.add_agent("ana", "correct-horse-42")
     services = cast("Services", stores)

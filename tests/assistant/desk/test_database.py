@@ -42,3 +42,36 @@ def test_a_failed_write_is_rolled_back_and_named_for_its_stage(tmp_path: Path) -
         session.execute(text("INSERT INTO missing_table VALUES (1)"))
     with database.transaction(write=False) as session:
         assert session.execute(text("SELECT count(*) FROM notes")).scalar_one() == 0
+
+
+def test_engines_opening_a_new_sqlite_file_at_once_all_get_it(tmp_path: Path) -> None:
+    """Both switch the new file to WAL; SQLite refused the loser at once ("database is
+    locked") about one round in twenty. Forty rounds of four."""
+    import threading
+
+    failures: list[BaseException] = []
+    for round_number in range(40):
+        url = f"sqlite:///{tmp_path}/round-{round_number}.sqlite3"
+        databases = [
+            Database(url, stage="notes", create_tables=lambda connection: connection.execute(
+                text("CREATE TABLE IF NOT EXISTS notes (body TEXT)")))
+            for _ in range(4)
+        ]  # fmt: skip
+        start = threading.Barrier(len(databases))
+
+        def first_use(database: Database, start: threading.Barrier) -> None:
+            try:
+                start.wait()
+                with database.transaction(write=True) as session:
+                    session.execute(text("INSERT INTO notes VALUES ('here')"))
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=first_use, args=(db, start)) for db in databases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for database in databases:
+            database.close()
+    assert failures == []

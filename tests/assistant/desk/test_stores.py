@@ -573,15 +573,17 @@ class TicketStoreContract:
 
 
 class TestSqlDeskStores(TicketStoreContract):
+    """On a SQLite file and on PostgreSQL (the `database_url` fixture's two params)."""
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[DeskStores]:
-        store = open_desk(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+    def store(self, database_url: str) -> Iterator[DeskStores]:
+        store = open_desk(database_url)
         yield store
         store.close()
 
 
-def test_sessions_list_newest_first_with_their_turns(tmp_path: Path) -> None:
-    store = open_desk(f"sqlite:///{tmp_path / 'glovebox.sqlite3'}")
+def test_sessions_list_newest_first_with_their_turns(database_url: str) -> None:
+    store = open_desk(database_url)
     first = session_with_question(store, "first?")
     second = session_with_question(store, "second?")
 
@@ -590,43 +592,6 @@ def test_sessions_list_newest_first_with_their_turns(tmp_path: Path) -> None:
     assert [s.id for s in sessions] == [second, first]
     assert sessions[0].turns[0].text == "second?"
     assert store.sessions.list_sessions(since=sessions[0].updated_at) == sessions[:1]
-
-
-def test_a_database_from_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
-    import sqlite3
-
-    path = tmp_path / "glovebox.sqlite3"
-    old = open_desk(f"sqlite:///{path}")
-    session_id = session_with_question(old)
-    ticket = old.tickets.open_ticket(draft_for(old, session_id))
-    old.close()
-    with sqlite3.connect(path) as connection:
-        connection.execute("ALTER TABLE tickets DROP COLUMN notes")
-        connection.execute("ALTER TABLE feedback DROP COLUMN suggestion")
-
-    store = open_desk(f"sqlite:///{path}")
-
-    assert stored_ticket(store, ticket.id).notes == []
-    assert store.tickets.add_note(ticket.id, "ana", "called back").notes[0]["text"] == "called back"
-
-
-def test_a_database_from_before_csat_gains_the_ratings_table(tmp_path: Path) -> None:
-    path = tmp_path / "glovebox.sqlite3"
-    old = open_desk(f"sqlite:///{path}")
-    session_id = session_with_question(old)
-    ticket = old.tickets.open_ticket(draft_for(old, session_id))
-    old.tickets.assign(ticket.id, "Dana")
-    old.tickets.resolve(ticket.id, "Done.")
-    old.close()
-    with sqlite3.connect(path) as connection:
-        connection.execute("DROP TABLE csat_ratings")
-    connection.close()
-
-    store = open_desk(f"sqlite:///{path}")
-
-    assert stored_ticket(store, ticket.id).csat is None
-    assert store.feedback.add_csat(session_id, ticket.id, 5).rating == 5
-    store.close()
 
 
 def test_ticket_references_parse_back_to_ids() -> None:
@@ -645,9 +610,9 @@ def test_a_ticket_number_no_database_column_holds_is_no_reference(absurd: str) -
     assert ticket_id_from_reference("GBX-2147483647") == 2**31 - 1
 
 
-def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
-    """What the console and the API processes do: separate engines on the same file."""
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+def test_two_stores_on_one_database_see_each_others_writes(database_url: str) -> None:
+    """What the console and the API processes do: separate engines on the same database."""
+    url = database_url
     api, console = open_desk(url), open_desk(url)
     try:
         session_id = session_with_question(api, "The airbag light is on")
@@ -671,9 +636,8 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
         console.close()
 
 
-def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
-    stores = [open_desk(url), open_desk(url)]
+def test_concurrent_writers_lose_no_updates(database_url: str) -> None:
+    stores = [open_desk(database_url), open_desk(database_url)]
     session_id = stores[0].sessions.create_session(Channel.DRIVER)
     writes_each = 15
     failures: list[BaseException] = []
@@ -703,6 +667,45 @@ def test_concurrent_writers_lose_no_updates(tmp_path: Path) -> None:
         for name in ("api", "console"):
             mine = [turn.text for turn in session.turns if turn.text.startswith(name)]
             assert mine == [f"{name} {number}" for number in range(writes_each)]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_tickets_opened_at_once_through_two_engines_get_distinct_references(
+    database_url: str,
+) -> None:
+    """Two workers escalating at the same moment: no reference handed out twice, none lost."""
+    stores = [open_desk(database_url), open_desk(database_url)]
+    threads_each, tickets_each = 8, 4
+    opened: list[int] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(2 * threads_each)
+
+    def escalate(store: DeskStores) -> None:
+        try:
+            start.wait()
+            for _ in range(tickets_each):
+                session_id = session_with_question(store)
+                opened.append(store.tickets.open_ticket(draft_for(store, session_id)).id)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=escalate, args=(store,))
+        for store in stores
+        for _ in range(threads_each)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == []
+        assert len(opened) == len(set(opened)) == 2 * threads_each * tickets_each
+        listed = stores[1].tickets.list_tickets(limit=1000)
+        assert sorted(ticket.id for ticket in listed) == sorted(opened)
+        assert len({ticket_reference(ticket.id) for ticket in listed}) == len(opened)
     finally:
         for store in stores:
             store.close()
@@ -743,3 +746,21 @@ def test_in_memory_sqlite_works_for_one_process() -> None:
 def test_a_bad_database_url_is_a_configuration_error(database_url: str, expected: str) -> None:
     with pytest.raises(ConfigurationError, match=expected):
         open_desk(database_url)
+
+
+def test_what_postgresql_refuses_reads_or_stores_as_on_sqlite(database_url: str) -> None:
+    """PostgreSQL's INTEGER is 32-bit and its text holds no NUL; SQLite allows both."""
+    store = open_desk(database_url)
+    try:
+        session_id = session_with_question(store, "brakes\x00squeal")
+        assert store.tickets.get_ticket(2**40) is None
+        assert store.tickets.search_tickets("GBX-999999999999") == []
+        with pytest.raises(InputError, match="no ticket GBX-1099511627776"):
+            store.tickets.assign(2**40, "Dana")
+        assert stored_session(store, session_id).turns[0].text.startswith("brakes")
+        try:  # SQLite stores it; PostgreSQL's VARCHAR(80) refuses it, as an input error
+            store.sessions.set_vehicle(session_id, Vehicle(make="x" * 200))
+        except InputError as error:
+            assert "does not fit the database" in str(error)
+    finally:
+        store.close()
