@@ -483,7 +483,7 @@ def test_a_streamed_reply_reports_stages_then_releases_the_checked_answer(
 
 
 def test_a_streamed_reply_raises_what_ask_raises(assistant: Assistant) -> None:
-    with pytest.raises(InputError, match="empty"):
+    with pytest.raises(InputError, match="no words"):
         list(assistant.stream("   ", channel=Channel.DRIVER))
 
 
