@@ -18,6 +18,9 @@ from assistant.desk.integrity import damaged_database, sqlite_database_path
 from knowledge.errors import InputError
 from knowledge.integrity import sqlite_file_problem, sqlite_side_files
 
+SCHEMA_VERSION_TABLE = "alembic_version"
+"""Alembic's own table: the target's migrations write it, so it is never copied."""
+
 
 def copy_database(database_url: str, backup_file: Path) -> None:
     """A consistent copy of the database in the SQLite file `backup_file`."""
@@ -53,25 +56,44 @@ def restore_database(backup_file: Path, database_url: str) -> None:
 
 
 def copy_tables(source_url: str, target_url: str) -> None:
-    """Every table of the source, its rows read in one transaction (one snapshot: repeatable
-    read outside SQLite), into the target (tables created there if missing), for engines
-    without SQLite's backup API (PostgreSQL)."""
-    metadata = MetaData()
+    """Every desk table's rows, read in one transaction (one snapshot: repeatable read outside
+    SQLite), into the target, which is first brought to this version's schema by its own
+    migrations (another engine's DDL, PostgreSQL's sequence defaults say, would not run there),
+    for engines without SQLite's backup API (PostgreSQL)."""
+    prepare_schema(target_url)
+    read, written = MetaData(), MetaData()
     source, target = create_engine(source_url), create_engine(target_url)
     snapshot = {} if source.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     try:
         with source.connect().execution_options(**snapshot) as reading, target.begin() as writing:
-            metadata.reflect(reading)
-            metadata.create_all(writing)
-            for table in metadata.sorted_tables:  # parents before the rows that refer to them
-                rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            read.reflect(reading)
+            written.reflect(writing)
+            for table in written.sorted_tables:  # parents before the rows that refer to them
+                if table.name == SCHEMA_VERSION_TABLE or table.name not in read.tables:
+                    continue
+                columns = set(table.columns.keys())
+                rows = [
+                    {key: value for key, value in row._mapping.items() if key in columns}
+                    for row in reading.execute(select(read.tables[table.name]))
+                ]
                 if rows:
                     writing.execute(table.insert(), rows)
             if writing.dialect.name == "postgresql":
-                _advance_sequences(writing, metadata)
+                _advance_sequences(writing, written)
     finally:
         source.dispose()
         target.dispose()
+
+
+def prepare_schema(database_url: str) -> None:
+    """The desk's tables in `database_url`, migrated to this version's schema."""
+    from assistant.desk.stores import open_desk
+
+    desk = open_desk(database_url)
+    try:
+        desk.database.prepare()
+    finally:
+        desk.close()
 
 
 def _advance_sequences(connection: Connection, metadata: MetaData) -> None:

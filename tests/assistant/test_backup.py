@@ -17,6 +17,7 @@ from knowledge.settings import GloveboxSettings
 from knowledge.store import list_knowledge_bases, make_chroma_client
 from knowledge.vector_index import check_vector_index
 from tests.assistant.desk.test_stores import draft_for
+from tests.conftest import PostgresCluster
 from tests.knowledge.test_integrity import RECORDS, reopen, write_records
 
 AGENT = ("ana", "correct-horse-42")
@@ -146,3 +147,24 @@ def test_a_damaged_database_is_not_backed_up(settings: GloveboxSettings, tmp_pat
 
     with pytest.raises(StageError, match="0 bytes"):
         take_backup(settings, tmp_path / "backup")
+
+
+def test_a_postgresql_desk_backs_up_and_restores_into_another_postgresql_database(
+    settings: GloveboxSettings, postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    served = settings.model_copy(update={"database_url": postgres_cluster.new_database()})
+    serving_home(served)
+    manifest = take_backup(served, tmp_path / "backup")
+    fresh = GloveboxSettings(
+        home=tmp_path / "fresh-home", database_url=postgres_cluster.new_database()
+    )
+
+    report = restore_backup(fresh, tmp_path / "backup", force=False)
+
+    assert report.tables == manifest["database"]["tables"] and report.tables["tickets"] == 1
+    desk = open_desk(fresh.resolved_database_url)
+    assert desk.accounts.authenticate(*AGENT) is not None
+    # The id sequences moved past the restored rows: the next ticket is not a duplicate.
+    opened = desk.tickets.open_ticket(draft_for(desk, desk.sessions.create_session(Channel.DRIVER)))
+    assert opened.id == 2
+    desk.close()
