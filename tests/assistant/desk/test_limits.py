@@ -3,17 +3,15 @@ database file, with no over-admission under concurrency."""
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from assistant.desk.database import Database
 from assistant.desk.limits import SqlRateLimiter
-from assistant.desk.tables import RateLimitRow, create_desk_tables
+from assistant.desk.migrations import upgrade_to_head
+from assistant.desk.tables import RateLimitRow
 
 
 class Clock:
@@ -27,31 +25,12 @@ class Clock:
 
 
 def desk_database(url: str = "sqlite://") -> Database:
-    return Database(url, stage="tickets", create_tables=create_desk_tables)
+    return Database(url, stage="tickets", create_tables=upgrade_to_head)
 
 
 @pytest.fixture
 def database() -> Database:
     return desk_database()
-
-
-POSTGRES_URL = os.environ.get("GLOVEBOX_TEST_POSTGRES_URL")
-"""A PostgreSQL database these tests may empty (postgresql+psycopg://...); skipped when unset."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """One database URL that several `Database` objects (several engines) open."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'glovebox.sqlite3'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("set GLOVEBOX_TEST_POSTGRES_URL to run the limiter on PostgreSQL")
-    database = desk_database(POSTGRES_URL)
-    with database.transaction(write=True) as session:
-        session.execute(delete(RateLimitRow))
-    database.close()
-    yield POSTGRES_URL
 
 
 def rows(database: Database) -> int:
@@ -146,8 +125,8 @@ def test_a_long_key_is_stored_as_its_digest(database: Database) -> None:
     assert limiter.allow("u" * 9_999).allowed
 
 
-def test_the_limit_holds_across_two_databases_on_one_file(shared_url: str) -> None:
-    first, second = desk_database(shared_url), desk_database(shared_url)  # as two workers
+def test_the_limit_holds_across_two_databases_on_one_file(database_url: str) -> None:
+    first, second = desk_database(database_url), desk_database(database_url)  # as two workers
     clock = Clock()
     limiters = [
         SqlRateLimiter(db, "driver_address", limit=5, clock=clock) for db in (first, second)
@@ -157,8 +136,8 @@ def test_the_limit_holds_across_two_databases_on_one_file(shared_url: str) -> No
     assert first.engine is not second.engine
 
 
-def test_concurrent_callers_are_never_over_admitted(shared_url: str) -> None:
-    databases = [desk_database(shared_url) for _ in range(2)]
+def test_concurrent_callers_are_never_over_admitted(database_url: str) -> None:
+    databases = [desk_database(database_url) for _ in range(2)]
     clock = Clock()  # stands still: the window cannot turn during the run
     limiters = [SqlRateLimiter(db, "driver_address", limit=25, clock=clock) for db in databases]
     limiters[0].allow("warm-up")  # tables created before the race
