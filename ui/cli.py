@@ -601,11 +601,10 @@ def db_upgrade() -> None:
     """Migrate GLOVEBOX_DATABASE_URL to this version's schema now (the stores otherwise do it
     on first use); run it as a role that may change tables when the servers' role may not."""
     from assistant.desk.database import Database
-    from assistant.desk.migrations import schema_revision
-    from assistant.desk.tables import create_desk_tables
+    from assistant.desk.migrations import schema_revision, upgrade_to_head
 
     database = Database(
-        get_settings().resolved_database_url, stage="database", create_tables=create_desk_tables
+        get_settings().resolved_database_url, stage="database", create_tables=upgrade_to_head
     )
     database.prepare()
     with database.transaction(write=False) as session:

@@ -20,28 +20,23 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (
-    Boolean,
-    ForeignKey,
-    Integer,
-    String,
     delete,
     or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from assistant.desk.database import Database, UtcDateTime, record_from_row, utc_now
+from assistant.desk.database import Database, record_from_row, utc_now
 from assistant.desk.migrations import upgrade_to_head
-from assistant.desk.tables import DeskBase
+from assistant.desk.tables import DISPLAY_NAME_MAX_CHARS, AccountRow, AgentSessionRow
 from knowledge.errors import ConfigurationError, InputError, StageError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
 PASSWORD_MIN_CHARS = 10
 PASSWORD_MAX_CHARS = 1024
 """Far above any real password; stops a megabyte 'password' from being hashed per request."""
-DISPLAY_NAME_MAX_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -59,32 +54,6 @@ class AgentAccount:
     def name(self) -> str:
         """What to show people (and put on a ticket as its assignee)."""
         return self.display_name or self.username
-
-
-# --- Tables ------------------------------------------------------------------------------------
-
-
-class _AccountRow(DeskBase):
-    __tablename__ = "agent_accounts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX_CHARS))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-class _AgentSessionRow(DeskBase):
-    __tablename__ = "agent_sessions"
-
-    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    """Hex SHA-256 of the token: the token is random, so a slow hash would add nothing."""
-    account_id: Mapped[int] = mapped_column(ForeignKey(_AccountRow.id), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # --- The store ---------------------------------------------------------------------------------
@@ -125,7 +94,7 @@ class SqlAccountStore:
         display_name = _checked_display_name(display_name)
         # Hash before taking the write lock: argon2 is slow on purpose.
         password_hash = self._hasher.hash(password)
-        row = _AccountRow(
+        row = AccountRow(
             username=username,
             display_name=display_name,
             password_hash=password_hash,
@@ -135,7 +104,7 @@ class SqlAccountStore:
         )
         try:
             with self._db.transaction(write=True) as db:
-                taken = db.scalar(select(_AccountRow.id).where(_AccountRow.username == username))
+                taken = db.scalar(select(AccountRow.id).where(AccountRow.username == username))
                 if taken is not None:
                     raise _duplicate(username)
                 db.add(row)
@@ -147,7 +116,7 @@ class SqlAccountStore:
     def list_agents(self) -> list[AgentAccount]:
         """Every account, disabled ones included, by username."""
         with self._db.transaction(write=False) as db:
-            rows = db.scalars(select(_AccountRow).order_by(_AccountRow.username))
+            rows = db.scalars(select(AccountRow).order_by(AccountRow.username))
             return [_account(row) for row in rows]
 
     def disable_agent(self, username: str) -> AgentAccount:
@@ -157,10 +126,10 @@ class SqlAccountStore:
             row = self._account_row(db, username)
             row.active = False
             db.execute(
-                update(_AgentSessionRow)
+                update(AgentSessionRow)
                 .where(
-                    _AgentSessionRow.account_id == row.id,
-                    _AgentSessionRow.revoked_at.is_(None),
+                    AgentSessionRow.account_id == row.id,
+                    AgentSessionRow.revoked_at.is_(None),
                 )
                 .values(revoked_at=now)
             )
@@ -195,8 +164,8 @@ class SqlAccountStore:
             return None
         with self._db.transaction(write=False) as db:
             found = db.execute(
-                select(_AccountRow.id, _AccountRow.password_hash, _AccountRow.active).where(
-                    _AccountRow.username == normalized
+                select(AccountRow.id, AccountRow.password_hash, AccountRow.active).where(
+                    AccountRow.username == normalized
                 )
             ).first()
         if found is None:
@@ -209,7 +178,7 @@ class SqlAccountStore:
             self._hasher.hash(password) if self._hasher.check_needs_rehash(password_hash) else None
         )
         with self._db.transaction(write=True) as db:
-            row = db.get(_AccountRow, account_id)
+            row = db.get(AccountRow, account_id)
             # Disabled, or given a new password, while we were verifying: the old one is void.
             if row is None or not row.active or row.password_hash != password_hash:
                 return None
@@ -240,7 +209,7 @@ class SqlAccountStore:
                     ),
                 )
             db.add(
-                _AgentSessionRow(
+                AgentSessionRow(
                     token_sha256=_token_digest(token),
                     account_id=row.id,
                     created_at=now,
@@ -256,13 +225,13 @@ class SqlAccountStore:
         if not isinstance(token, str) or not token:
             return None
         query = (
-            select(_AccountRow)
-            .join(_AgentSessionRow, _AgentSessionRow.account_id == _AccountRow.id)
+            select(AccountRow)
+            .join(AgentSessionRow, AgentSessionRow.account_id == AccountRow.id)
             .where(
-                _AgentSessionRow.token_sha256 == _token_digest(token),
-                _AgentSessionRow.revoked_at.is_(None),
-                _AgentSessionRow.expires_at > self._now(),
-                _AccountRow.active.is_(True),
+                AgentSessionRow.token_sha256 == _token_digest(token),
+                AgentSessionRow.revoked_at.is_(None),
+                AgentSessionRow.expires_at > self._now(),
+                AccountRow.active.is_(True),
             )
         )
         with self._db.transaction(write=False) as db:
@@ -275,10 +244,10 @@ class SqlAccountStore:
             return
         with self._db.transaction(write=True) as db:
             db.execute(
-                update(_AgentSessionRow)
+                update(AgentSessionRow)
                 .where(
-                    _AgentSessionRow.token_sha256 == _token_digest(token),
-                    _AgentSessionRow.revoked_at.is_(None),
+                    AgentSessionRow.token_sha256 == _token_digest(token),
+                    AgentSessionRow.revoked_at.is_(None),
                 )
                 .values(revoked_at=self._now())
             )
@@ -287,10 +256,10 @@ class SqlAccountStore:
         """Delete sessions that have expired or been closed; returns how many went."""
         with self._db.transaction(write=True) as db:
             result = db.execute(
-                delete(_AgentSessionRow).where(
+                delete(AgentSessionRow).where(
                     or_(
-                        _AgentSessionRow.expires_at <= self._now(),
-                        _AgentSessionRow.revoked_at.is_not(None),
+                        AgentSessionRow.expires_at <= self._now(),
+                        AgentSessionRow.revoked_at.is_not(None),
                     )
                 )
             )
@@ -324,10 +293,10 @@ class SqlAccountStore:
         return now.astimezone(UTC)
 
     @staticmethod
-    def _account_row(db: Session, username: str) -> _AccountRow:
+    def _account_row(db: Session, username: str) -> AccountRow:
         normalized = username.strip().lower()
         row = db.scalars(
-            select(_AccountRow).where(_AccountRow.username == normalized).with_for_update()
+            select(AccountRow).where(AccountRow.username == normalized).with_for_update()
         ).first()
         if row is None:
             raise InputError(
@@ -390,5 +359,5 @@ def _duplicate(username: str) -> InputError:
     )
 
 
-def _account(row: _AccountRow) -> AgentAccount:
+def _account(row: AccountRow) -> AgentAccount:
     return record_from_row(AgentAccount, row)

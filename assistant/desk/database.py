@@ -42,9 +42,9 @@ WRITER = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
 
 class Database:
     """One SQL database: read and write transactions, `create_tables` run once on first use
-    inside a write transaction (the desk passes `create_desk_tables`, which migrates).
+    inside a write transaction (the desk passes `upgrade_to_head`, which migrates).
 
-    db = Database(url, stage="tickets", create_tables=create_desk_tables)
+    db = Database(url, stage="tickets", create_tables=upgrade_to_head)
     with db.transaction(write=True) as session: ...
     """
 

@@ -1,6 +1,6 @@
 """Conversation sessions and their turns, kept in the desk's SQL database.
 
-sessions = SqlSessionStore(Database(url, stage="desk", create_tables=create_desk_tables))
+sessions = SqlSessionStore(Database(url, stage="desk", create_tables=upgrade_to_head))
 session_id = sessions.create_session(Channel.DRIVER)
 sessions.add_turn(session_id, "user", "How do I reset the TPMS light?")
 """

@@ -12,8 +12,8 @@ from typing import Protocol
 from assistant.desk.accounts import SqlAccountStore
 from assistant.desk.database import Database
 from assistant.desk.feedback import SqlFeedbackStore
+from assistant.desk.migrations import upgrade_to_head
 from assistant.desk.sessions import SqlSessionStore
-from assistant.desk.tables import create_desk_tables
 from assistant.desk.tickets import DEFAULT_MAX_OPEN_PER_CLIENT, SqlTicketStore
 
 
@@ -48,7 +48,7 @@ def open_desk(
     database_url: str, *, max_open_tickets_per_client: int = DEFAULT_MAX_OPEN_PER_CLIENT
 ) -> DeskStores:
     """The stores on `database_url`; its schema is migrated to this version's on first use."""
-    database = Database(database_url, stage="tickets", create_tables=create_desk_tables)
+    database = Database(database_url, stage="tickets", create_tables=upgrade_to_head)
     return DeskStores(
         sessions=SqlSessionStore(database),
         tickets=SqlTicketStore(database, max_open_per_client=max_open_tickets_per_client),

@@ -1,8 +1,8 @@
-"""The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings, and the
-rate-limit counters and trusted sign-in devices every server process shares.
+"""The desk's tables: conversations, their turns, tickets, feedback and CSAT ratings, agent
+accounts and their sessions, and the rate-limit counters and trusted sign-in devices every
+server process shares.
 
-One declarative base for the lot, the agent accounts' rows (assistant/desk/accounts.py) too:
-Alembic keeps one schema (assistant/desk/migrations).
+One declarative base for the lot; Alembic keeps its schema (`assistant.desk.migrations`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from assistant.desk.database import UtcDateTime
 from assistant.records import Channel, EscalationState, Severity, Vehicle
+
+DISPLAY_NAME_MAX_CHARS = 120
+"""An agent's name as people see it."""
 
 
 def _string_enum(enum_class: type[Any]) -> Enum:
@@ -145,14 +147,32 @@ class TrustedDeviceRow(DeskBase):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-# --- The schema --------------------------------------------------------------------------------
+# --- Agent accounts -------------------------------------------------------------------------------
 
 
-def create_desk_tables(connection: Connection) -> None:
-    """Brings the database to the newest schema (assistant/desk/migrations says how to add one)."""
-    from assistant.desk.migrations import upgrade_to_head
+class AccountRow(DeskBase):
+    """An agent who signs in to the console and the agent API (`assistant.desk.accounts`)."""
 
-    upgrade_to_head(connection)
+    __tablename__ = "agent_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX_CHARS))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AgentSessionRow(DeskBase):
+    __tablename__ = "agent_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the token: the token is random, so a slow hash would add nothing."""
+    account_id: Mapped[int] = mapped_column(ForeignKey(AccountRow.id), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 def vehicle_of(row: SessionRow | TicketRow) -> Vehicle | None:

@@ -1,6 +1,6 @@
 """Escalation tickets: opened by the assistant, worked and resolved by agents.
 
-tickets = SqlTicketStore(Database(url, stage="desk", create_tables=create_desk_tables))
+tickets = SqlTicketStore(Database(url, stage="desk", create_tables=upgrade_to_head))
 ticket = tickets.open_ticket(draft)  # the session is now waiting_for_human
 tickets.assign(ticket.id, "Ana")
 """

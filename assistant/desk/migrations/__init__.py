@@ -34,7 +34,6 @@ MIGRATION_LOCK_KEY = 0x676C6F7665  # "glove": one fixed pg_advisory lock id for 
 
 def desk_metadata() -> MetaData:
     """The metadata of every desk table, account tables included."""
-    import assistant.desk.accounts  # noqa: F401  (registers the account rows on DeskBase)
     from assistant.desk.tables import DeskBase
 
     return DeskBase.metadata

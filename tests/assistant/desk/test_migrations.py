@@ -13,7 +13,6 @@ from sqlalchemy import create_engine, text
 from assistant.desk.database import Database
 from assistant.desk.migrations import desk_metadata, head_revision, upgrade_to_head
 from assistant.desk.stores import open_desk
-from assistant.desk.tables import create_desk_tables
 from assistant.records import Channel
 from knowledge.errors import StageError
 
@@ -177,7 +176,7 @@ def test_a_database_from_a_newer_glovebox_is_refused_and_left_alone(database_url
         connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
     engine.dispose()
 
-    desk = Database(database_url, stage="tickets", create_tables=create_desk_tables)
+    desk = Database(database_url, stage="tickets", create_tables=upgrade_to_head)
     with (
         pytest.raises(StageError, match=r"9999_from_the_future.*a newer version migrated it"),
         desk.transaction(write=False),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from assistant.desk.database import Database
+from assistant.desk.migrations import upgrade_to_head
 from assistant.desk.sign_in_throttle import DEVICE_TRUST, DEVICES_PER_AGENT, SignInThrottle
-from assistant.desk.tables import create_desk_tables
 
 
 class Now:
@@ -18,7 +18,7 @@ class Now:
 
 
 def throttle(now: Now) -> SignInThrottle:
-    database = Database("sqlite://", stage="tickets", create_tables=create_desk_tables)
+    database = Database("sqlite://", stage="tickets", create_tables=upgrade_to_head)
     return SignInThrottle(database, now=now)
 
 

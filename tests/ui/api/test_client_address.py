@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from pydantic import ValidationError
 
 from assistant.desk.database import Database
-from assistant.desk.tables import create_desk_tables
+from assistant.desk.migrations import upgrade_to_head
 from knowledge.settings import GloveboxSettings
 from tests.ui.conftest import free_port
 from ui.api.dependencies import ClientAddress, api_settings, rate_limits, within_address_rate
@@ -28,7 +28,7 @@ LIMIT = 3
 
 
 def limited_app(settings: GloveboxSettings) -> FastAPI:
-    database = Database("sqlite://", stage="tickets", create_tables=create_desk_tables)
+    database = Database("sqlite://", stage="tickets", create_tables=upgrade_to_head)
     limits = RateLimits.from_settings(
         settings.model_copy(update={"rate_limit_per_ip": LIMIT}), database
     )

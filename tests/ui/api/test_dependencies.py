@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from assistant.desk.accounts import AgentAccount
 from assistant.desk.agent_desk import NotSignedIn
 from assistant.desk.database import Database
-from assistant.desk.tables import create_desk_tables
+from assistant.desk.migrations import upgrade_to_head
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from ui.agent_auth import SESSION_COOKIE
@@ -49,7 +49,7 @@ class Question(BaseModel):
 def app_with(settings: GloveboxSettings, per_address: int = 100) -> FastAPI:
     application = FastAPI()
     install_error_handlers(application, staff_paths=())
-    database = Database("sqlite://", stage="tickets", create_tables=create_desk_tables)
+    database = Database("sqlite://", stage="tickets", create_tables=upgrade_to_head)
     limits = RateLimits.from_settings(
         settings.model_copy(update={"rate_limit_per_ip": per_address}), database
     )
