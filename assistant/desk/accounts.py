@@ -158,7 +158,7 @@ class SqlAccountStore:
         Unknown and malformed usernames still cost one argon2 verification, so the time taken
         does not tell a caller which usernames exist.
         """
-        normalized = username.strip().lower() if isinstance(username, str) else ""
+        normalized = normalized_username(username) if isinstance(username, str) else ""
         if not isinstance(password, str) or len(password) > PASSWORD_MAX_CHARS:
             self._verify(self._dummy(), "", username=None)  # same cost, no megabyte hashed
             return None
@@ -210,7 +210,7 @@ class SqlAccountStore:
                 )
             db.add(
                 AgentSessionRow(
-                    token_sha256=_token_digest(token),
+                    token_sha256=token_digest(token),
                     account_id=row.id,
                     created_at=now,
                     expires_at=now + ttl,
@@ -228,7 +228,7 @@ class SqlAccountStore:
             select(AccountRow)
             .join(AgentSessionRow, AgentSessionRow.account_id == AccountRow.id)
             .where(
-                AgentSessionRow.token_sha256 == _token_digest(token),
+                AgentSessionRow.token_sha256 == token_digest(token),
                 AgentSessionRow.revoked_at.is_(None),
                 AgentSessionRow.expires_at > self._now(),
                 AccountRow.active.is_(True),
@@ -246,7 +246,7 @@ class SqlAccountStore:
             db.execute(
                 update(AgentSessionRow)
                 .where(
-                    AgentSessionRow.token_sha256 == _token_digest(token),
+                    AgentSessionRow.token_sha256 == token_digest(token),
                     AgentSessionRow.revoked_at.is_(None),
                 )
                 .values(revoked_at=self._now())
@@ -294,7 +294,7 @@ class SqlAccountStore:
 
     @staticmethod
     def _account_row(db: Session, username: str) -> AccountRow:
-        normalized = username.strip().lower()
+        normalized = normalized_username(username)
         row = db.scalars(
             select(AccountRow).where(AccountRow.username == normalized).with_for_update()
         ).first()
@@ -306,12 +306,18 @@ class SqlAccountStore:
         return row
 
 
-def _token_digest(token: str) -> str:
+def normalized_username(username: str) -> str:
+    """A username as accounts are stored and compared: trimmed, lower case."""
+    return username.strip().lower()
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a random token (a session's, a trusted device's): its hex SHA-256."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _checked_username(username: str) -> str:
-    normalized = username.strip().lower()
+    normalized = normalized_username(username)
     if not USERNAME_PATTERN.match(normalized):
         raise InputError(
             source="username",

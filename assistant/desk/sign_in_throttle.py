@@ -22,7 +22,6 @@ same address, unless that address is spraying guesses across many accounts.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from assistant.desk.accounts import normalized_username, token_digest
 from assistant.desk.database import Database, utc_now
 from assistant.desk.limits import Admission, RateLimiter, SqlRateLimiter
 from assistant.desk.tables import TrustedDeviceRow
@@ -125,7 +125,7 @@ class SignInThrottle:
         them until their windows end; `succeeded` gives them back."""
         username = normalized_username(username)
         if device_token and self.trusts(device_token, username):
-            checks = [(self._per_device, _digest(device_token))]
+            checks = [(self._per_device, token_digest(device_token))]
         else:
             device_token = None
             checks = [
@@ -157,7 +157,7 @@ class SignInThrottle:
 
     def trusts(self, device_token: str, username: str) -> bool:
         with self._database.transaction(write=False) as session:
-            row = session.get(TrustedDeviceRow, _digest(device_token))
+            row = session.get(TrustedDeviceRow, token_digest(device_token))
             return (
                 row is not None
                 and row.username == normalized_username(username)
@@ -171,7 +171,7 @@ class SignInThrottle:
     def _touch(self, device_token: str) -> None:
         now = self._now()
         with self._database.transaction(write=True) as session:
-            row = session.get(TrustedDeviceRow, _digest(device_token))
+            row = session.get(TrustedDeviceRow, token_digest(device_token))
             if row is not None:
                 row.last_used_at = now
                 row.expires_at = now + DEVICE_TRUST
@@ -182,7 +182,7 @@ class SignInThrottle:
         with self._database.transaction(write=True) as session:
             session.add(
                 TrustedDeviceRow(
-                    token_sha256=_digest(token),
+                    token_sha256=token_digest(token),
                     username=username,
                     created_at=now,
                     last_used_at=now,
@@ -204,12 +204,3 @@ class SignInThrottle:
             )
             session.execute(delete(TrustedDeviceRow).where(TrustedDeviceRow.expires_at <= now))
         return token
-
-
-def normalized_username(username: str) -> str:
-    """As the account store compares them."""
-    return username.strip().lower()
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
