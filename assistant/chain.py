@@ -60,6 +60,9 @@ from knowledge.errors import InputError
 from knowledge.timing import StageTimer
 
 SAFETY_LEAD = "If anyone is hurt or in danger, call {number} now."
+NOTHING_TO_HAND_OVER = (
+    "say what you need help with, so the person who takes the case knows what it is about"
+)
 
 
 @dataclass
@@ -778,11 +781,7 @@ class Assistant:
             raise InputError("message", "the message has no words in it; say what you need")
         questions = [t.text for t in session.turns if t.role == "user"]
         if not message and not questions and session.open_ticket_id is None:
-            raise InputError(
-                "message",
-                "say what you need help with, so the person who takes the case knows what "
-                "it is about",
-            )
+            raise InputError("message", NOTHING_TO_HAND_OVER)
         if message:
             self._sessions.add_turn(session_id, "user", message)
             session = self._sessions.get_session(session_id) or session

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 # At module level: FastAPI resolves `-> HTMLResponse` in this module's globals.
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from assistant.chain import WITH_A_PERSON
+from assistant.chain import NOTHING_TO_HAND_OVER, WITH_A_PERSON
 from assistant.records import (
     Channel,
     ConversationSession,
@@ -175,10 +175,8 @@ def escalate(
     if body.session_id:
         session_id = driver_session(services, body.session_id).id
     elif not has_words(body.message):
-        raise ApiError(
-            422, "say what you need help with, so the person who takes the case knows what it "
-            "is about", "message",
-        )  # fmt: skip
+        # Refused here, before a conversation is made for it (the assistant says the same).
+        raise ApiError(422, NOTHING_TO_HAND_OVER, "message")
     else:
         session_id = services.sessions.create_session(Channel.DRIVER, client_key=client)
     escalation = services.assistant.hand_to_person(session_id, body.message)
