@@ -8,43 +8,25 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant.protocols import KeywordSearch, PassageSearch, Reranker, Retriever
 from assistant.query_terms import SpellingCorrector, expansion_terms
 from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult, Vehicle
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
-from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf, matches
+from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
+from knowledge.keyword_index import KeywordIndexFiles, catch_up, keyword_tokens
 from knowledge.records import normalise_vehicle_name
-from knowledge.store import KnowledgeStore, StoredChunk
+from knowledge.store import KnowledgeStore
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
-TOKEN = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i if in is it its me my of on or our "
-    "should so that the their there this to was what when where which who why will with you "
-    "your".split()
-)
 FUSION_METHODS = ("rrf", "weighted")
 MAX_RERANKED_LINES = 24
 EXPANSION_FEEDBACK = 3
 """Passages of the first ranking whose shared words expand the keyword query."""
-
-
-def keyword_tokens(text: str) -> list[str]:
-    """Lowercase words and codes. '24V-210', 'P0420' and 'HV-45022-KR2-A00' stay whole too."""
-    tokens: list[str] = []
-    for token in TOKEN.findall(text.lower()):
-        if token in STOPWORDS:
-            continue
-        tokens.append(token)
-        if "-" in token or "." in token or "/" in token:
-            tokens.extend(part for part in re.split(r"[-./]", token) if part)
-            tokens.append(re.sub(r"[-./]", "", token))
-    return tokens
 
 
 def model_family(model: str) -> list[str]:
@@ -115,38 +97,44 @@ class DenseRetriever:
 
 
 class KeywordIndex:
-    """BM25 over every chunk of the knowledge base, rebuilt when an ingest changed it.
+    """BM25 keyword search over a knowledge base, through its persisted keyword index.
 
     It also knows the knowledge base's words: `corrected` mends a question's misspellings
-    against them, and `run(extra_terms=...)` adds expansion terms at a lower weight.
+    against them, and `run(extra_terms=...)` adds expansion terms at a lower weight. Without an
+    index on disk (unit tests, evals) it keeps one in memory, filled from the store.
     """
 
-    def __init__(self, store: KnowledgeStore) -> None:
+    def __init__(self, store: KnowledgeStore, index: KeywordIndexFiles | None = None) -> None:
         self._store = store
+        self._index = index or KeywordIndexFiles.in_memory()
         self._lock = threading.Lock()
         self._revision: str | None = None
-        self._chunks: list[tuple[StoredChunk, str]] = []
-        self._tokens: list[list[str]] = []
-        self._bm25: Any = None
+        self._view_generation: object = None
         self._frequency: Counter[str] = Counter()
+        self._documents = 0
         self._corrector: SpellingCorrector | None = None
+
+    def prepare(self) -> None:
+        """Opens what the first question needs (a server calls it before it says ready)."""
+        self._fresh()
+        self._index.view().warm(AccessFilter(Channel.DRIVER).chunk_filter())
 
     def _fresh(self) -> None:
         revision = self._store.content_revision
-        if revision == self._revision and self._bm25 is not None:
+        if revision == self._revision and self._index.view() is self._view_generation:
             return
-        from rank_bm25 import BM25Okapi
-
         with self._lock:
-            if revision == self._revision and self._bm25 is not None:
-                return  # another request rebuilt it while this one waited
-            chunks = list(self._store.iter_chunks_with_text())
-            corpus = [keyword_tokens(self._indexed_text(chunk, text)) for chunk, text in chunks]
-            self._bm25 = BM25Okapi(corpus) if corpus else None
-            self._chunks = chunks
-            self._tokens = corpus
-            self._frequency = Counter(term for tokens in corpus for term in set(tokens))
+            revision = self._store.content_revision  # another request may have caught up
+            view = self._index.view()
+            if revision == self._revision and view is self._view_generation:
+                return
+            if not self._index.reflects(revision):
+                catch_up(self._index, self._store)
+                view = self._index.view()
+            self._frequency = view.document_frequencies()
+            self._documents = view.documents
             self._corrector = SpellingCorrector(self._frequency)
+            self._view_generation = view
             self._revision = revision
 
     def corrected(self, text: str) -> str:
@@ -164,7 +152,7 @@ class KeywordIndex:
     def rarity(self, term: str) -> float:
         """Inverse document frequency of a word in the knowledge base (rare words weigh more)."""
         self._fresh()
-        documents = len(self._tokens)
+        documents = self._documents
         return math.log((documents + 1) / (self._frequency[term] + 0.5)) if documents else 1.0
 
     def expansion_for(self, query: str, feedback: list[Passage]) -> list[str]:
@@ -174,21 +162,8 @@ class KeywordIndex:
             keyword_tokens(query),
             [keyword_tokens(passage.text) for passage in feedback],
             self._frequency,
-            len(self._tokens),
+            self._documents,
         )
-
-    @staticmethod
-    def _indexed_text(chunk: StoredChunk, text: str) -> str:
-        metadata = chunk.metadata
-        extras = [
-            str(metadata.get(key, ""))
-            for key in ("title", "section", "campaign_number", "campaign_short", "bulletin_number")
-        ]
-        for key in ("fault_codes", "part_numbers"):
-            value = metadata.get(key)
-            if isinstance(value, list):
-                extras.extend(str(item) for item in value)
-        return " ".join([*extras, text])
 
     def run(
         self,
@@ -198,33 +173,19 @@ class KeywordIndex:
         extra_weight: float = 0.3,
     ) -> list[Passage]:
         self._fresh()
-        if self._bm25 is None:
-            return []
         tokens = keyword_tokens(query.text)
         if not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
-        if extra_terms:
-            scores = scores + extra_weight * self._bm25.get_scores(list(extra_terms))
+        weights: dict[str, float] = {}
+        for token in tokens:  # a repeated word counts again, as in rank_bm25
+            weights[token] = weights.get(token, 0.0) + 1.0
+        for term in extra_terms:
+            weights[term] = weights.get(term, 0.0) + extra_weight
         access = AccessFilter(query.channel, query.vehicle).chunk_filter()
-        ranked = sorted(
-            (
-                (float(score), index)
-                for index, score in enumerate(scores)
-                if score > 0 and matches(access, self._chunks[index][0].metadata)
-            ),
-            reverse=True,
-        )[:k]
+        hits = self._index.search(weights, where=access, k=k)
         return [
-            Passage(
-                self._chunks[index][0].id,
-                self._chunks[index][1],
-                self._chunks[index][0].metadata,
-                score,
-                None,
-                rank,
-            )
-            for rank, (score, index) in enumerate(ranked, start=1)
+            Passage(hit.chunk.id, hit.chunk.text, hit.chunk.metadata, hit.score, None, rank)
+            for rank, hit in enumerate(hits, start=1)
         ]
 
 

@@ -173,6 +173,9 @@ class VehicleCatalog:
     catalog.find_in_text("it's a roadster, 2024 model")  # Vehicle("Acme", "Roadster", 2024)
     """
 
+    METADATA_FIELDS = ("make", "model", "vehicle", "vehicle_scope", "year_first", "year_last")
+    """The chunk metadata `from_metadata` reads."""
+
     def __init__(
         self, vehicles: Iterable[CatalogEntry], *, profile: CarmakerProfile = NO_PROFILE
     ) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.calibration import SHIPPED_MODEL, ConfidenceModel
 from assistant.chain import Assistant, ChainPolicy
@@ -38,26 +39,42 @@ from assistant.sources import SourceLibrary
 from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
 from assistant.vehicles import VehicleCatalog
-from knowledge.components import build_embedder, build_safety_embedder, open_knowledge_base
+from knowledge.components import (
+    build_embedder,
+    build_safety_embedder,
+    open_keyword_index,
+    open_knowledge_base,
+)
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError
+from knowledge.keyword_index import KeywordIndexFiles, catch_up
 from knowledge.profile import load_profile
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore
 
 
-def build_search(store: KnowledgeStore, embedder: Embedder) -> tuple[DenseRetriever, KeywordIndex]:
+def build_search(
+    store: KnowledgeStore, embedder: Embedder, keywords: KeywordIndexFiles | None = None
+) -> tuple[DenseRetriever, KeywordIndex]:
     """A knowledge base's dense search and its BM25 index: one per knowledge base, which
-    every retriever over it shares (the benches fuse them in several ways)."""
-    return DenseRetriever(store, embedder), KeywordIndex(store)
+    every retriever over it shares (the benches fuse them in several ways). Without the
+    persisted `keywords` index, the BM25 index is built in memory from the store."""
+    return DenseRetriever(store, embedder), KeywordIndex(store, keywords)
 
 
-def build_catalog(settings: GloveboxSettings, store: KnowledgeStore) -> VehicleCatalog:
-    """The vehicles a knowledge base's documents cover, named as the carmaker's profile says."""
-    return VehicleCatalog.from_metadata(
-        (chunk.metadata for chunk in store.iter_chunks()),
-        profile=load_profile(settings.profile_path),
-    )
+def build_catalog(
+    settings: GloveboxSettings, store: KnowledgeStore, keywords: KeywordIndexFiles | None = None
+) -> VehicleCatalog:
+    """The vehicles a knowledge base's documents cover, named as the carmaker's profile says:
+    from the keyword index's distinct vehicle fields when there is one (brought up to the store
+    first), else from every chunk's metadata."""
+    rows: Iterable[Mapping[str, Any]]
+    if keywords is not None:
+        catch_up(keywords, store)
+        rows = keywords.distinct_metadata(VehicleCatalog.METADATA_FIELDS)
+    else:
+        rows = (chunk.metadata for chunk in store.iter_chunks())
+    return VehicleCatalog.from_metadata(rows, profile=load_profile(settings.profile_path))
 
 
 def build_retriever(
@@ -65,9 +82,12 @@ def build_retriever(
     store: KnowledgeStore,
     embedder: Embedder,
     line_embedder: Embedder | None = None,
+    keywords: KeywordIndexFiles | None = None,
 ) -> HybridRetriever:
-    """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`)."""
-    dense, keyword = build_search(store, embedder)
+    """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`);
+    `keywords` is the knowledge base's keyword index, when the caller opened it already."""
+    keywords = keywords or open_keyword_index(settings, store.kb)
+    dense, keyword = build_search(store, embedder, keywords)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))
@@ -202,8 +222,9 @@ def build_assistant(
         generator = LlmAnswerGenerator(chat_model)
         support = LlmSupportJudge(chat_model)
         rewriter = LlmQueryRewriter(chat_model)
+    keywords = open_keyword_index(settings, store.kb)
     if retriever is None:
-        retriever = build_retriever(settings, store, embedder, lines)
+        retriever = build_retriever(settings, store, embedder, lines, keywords)
     return Assistant(
         retriever=retriever,
         generator=generator,
@@ -211,7 +232,7 @@ def build_assistant(
         rewriter=rewriter,
         sessions=desk.sessions,
         tickets=desk.tickets,
-        catalog=build_catalog(settings, store),
+        catalog=build_catalog(settings, store, keywords),
         recalls=RecallLookup(store),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),

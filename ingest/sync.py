@@ -19,6 +19,7 @@ from ingest.loaders import LoadContext, loader_for
 from ingest.metadata import Manifest
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError, InputError
+from knowledge.keyword_index import IndexedChunk, KeywordIndexFiles, catch_up
 from knowledge.records import Chunk, ParsedDocument, document_revision
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChunkWrite, KnowledgeStore, StoredChunk
@@ -210,8 +211,10 @@ class IngestJob:
         batch_size: int = 32,
         write_batch_chunks: int = 1024,
         near_duplicate_min_similarity: float = 0.8,
+        keyword_index: KeywordIndexFiles | None = None,
     ) -> None:
         self._store = store
+        self._keywords = keyword_index
         self._embedder = embedder
         self._chunker = chunker
         self._marker = RunMarker(state_dir)
@@ -253,6 +256,9 @@ class IngestJob:
             plans = self._plan(paths, parsed, chunks_by_document, failed_paths, report)
         report.plan = plans
         if not dry_run:
+            if self._keywords is not None:
+                with clock("keyword_index"):
+                    catch_up(self._keywords, self._store, force=report.repaired_interrupted_run)
             self._marker.start()
             with clock("embed_and_write"):
                 self._execute(plans, report, progress)
@@ -440,12 +446,44 @@ class IngestJob:
             report.chunks_embedded += sum(len(plan.to_embed) for plan in window)
             # One upsert for the window: Chroma applies a batch as one log entry, so a crash
             # leaves each document either as it was or with all its new chunks written.
-            self._store.write([*writes, *(w for plan in window for w in plan.to_relabel)])
-            self._store.delete([chunk_id for plan in window for chunk_id in plan.to_delete])
+            relabels = [write for plan in window for write in plan.to_relabel]
+            deletes = [chunk_id for plan in window for chunk_id in plan.to_delete]
+            self._store.write([*writes, *relabels])
+            self._store.delete(deletes)
+            self._index_keywords(writes, relabels, deletes)
             committed += len(window)
             self._marker.update(committed)
         if pending:
+            self._mark_changed()
+
+    def _index_keywords(
+        self, writes: list[ChunkWrite], relabels: list[ChunkWrite], deletes: list[str]
+    ) -> None:
+        if self._keywords is None:
+            return
+        self._keywords.apply(
+            [
+                IndexedChunk(write.id, str(write.metadata.get("content_hash", "")),
+                             dict(write.metadata), write.text)
+                for write in writes
+            ],
+            deletes,
+            relabelled=[(write.id, write.metadata) for write in relabels],
+        )  # fmt: skip
+
+    def _mark_changed(self) -> None:
+        """A new store revision, announced to the keyword index first so that a server never
+        sees a store revision its keyword index does not know."""
+        if self._keywords is None:
             self._store.mark_changed()
+            return
+        import uuid
+
+        revision = uuid.uuid4().hex
+        self._keywords.announce_revision(revision)
+        self._store.mark_changed(revision)
+        self._keywords.confirm_revision(revision)
+        self._keywords.compact_if_needed()
 
     def _embed_window(
         self, window: list[DocumentPlan], progress: IngestProgress
@@ -490,7 +528,7 @@ def build_ingest_job(
     settings: GloveboxSettings, kb: str, embedder: Embedder | None = None
 ) -> IngestJob:
     """The ingest job for a knowledge base, wired from settings."""
-    from knowledge.components import build_embedder, open_knowledge_base
+    from knowledge.components import build_embedder, open_keyword_index, open_knowledge_base
 
     embedder = embedder or build_embedder(settings)
     store = open_knowledge_base(settings, kb, embedder)
@@ -508,6 +546,7 @@ def build_ingest_job(
         batch_size=settings.embedding_batch_size,
         write_batch_chunks=settings.ingest_write_batch_chunks,
         near_duplicate_min_similarity=settings.near_duplicate_min_similarity,
+        keyword_index=open_keyword_index(settings, kb),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from knowledge.embedder import (
     E5_MODEL_NAME,
@@ -12,6 +13,7 @@ from knowledge.embedder import (
     SentenceTransformerEmbedder,
 )
 from knowledge.errors import ConfigurationError
+from knowledge.keyword_index import KeywordIndexFiles
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChromaKnowledgeStore, make_chroma_client
 from knowledge.vector_index import refuse_damaged_index_files
@@ -68,3 +70,12 @@ def open_knowledge_base(
     if check_index_files and settings.chroma_url is None:
         refuse_damaged_index_files(settings.chroma_path, store)
     return store
+
+
+def open_keyword_index(settings: GloveboxSettings, kb: str) -> KeywordIndexFiles:
+    """The knowledge base's keyword index, beside its other state (`GLOVEBOX_HOME/kb/KB`)."""
+    return KeywordIndexFiles.open(keyword_index_directory(settings, kb))
+
+
+def keyword_index_directory(settings: GloveboxSettings, kb: str) -> Path:
+    return settings.kb_state_dir(kb) / "keywords"

@@ -139,8 +139,9 @@ class KnowledgeStore(Protocol):
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
-    def mark_changed(self) -> None:
-        """Gives the knowledge base a new `content_revision` (an ingest changed it)."""
+    def mark_changed(self, revision: str | None = None) -> str:
+        """Gives the knowledge base a new `content_revision` (an ingest changed it): this one,
+        or a fresh one; returns it."""
         ...
 
     def query(
@@ -272,12 +273,14 @@ class ChromaKnowledgeStore:
         collection = self._client.get_collection(self._collection.name)
         return str((collection.metadata or {}).get("content_revision", "0"))
 
-    def mark_changed(self) -> None:
+    def mark_changed(self, revision: str | None = None) -> str:
         import uuid
 
+        revision = revision or uuid.uuid4().hex
         metadata = dict(self._collection.metadata or {})
-        metadata["content_revision"] = uuid.uuid4().hex
+        metadata["content_revision"] = revision
         self._collection.modify(metadata=metadata)
+        return revision
 
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:

@@ -126,14 +126,17 @@ class InMemoryKnowledgeStore:
         self.kb = kb
         self.embedding_model = embedding_model
         self._chunks: dict[str, tuple[dict[str, MetadataValue], str, list[float]]] = {}
-        self._revision = 0
+        self._revision = "0"
+        self._changes = 0
 
     @property
     def content_revision(self) -> str:
-        return str(self._revision)
+        return self._revision
 
-    def mark_changed(self) -> None:
-        self._revision += 1
+    def mark_changed(self, revision: str | None = None) -> str:
+        self._changes += 1
+        self._revision = revision or str(self._changes)
+        return self._revision
 
     def count(self) -> int:
         return len(self._chunks)

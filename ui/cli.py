@@ -921,11 +921,15 @@ def kb_drop(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a knowledge base and everything in it."""
+    import shutil
+
+    from knowledge.components import keyword_index_directory
     from knowledge.store import drop_knowledge_base, make_chroma_client
 
     if not yes and not typer.confirm(f"Delete knowledge base {name!r} and all its chunks?"):
         raise typer.Exit(EXIT_FAILED)
     drop_knowledge_base(make_chroma_client(get_settings()), name)
+    shutil.rmtree(keyword_index_directory(get_settings(), name), ignore_errors=True)
     typer.echo(f"dropped {name}")
 
 
