@@ -36,6 +36,8 @@ from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals
 if TYPE_CHECKING:
     import numpy as np
 
+    CodedColumn = tuple[np.ndarray, list[tuple[str, Any]]]
+
     from knowledge.store import KnowledgeStore, StoredChunk
 
 TOKEN = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*")
@@ -51,6 +53,8 @@ B = 0.75
 EPSILON = 0.25
 INDEX_FILE = "keywords.sqlite3"
 SCHEMA_VERSION = 1
+FILTER_FIELDS = ("audience", "vehicle_scope", "make", "model", "year_first", "year_last", "kind")
+"""Metadata the assistant filters on, coded into every snapshot (others are read when asked)."""
 COMPACT_MIN_CHANGES = 2000
 COMPACT_CHANGED_SHARE = 0.1
 
@@ -262,15 +266,31 @@ class KeywordIndexFiles:
         removed = database.execute("SELECT COUNT(*) FROM deleted").fetchone()
         return int(added[0]) + int(removed[0]), int(self._state(database, "snapshot_rows") or 0)
 
+    def _read_postings(self, condition: str, parameters: Sequence[Any] = ()) -> _Postings:
+        """Postings and filter columns of the rows that match an SQL condition."""
+        extracted = ", ".join(
+            "json_extract(metadata, ?), json_type(metadata, ?)" for _ in FILTER_FIELDS
+        )
+        paths = [path for field in FILTER_FIELDS for path in (f'$."{field}"',) * 2]
+        found = self._database.execute(
+            f"SELECT row, terms, {extracted} FROM chunks WHERE {condition} ORDER BY row",
+            [*paths, *parameters],
+        ).fetchall()
+        columns = {
+            field: [_json_value(row[2 + 2 * i], row[3 + 2 * i]) for row in found]
+            for i, field in enumerate(FILTER_FIELDS)
+        }
+        return _Postings.build([row[0] for row in found], [row[1] for row in found], columns)
+
     def compact(self) -> None:
         """Writes every chunk's postings into a new snapshot; the delta and tombstones empty."""
         with self._lock:
-            rows = self._database.execute("SELECT row, terms FROM chunks ORDER BY row").fetchall()
-            postings = _Postings.build([row for row, _ in rows], [terms for _, terms in rows])
+            postings = self._read_postings("1")
+            rows = postings.rows
             generation = int(self._state(self._database, "generation") or 0) + 1
             stored = postings.save(self._snapshot_path(generation))
             with self._database as database:
-                last = rows[-1][0] if rows else 0
+                last = int(rows[-1]) if len(rows) else 0
                 previous = self._state(database, "snapshot_generation")
                 self._set_state(database, "snapshot_last_row", str(last))
                 self._set_state(database, "snapshot_rows", str(len(rows)))
@@ -306,10 +326,7 @@ class KeywordIndexFiles:
         database = self._database
         snapshot = self._load_snapshot()
         last = int(self._state(database, "snapshot_last_row") or 0)
-        delta_rows = database.execute(
-            "SELECT row, terms FROM chunks WHERE row > ? ORDER BY row", (last,)
-        ).fetchall()
-        delta = _Postings.build([row for row, _ in delta_rows], [t for _, t in delta_rows])
+        delta = self._read_postings("row > ?", (last,))
         tombstones = database.execute("SELECT row, terms FROM deleted").fetchall()
         return _IndexView(self, snapshot, delta, tombstones)
 
@@ -353,9 +370,15 @@ class KeywordIndexFiles:
     def metadata_column(self, field: str, rows: np.ndarray) -> list[Any]:
         """One metadata field of these rows, in their order (None where it is missing)."""
         values: dict[int, Any] = {}
-        query = "SELECT row, json_extract(metadata, ?), json_type(metadata, ?) FROM chunks"
+        if not len(rows):
+            return []
+        query = (
+            "SELECT row, json_extract(metadata, ?), json_type(metadata, ?) FROM chunks "
+            "WHERE row BETWEEN ? AND ?"
+        )
         path = f'$."{field}"'
-        for row, value, kind in self._database.execute(query, (path, path)):
+        bounds = (int(rows.min()), int(rows.max()))
+        for row, value, kind in self._database.execute(query, (path, path, *bounds)):
             values[row] = _json_value(value, kind)
         return [values.get(int(row)) for row in rows]
 
@@ -409,7 +432,10 @@ class _Postings:
         pointers: np.ndarray,
         documents: np.ndarray,
         frequencies: np.ndarray,
+        columns: dict[str, CodedColumn] | None = None,
     ) -> None:
+        self.columns = columns or {}
+        """Filter fields, coded: field -> (codes, the typed value of each code)."""
         self.rows = rows
         self.lengths = lengths
         self.vocabulary = vocabulary
@@ -418,7 +444,12 @@ class _Postings:
         self.frequencies = frequencies
 
     @classmethod
-    def build(cls, rows: Sequence[int], terms: Sequence[str]) -> _Postings:
+    def build(
+        cls,
+        rows: Sequence[int],
+        terms: Sequence[str],
+        columns: Mapping[str, list[Any]] | None = None,
+    ) -> _Postings:
         import numpy as np
 
         vocabulary: dict[str, int] = {}
@@ -443,6 +474,7 @@ class _Postings:
             pointers,
             np.asarray(document_ids, dtype=np.int32)[order],
             np.asarray(counts, dtype=np.float32)[order],
+            {field: coded(values) for field, values in (columns or {}).items()},
         )
 
     def save(self, path: Path | None) -> Path | None:
@@ -457,6 +489,10 @@ class _Postings:
             np.save(temporary / f"{name}.npy", getattr(self, name))
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         (temporary / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
+        for field, (codes, _) in self.columns.items():
+            np.save(temporary / f"codes-{field}.npy", codes)
+        dictionaries = {field: values for field, (_, values) in self.columns.items()}
+        (temporary / "columns.json").write_text(json.dumps(dictionaries), encoding="utf-8")
         temporary.rename(path)
         return path
 
@@ -470,10 +506,18 @@ class _Postings:
                 for name in ("rows", "lengths", "pointers", "documents", "frequencies")
             }
             terms = (path / "terms.txt").read_text(encoding="utf-8").split("\n")
+            dictionaries = json.loads((path / "columns.json").read_text(encoding="utf-8"))
+            columns = {
+                field: (
+                    np.load(path / f"codes-{field}.npy", mmap_mode="r"),
+                    [(kind, value) for kind, value in values],
+                )
+                for field, values in dictionaries.items()
+            }
         except (OSError, ValueError) as error:
             raise damaged_keyword_index(path / "terms.txt", str(error)) from error
         vocabulary = {term: index for index, term in enumerate(terms) if term}
-        return cls(vocabulary=vocabulary, **arrays)
+        return cls(vocabulary=vocabulary, columns=columns, **arrays)
 
     def document_frequency(self) -> np.ndarray:
         import numpy as np
@@ -512,7 +556,7 @@ class _IndexView:
         self._idf_floor = EPSILON * self._mean_idf()
         self._masks: dict[str, list[np.ndarray]] = {}
         self._length_norms: dict[int, np.ndarray] = {}
-        self._columns = [_FilterColumns(files, part.rows) for part in self._parts]
+        self._columns = [_FilterColumns(files, part) for part in self._parts]
 
     def _mean_idf(self) -> float:
         if not self._frequency:
@@ -604,10 +648,13 @@ class _FilterColumns:
     """Metadata fields of some rows as numpy columns (each value coded once per view), so a
     filter is a few vectorised comparisons, however many rows there are."""
 
-    def __init__(self, files: KeywordIndexFiles, rows: np.ndarray) -> None:
+    def __init__(self, files: KeywordIndexFiles, part: _Postings) -> None:
         self._files = files
-        self._rows = rows
-        self._codes: dict[str, tuple[np.ndarray, dict[tuple[str, Any], int]]] = {}
+        self._rows = part.rows
+        self._codes: dict[str, tuple[np.ndarray, dict[tuple[str, Any], int]]] = {
+            field: (codes, {key: code for code, key in enumerate(values)})
+            for field, (codes, values) in part.columns.items()
+        }
         self._numbers: dict[str, np.ndarray] = {}
 
     def mask(self, where: ChunkFilter) -> np.ndarray:
@@ -629,17 +676,10 @@ class _FilterColumns:
         raise TypeError(f"not a chunk filter: {where!r}")
 
     def code_column(self, field: str) -> tuple[np.ndarray, dict[tuple[str, Any], int]]:
-        import numpy as np
 
         if field not in self._codes:
-            dictionary: dict[tuple[str, Any], int] = {}
-            values = self._files.metadata_column(field, self._rows)
-            codes = np.fromiter(
-                (dictionary.setdefault(_typed(value), len(dictionary)) for value in values),
-                dtype=np.int32,
-                count=len(values),
-            )
-            self._codes[field] = (codes, dictionary)
+            codes, values = coded(self._files.metadata_column(field, self._rows))
+            self._codes[field] = (codes, {key: code for code, key in enumerate(values)})
         return self._codes[field]
 
     def _equal_to(self, field: str, wanted: Sequence[Any]) -> np.ndarray:
@@ -653,6 +693,14 @@ class _FilterColumns:
         import numpy as np
 
         if field not in self._numbers:
+            if field in self._codes:  # from the coded column: no read at all
+                codes, dictionary = self._codes[field]
+                numbers_by_code = np.full(len(dictionary) + 1, np.nan)
+                for (kind, value), code in dictionary.items():
+                    if kind == "number":
+                        numbers_by_code[code] = float(value)
+                self._numbers[field] = numbers_by_code[codes]
+                return self._numbers[field]
             values = self._files.metadata_column(field, self._rows)
             self._numbers[field] = np.fromiter(
                 (
@@ -665,6 +713,19 @@ class _FilterColumns:
                 count=len(values),
             )
         return self._numbers[field]
+
+
+def coded(values: Sequence[Any]) -> CodedColumn:
+    """A column as codes and the typed value each code stands for."""
+    import numpy as np
+
+    dictionary: dict[tuple[str, Any], int] = {}
+    codes = np.fromiter(
+        (dictionary.setdefault(_typed(value), len(dictionary)) for value in values),
+        dtype=np.int32,
+        count=len(values),
+    )
+    return codes, list(dictionary)
 
 
 def _typed(value: Any) -> tuple[str, Any]:
