@@ -16,7 +16,7 @@ from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult,
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
 from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
-from knowledge.keyword_index import KeywordIndexFiles, catch_up, keyword_tokens
+from knowledge.keywords import KeywordIndexFiles, catch_up, keyword_tokens
 from knowledge.records import normalise_vehicle_name
 from knowledge.store import KnowledgeStore
 

@@ -47,7 +47,7 @@ from knowledge.components import (
 )
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError
-from knowledge.keyword_index import KeywordIndexFiles, catch_up
+from knowledge.keywords import KeywordIndexFiles, catch_up
 from knowledge.profile import load_profile
 from knowledge.settings import GloveboxSettings
 from knowledge.store import KnowledgeStore

@@ -19,7 +19,7 @@ from ingest.loaders import LoadContext, loader_for
 from ingest.metadata import Manifest
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError, InputError
-from knowledge.keyword_index import IndexedChunk, KeywordIndexFiles, catch_up
+from knowledge.keywords import IndexedChunk, KeywordIndexFiles, catch_up
 from knowledge.records import Chunk, ParsedDocument, document_revision
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChunkWrite, KnowledgeStore, StoredChunk

@@ -13,7 +13,7 @@ from knowledge.embedder import (
     SentenceTransformerEmbedder,
 )
 from knowledge.errors import ConfigurationError
-from knowledge.keyword_index import KeywordIndexFiles
+from knowledge.keywords import KeywordIndexFiles
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChromaKnowledgeStore, make_chroma_client
 from knowledge.vector_index import refuse_damaged_index_files

@@ -10,7 +10,7 @@ from assistant.records import Channel, RetrievalQuery
 from assistant.retrieval import KeywordIndex
 from ingest.chunking import Chunker
 from ingest.sync import IngestJob
-from knowledge.keyword_index import KeywordIndexFiles
+from knowledge.keywords import KeywordIndexFiles
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChromaKnowledgeStore, make_chroma_client
 from tests.fakes import HashEmbedder

@@ -10,7 +10,7 @@ import pytest
 
 from knowledge.errors import ConfigurationError
 from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf, matches
-from knowledge.keyword_index import (
+from knowledge.keywords import (
     IndexedChunk,
     KeywordIndexFiles,
     catch_up,
