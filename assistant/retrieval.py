@@ -131,15 +131,21 @@ class KeywordIndex:
         self._frequency: Counter[str] = Counter()
         self._corrector: SpellingCorrector | None = None
 
+    def prepare(self) -> None:
+        """Makes the index ready now rather than on the first question (a server's warm-up)."""
+        self._fresh()
+
     def _fresh(self) -> None:
-        revision = self._store.content_revision
-        if revision == self._revision and self._bm25 is not None:
+        if self._store.content_revision == self._revision and self._bm25 is not None:
             return
         from rank_bm25 import BM25Okapi
 
         with self._lock:
+            # Read again here: while this request waited, another may have built the index,
+            # or an ingest may have changed the knowledge base that index was built from.
+            revision = self._store.content_revision
             if revision == self._revision and self._bm25 is not None:
-                return  # another request rebuilt it while this one waited
+                return
             chunks = list(self._store.iter_chunks_with_text())
             corpus = [keyword_tokens(self._indexed_text(chunk, text)) for chunk, text in chunks]
             self._bm25 = BM25Okapi(corpus) if corpus else None
