@@ -217,6 +217,7 @@ class CachedEmbedder:
         self._inner = inner
         self._size = size
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
@@ -231,16 +232,20 @@ class CachedEmbedder:
         return self._inner.max_tokens
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        # Requests share the cache: what this one found stays its own while another, embedding
+        # meanwhile (outside the lock), evicts it.
+        with self._lock:
+            found = {text: self._vectors[text] for text in texts if text in self._vectors}
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            for text, vector in zip(missing, self._inner.embed_documents(missing), strict=True):
-                self._vectors[text] = vector
-        vectors = [self._vectors[text] for text in texts]
-        for text in texts:
-            self._vectors.move_to_end(text)
-        while len(self._vectors) > self._size:
-            self._vectors.popitem(last=False)
-        return vectors
+            found.update(zip(missing, self._inner.embed_documents(missing), strict=True))
+        with self._lock:
+            for text in texts:
+                self._vectors[text] = found[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return [found[text] for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
         return self._inner.embed_query(text)

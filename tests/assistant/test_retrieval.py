@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -29,6 +29,7 @@ from knowledge.store import (
     StoredChunk,
     make_chroma_client,
 )
+from tests.concurrency import run_at_once
 from tests.fakes import HashEmbedder, InMemoryKnowledgeStore
 
 VehicleScope = tuple[str, str, int, int]
@@ -333,18 +334,6 @@ def counting_store(embedder: HashEmbedder) -> CountingStore:
     store = CountingStore()
     write_chunks(store, embedder, CHUNKS)
     return store
-
-
-def run_at_once(calls: int, call: Callable[[], object]) -> list[object]:
-    """`call` in `calls` threads released together; what each returned."""
-    start = threading.Barrier(calls)
-
-    def first_request() -> object:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(calls) as pool:
-        return list(pool.map(lambda _: first_request(), range(calls)))
 
 
 def test_concurrent_first_questions_build_the_keyword_index_once(

