@@ -18,8 +18,8 @@ from assistant.recalls import (
     rank_for_question,
 )
 from assistant.records import Channel, Passage, Vehicle
-from knowledge.records import MetadataValue
 from knowledge.filters import ChunkFilter
+from knowledge.records import MetadataValue
 from knowledge.store import ChunkWrite, StoredChunk
 from tests.concurrency import run_at_once
 from tests.fakes import InMemoryKnowledgeStore
