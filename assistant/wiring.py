@@ -262,9 +262,9 @@ WarmUpState = Literal["starting", "ready", "failed"]
 
 class WarmUp:
     """Loads, once and in a background thread, what a server's first question would wait
-    for: the embedding model, the keyword and vector indexes, the vehicle catalogue and the
-    safety layer's embedder. Requests that come first wait for the same loads (each part
-    loads once, under its own lock), so nothing is built twice.
+    for: the desk's tables, the embedding model, the keyword and vector indexes, the vehicle
+    catalogue and the safety layer's embedder. Requests that come first wait for the same
+    loads (each part loads once, under its own lock), so nothing is built twice.
 
         warm_up = WarmUp(services)
         warm_up.start()
@@ -315,6 +315,7 @@ class WarmUp:
         services = self._services
         query = RetrievalQuery(WARM_UP_QUESTION, Channel.AGENT, None, 1)
         return [
+            ("desk database", services.database.prepare),
             ("embedding model", self._load_model),
             ("keyword index", services.keyword.prepare),
             ("vector index", lambda: services.retriever.run(query)),
