@@ -55,7 +55,7 @@ from assistant.retrieval import keyword_tokens
 from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
-from assistant.vehicles import VehicleCatalog, describe_vehicle
+from assistant.vehicles import CatalogOnFirstUse, VehicleCatalog, describe_vehicle
 from knowledge.errors import InputError
 from knowledge.timing import StageTimer
 
@@ -241,7 +241,7 @@ class Assistant:
         rewriter: QueryRewriter,
         sessions: SessionStore,
         tickets: TicketStore,
-        catalog: VehicleCatalog,
+        catalog: VehicleCatalog | CatalogOnFirstUse,
         recalls: RecallLookup,
         policy: ChainPolicy,
         confidence: ConfidenceModel,
@@ -267,7 +267,12 @@ class Assistant:
 
     @property
     def catalog(self) -> VehicleCatalog:
-        return self._catalog
+        catalog = self._catalog
+        return catalog.get() if isinstance(catalog, CatalogOnFirstUse) else catalog
+
+    @property
+    def safety(self) -> SafetyDetector:
+        return self._safety
 
     @property
     def recalls(self) -> RecallLookup:
@@ -447,7 +452,7 @@ class Assistant:
             # A recall listing for a model year no notice reaches is 'no recall found'.
             unknown_model_year=vehicle is not None
             and not turn.recall_lookup
-            and not self._catalog.knows_model_year(vehicle),
+            and not self.catalog.knows_model_year(vehicle),
             # Recall notices name models: a VIN whose model the profile cannot decode is no
             # vehicle to list recalls for.
             recall_lookup_without_vehicle=turn.recall_lookup and not (vehicle and vehicle.model),
@@ -528,7 +533,7 @@ class Assistant:
 
     def _states_only_a_vehicle(self, question: str) -> bool:
         """'My car is a 2023 Roadster': a vehicle and nothing to answer."""
-        mentioned = self._catalog.find_in_text(question)
+        mentioned = self.catalog.find_in_text(question)
         rest = self._without_vehicle(question)
         return (
             mentioned is not None
@@ -647,19 +652,19 @@ class Assistant:
     ) -> Vehicle | None:
         vehicle = known or Vehicle()
         if vin:
-            vehicle = vehicle.merged_with(self._catalog.decode_vin(vin))
+            vehicle = vehicle.merged_with(self.catalog.decode_vin(vin))
         if vehicle_text:
-            stated = self._catalog.find_in_text(vehicle_text)
+            stated = self.catalog.find_in_text(vehicle_text)
             if stated is None:
-                close = self._catalog.model_choices(vehicle_text)
+                close = self.catalog.model_choices(vehicle_text)
                 raise InputError(
                     "vehicle",
                     f"I have no information on {vehicle_text!r}; give the "
-                    f"{self._catalog.profile.vehicle_example}"
+                    f"{self.catalog.profile.vehicle_example}"
                     + (f" (close: {', '.join(close)})" if close else ""),
                 )
             vehicle = vehicle.merged_with(stated)
-        mentioned = self._catalog.find_in_text(question)
+        mentioned = self.catalog.find_in_text(question)
         if mentioned is not None:
             if mentioned.model and vehicle.model and mentioned.model != vehicle.model:
                 vehicle = Vehicle(make=mentioned.make or vehicle.make)  # another car: start over
@@ -670,15 +675,15 @@ class Assistant:
         self, question: str, vehicle_text: str | None, known: Vehicle | None
     ) -> str | None:
         """Another maker's car ('my Toyota'), unless the conversation is about one of ours."""
-        if vehicle_text and (make := self._catalog.other_make_in(vehicle_text)):
+        if vehicle_text and (make := self.catalog.other_make_in(vehicle_text)):
             return make
-        if (known and known.model) or (self._catalog.find_in_text(question) or Vehicle()).model:
+        if (known and known.model) or (self.catalog.find_in_text(question) or Vehicle()).model:
             return None
-        return self._catalog.other_make_in(question, owned=True)
+        return self.catalog.other_make_in(question, owned=True)
 
     def _without_vehicle(self, text: str) -> str:
         """The question's topic: vehicle words only steer the filter, not the wording."""
-        names = [re.escape(name) for name in self._catalog.models()]
+        names = [re.escape(name) for name in self.catalog.models()]
         patterns = [r"\b[A-HJ-NPR-Z0-9]{17}\b", r"\b(19|20)\d{2}\b", r"'\d{2}\b"]
         if names:
             patterns.append(r"\b(" + "|".join(names) + r")\b")
@@ -705,7 +710,7 @@ class Assistant:
     def _finish_asking_vehicle(
         self, reply: AssistantReply, clock: StageTimer, purpose: str
     ) -> AssistantReply:
-        models = self._catalog.choices_phrase(reply.standalone_question)
+        models = self.catalog.choices_phrase(reply.standalone_question)
         known = f" (so far I have: {describe_vehicle(reply.vehicle)})" if reply.vehicle else ""
         reply.answer = (
             f"Which vehicle is it{known}? The answer differs by model and model year: "
@@ -728,7 +733,7 @@ class Assistant:
     def _finish_unknown_model_year(
         self, reply: AssistantReply, clock: StageTimer, vehicle: Vehicle
     ) -> AssistantReply:
-        first, last = self._catalog.model_years(vehicle.model or "") or (0, 0)
+        first, last = self.catalog.model_years(vehicle.model or "") or (0, 0)
         text = (
             f"I have no service information for the {describe_vehicle(vehicle)}: for the "
             f"{vehicle.model} it covers model years {first}–{last}. Please check the model "
@@ -741,7 +746,7 @@ class Assistant:
     ) -> AssistantReply:
         text = (
             f"I have no information on the {other_make}: what I have covers "
-            f"{self._catalog.coverage_summary()}. Its maker or dealer has the right information."
+            f"{self.catalog.coverage_summary()}. Its maker or dealer has the right information."
         )
         return self._finish_abstaining(reply, clock, text, "out_of_scope")
 
@@ -818,7 +823,7 @@ class Assistant:
         assert session is not None
         if session.channel is Channel.AGENT:
             return self._flag_to_agent(reply, trigger)
-        number = self._catalog.profile.emergency_number
+        number = self.catalog.profile.emergency_number
         lead = SAFETY_LEAD.format(number=number) if trigger.reason == "safety" else ""
         said = _joined(reply.answer, lead, self._policy.handoff_message)
         quotes = {c.source_id: c.quote for c in reply.citations}
@@ -850,7 +855,7 @@ class Assistant:
         flagged to them (state ai, no ticket), with what to tell the caller first when it is a
         safety case."""
         if trigger.reason == "safety":
-            number = self._catalog.profile.emergency_number
+            number = self.catalog.profile.emergency_number
             lead = f"Safety case: if anyone is hurt or in danger, the caller should call {number}."
             reply.answer = f"{lead}\n\n{reply.answer}" if reply.answer else lead
         return Escalation(EscalationState.AI, trigger.reason, trigger.severity, None)

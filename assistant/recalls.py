@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,6 +136,7 @@ class RecallLookup:
     def __init__(self, store: KnowledgeStore) -> None:
         self._store = store
         self._through: str | None = None
+        self._lock = threading.Lock()
 
     def recalls_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
         return self._openings(self._vehicle_chunks(vehicle, channel))
@@ -179,12 +181,13 @@ class RecallLookup:
 
     def data_through(self) -> str | None:
         """The latest date of any recall notice here: what 'no recall found' is as of."""
-        if self._through is None:
-            dates = [
-                str(chunk.metadata.get("effective_date") or "")
-                for chunk in self._store.iter_chunks(where=RECALL_NOTICES)
-            ]
-            self._through = max((d for d in dates if d), default="")
+        with self._lock:  # read once, however many recall questions come first together
+            if self._through is None:
+                dates = [
+                    str(chunk.metadata.get("effective_date") or "")
+                    for chunk in self._store.iter_chunks(where=RECALL_NOTICES)
+                ]
+                self._through = max((d for d in dates if d), default="")
         return self._through or None
 
     def knows_campaign(self, campaign: str, channel: Channel) -> bool:

@@ -7,7 +7,8 @@ catalog.find_in_text("My 2022 roadster shows a yellow light")  # Acme Roadster 2
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -720,3 +721,26 @@ def _pick_year(years: list[_YearMention], model: _Mention | None) -> int | None:
         return max(model.start - mention.end, mention.start - model.end, 0)
 
     return min(candidates, key=distance).year
+
+
+class CatalogOnFirstUse:
+    """A knowledge base's catalogue, built when first asked for, once: a server answers
+    /healthz while its warm-up reads it, and requests that need it first wait for that read.
+
+        catalog = CatalogOnFirstUse(lambda: VehicleCatalog.from_metadata(rows))
+        catalog.get().find_in_text("my 2024 roadster")
+    """
+
+    def __init__(self, build: Callable[[], VehicleCatalog]) -> None:
+        self._build = build
+        self._catalog: VehicleCatalog | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> VehicleCatalog:
+        catalog = self._catalog
+        if catalog is None:
+            with self._lock:
+                if self._catalog is None:
+                    self._catalog = self._build()
+                catalog = self._catalog
+        return catalog

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +20,7 @@ from assistant.desk.tickets import SqlTicketStore
 from assistant.extractive import ExtractiveGenerator
 from assistant.protocols import AnswerGenerator, QueryRewriter, Reranker, SupportChecker
 from assistant.recalls import RecallLookup
+from assistant.records import Channel, RetrievalQuery
 from assistant.retrieval import (
     CrossEncoderReranker,
     DenseRetriever,
@@ -38,7 +42,7 @@ from assistant.sections import SectionExpander
 from assistant.sources import SourceLibrary
 from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
-from assistant.vehicles import VehicleCatalog
+from assistant.vehicles import CatalogOnFirstUse, VehicleCatalog
 from knowledge.components import (
     build_embedder,
     build_safety_embedder,
@@ -46,11 +50,11 @@ from knowledge.components import (
     open_knowledge_base,
 )
 from knowledge.embedder import CachedEmbedder, Embedder
-from knowledge.errors import ConfigurationError
+from knowledge.errors import ConfigurationError, GloveboxError
 from knowledge.keywords import KeywordIndexFiles, catch_up
 from knowledge.profile import load_profile
 from knowledge.settings import GloveboxSettings
-from knowledge.store import KnowledgeStore
+from knowledge.store import ChromaKnowledgeStore, KnowledgeStore
 
 
 def build_search(
@@ -82,12 +86,14 @@ def build_retriever(
     store: KnowledgeStore,
     embedder: Embedder,
     line_embedder: Embedder | None = None,
-    keywords: KeywordIndexFiles | None = None,
+    *,
+    keyword: KeywordIndex | None = None,
 ) -> HybridRetriever:
     """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`);
-    `keywords` is the knowledge base's keyword index, when the caller opened it already."""
-    keywords = keywords or open_keyword_index(settings, store.kb)
-    dense, keyword = build_search(store, embedder, keywords)
+    `keyword` is the knowledge base's keyword index when the caller keeps it (a server warms
+    it up)."""
+    dense = DenseRetriever(store, embedder)
+    keyword = keyword or KeywordIndex(store, open_keyword_index(settings, store.kb))
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))
@@ -107,21 +113,30 @@ def build_retriever(
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a server needs, opened once: one embedder, one store, one database."""
+    """Everything a server needs, opened once: one embedder, one store, one database.
+
+    Opening them is quick; what the first question would wait for (the model, the indexes,
+    the catalogue) is loaded on first use, once, or ahead of it by `WarmUp`.
+    """
 
     assistant: Assistant
     sessions: SqlSessionStore
     tickets: SqlTicketStore
     feedback: SqlFeedbackStore
     accounts: SqlAccountStore
-    catalog: VehicleCatalog
     recalls: RecallLookup
-    store: KnowledgeStore
+    store: ChromaKnowledgeStore
     embedder: Embedder
+    keyword: KeywordIndex
+    retriever: HybridRetriever
     sources: SourceLibrary
     starters: StarterQuestions
     database: Database
     """The desk's database, which the shared rate limits also count in."""
+
+    @property
+    def catalog(self) -> VehicleCatalog:
+        return self.assistant.catalog
 
 
 def open_settings_desk(settings: GloveboxSettings) -> DeskStores:
@@ -133,22 +148,30 @@ def open_settings_desk(settings: GloveboxSettings) -> DeskStores:
 
 
 def build_services(settings: GloveboxSettings, kb: str) -> Services:
+    """A server's services, opened without loading the model or reading the knowledge base
+    (a missing knowledge base is still refused here)."""
     embedder = build_embedder(settings)
-    store = open_knowledge_base(settings, kb, embedder, create=False)
+    store = open_knowledge_base(settings, kb, embedder, create=False, load_model=False)
     desk = open_settings_desk(settings)
-    assistant = build_assistant(settings, kb, embedder=embedder, desk=desk, store=store)
+    lines = CachedEmbedder(embedder)
+    keyword = KeywordIndex(store, open_keyword_index(settings, kb))
+    retriever = build_retriever(settings, store, embedder, lines, keyword=keyword)
+    assistant = build_assistant(
+        settings, kb, embedder=embedder, desk=desk, store=store, retriever=retriever, lines=lines
+    )
     return Services(
         assistant=assistant,
         sessions=desk.sessions,
         tickets=desk.tickets,
         feedback=desk.feedback,
         accounts=desk.accounts,
-        catalog=assistant.catalog,
         recalls=assistant.recalls,
         store=store,
         embedder=embedder,
+        keyword=keyword,
+        retriever=retriever,
         sources=SourceLibrary(store),
-        starters=StarterQuestions(store, assistant.catalog.profile),
+        starters=StarterQuestions(store, load_profile(settings.profile_path)),
         database=desk.database,
     )
 
@@ -180,12 +203,15 @@ def build_assistant(
     desk: DeskStores | None = None,
     store: KnowledgeStore | None = None,
     retriever: HybridRetriever | None = None,
+    lines: CachedEmbedder | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
 
     `generator_kind` overrides that choice (the eval suite compares the two); `store` is the
     knowledge base already opened with `embedder`, when the caller has one, and `retriever`
-    its `build_retriever`, when the caller also retrieves (the eval scores retrieval with it).
+    its `build_retriever`, when the caller also retrieves (the eval scores retrieval with it);
+    `lines` the line cache that retriever's reranker shares. The vehicle catalogue is read
+    from the knowledge base when first needed.
     """
     if generator_kind == "llm" and not settings.llm_base_url:
         raise ConfigurationError(
@@ -196,7 +222,7 @@ def build_assistant(
     embedder = embedder or build_embedder(settings)
     store = store or open_knowledge_base(settings, kb, embedder, create=False)
     desk = desk or open_settings_desk(settings)
-    lines = CachedEmbedder(embedder)  # the reranker and the generator embed the same lines
+    lines = lines or CachedEmbedder(embedder)  # the reranker and generator embed the same lines
     generator: AnswerGenerator = ExtractiveGenerator(embedder=lines)
     support: SupportChecker = DeterministicSupportChecker(
         embedder, min_similarity=settings.support_min_similarity
@@ -222,9 +248,8 @@ def build_assistant(
         generator = LlmAnswerGenerator(chat_model)
         support = LlmSupportJudge(chat_model)
         rewriter = LlmQueryRewriter(chat_model)
-    keywords = open_keyword_index(settings, store.kb)
     if retriever is None:
-        retriever = build_retriever(settings, store, embedder, lines, keywords)
+        retriever = build_retriever(settings, store, embedder, lines)
     return Assistant(
         retriever=retriever,
         generator=generator,
@@ -232,7 +257,9 @@ def build_assistant(
         rewriter=rewriter,
         sessions=desk.sessions,
         tickets=desk.tickets,
-        catalog=build_catalog(settings, store, keywords),
+        catalog=CatalogOnFirstUse(
+            lambda: build_catalog(settings, store, open_keyword_index(settings, store.kb))
+        ),
         recalls=RecallLookup(store),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),
@@ -243,4 +270,88 @@ def build_assistant(
             max_failed_answers=settings.max_failed_answers,
             handoff_message=settings.handoff_message,
         ),
+    )
+
+
+WARM_UP_QUESTION = "How do I reset the warning light?"
+"""Asked of each part once by the warm-up (no conversation is made): any words do."""
+WarmUpState = Literal["starting", "ready", "failed"]
+
+
+class WarmUp:
+    """Loads, once and in a background thread, what a server's first question would wait
+    for: the desk's tables, the embedding model, the keyword and vector indexes, the vehicle
+    catalogue and the safety layer's embedder. Requests that come first wait for the same
+    loads (each part loads once, under its own lock), so nothing is built twice.
+
+        warm_up = WarmUp(services)
+        warm_up.start()
+        warm_up.state  # "starting", then "ready"; or "failed", and warm_up.error says why
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self.state: WarmUpState = "starting"
+        self.step = ""
+        """The part being loaded now."""
+        self.error: str | None = None
+        self.seconds: float | None = None
+        """How long the warm-up took, once it is over."""
+
+    def start(self) -> None:
+        """Starts the warm-up thread (once, however often it is called)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self.run, name="glovebox-warm-up")
+                self._thread.daemon = True  # a server stopped while warming up just stops
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether the warm-up is over (ready or failed) within `timeout` seconds."""
+        return self._done.wait(timeout)
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            for step, load in self._steps():
+                self.step = step
+                load()
+        except Exception as error:  # any failure: /healthz says it, the log has the rest
+            self.error = warm_up_failure(self.step, error)
+            self.state = "failed"
+            logging.getLogger("glovebox").exception("warm-up failed: %s", self.error)
+        else:
+            self.state = "ready"
+        finally:
+            self.seconds = time.perf_counter() - started
+            self._done.set()
+
+    def _steps(self) -> list[tuple[str, Callable[[], object]]]:
+        services = self._services
+        query = RetrievalQuery(WARM_UP_QUESTION, Channel.AGENT, None, 1)
+        return [
+            ("desk database", services.database.prepare),
+            ("embedding model", self._load_model),
+            ("keyword index", services.keyword.prepare),
+            ("vector index", lambda: services.retriever.run(query)),
+            ("vehicle catalogue", lambda: services.assistant.catalog),
+            ("safety layer", lambda: services.assistant.safety.detect(WARM_UP_QUESTION)),
+        ]
+
+    def _load_model(self) -> None:
+        embedder = self._services.embedder
+        embedder.embed_query(WARM_UP_QUESTION)
+        self._services.store.check_embedder(embedder.model_name, embedder.dimension)
+
+
+def warm_up_failure(step: str, error: Exception) -> str:
+    """What /healthz says when the warm-up failed: the part, the error, and what to do."""
+    if isinstance(error, GloveboxError):  # its message already says what to do
+        return f"loading the {step} failed: {error}"
+    return (
+        f"loading the {step} failed ({type(error).__name__}: {error}); the server log has "
+        "the traceback: fix the cause and restart `glovebox serve`"
     )

@@ -56,15 +56,19 @@ def open_knowledge_base(
     *,
     create: bool = True,
     check_index_files: bool = True,
+    load_model: bool = True,
 ) -> ChromaKnowledgeStore:
     """The knowledge base's store, checked against the embedder it must be queried with and,
     in an embedded store, its vector index files checked before Chroma loads them (hnswlib can
-    crash the process on a truncated file); `glovebox kb check` looks at those itself."""
+    crash the process on a truncated file); `glovebox kb check` looks at those itself.
+
+    `load_model=False` checks the embedder's name only, leaving its dimension (which loads the
+    model) to `store.check_embedder` (a server's warm-up)."""
     store = ChromaKnowledgeStore.open(
         make_chroma_client(settings),
         kb,
         model_name=embedder.model_name,
-        dimension=embedder.dimension,
+        dimension=embedder.dimension if load_model or create else None,
         create=create,
     )
     if check_index_files and settings.chroma_url is None:

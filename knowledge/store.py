@@ -181,9 +181,11 @@ class ChromaKnowledgeStore:
         kb: str,
         *,
         model_name: str,
-        dimension: int,
+        dimension: int | None,
         create: bool = True,
     ) -> ChromaKnowledgeStore:
+        """`dimension=None` leaves the embedder's dimension to `check_embedder`, once the
+        model is loaded (a server opens its store before its warm-up loads the model)."""
         name = collection_name(kb)
         existing = {collection.name for collection in client.list_collections()}
         if name not in existing:
@@ -192,6 +194,8 @@ class ChromaKnowledgeStore:
                     f"knowledge base {kb!r} does not exist yet; "
                     f"run `glovebox ingest PATH --kb {kb}`"
                 )
+            if dimension is None:
+                raise ValueError("a new knowledge base needs its embedder's dimension")
             collection = client.create_collection(
                 name,
                 configuration={"hnsw": {"space": "cosine"}},
@@ -207,9 +211,13 @@ class ChromaKnowledgeStore:
         cls._check_embedding_model(collection, kb, model_name, dimension)
         return cls(client, collection, kb)
 
+    def check_embedder(self, model_name: str, dimension: int) -> None:
+        """Refuses an embedder other than the one the stored vectors were made with."""
+        self._check_embedding_model(self._collection, self.kb, model_name, dimension)
+
     @staticmethod
     def _check_embedding_model(
-        collection: Collection, kb: str, model_name: str, dimension: int
+        collection: Collection, kb: str, model_name: str, dimension: int | None
     ) -> None:
         metadata = collection.metadata or {}
         built_model = metadata.get("embedding_model")
@@ -219,7 +227,7 @@ class ChromaKnowledgeStore:
                 f"collection {collection.name!r} was not created by Glovebox (no embedding model "
                 f"recorded); ingest into another knowledge base with --kb, or drop this one"
             )
-        if built_model != model_name or built_dimension != dimension:
+        if built_model != model_name or dimension not in (None, built_dimension):
             raise ConfigurationError(
                 f"knowledge base {kb!r} was built with embedding model {built_model} "
                 f"({built_dimension}-d) but the configured model is {model_name} ({dimension}-d); "

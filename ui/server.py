@@ -10,7 +10,8 @@ when the peer is one of `GLOVEBOX_TRUSTED_PROXIES`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -31,8 +32,12 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> FastAPI:
-    """Opens the knowledge base and the database once (refusing a missing knowledge base)."""
-    from assistant.wiring import build_services
+    """Opens the knowledge base and the database once (refusing a missing knowledge base).
+
+    The app's startup starts the warm-up in a background thread, so the server listens at
+    once: /healthz says "starting" until the first question will be fast, then "ready".
+    """
+    from assistant.wiring import WarmUp, build_services
 
     services = build_services(settings, kb)
     services.accounts.purge_expired()
@@ -41,10 +46,19 @@ def create_app(settings: GloveboxSettings, kb: str, *, console: bool = True) -> 
         timedelta(hours=settings.agent_session_hours),
         max_question_chars=settings.max_question_chars,
     )
+    warm_up = WarmUp(services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        warm_up.start()
+        yield
+
     # FastAPI's own /docs and /redoc load their scripts from a CDN: ours are served from here.
-    application = FastAPI(title="Glovebox", version="0.1.0", docs_url=None, redoc_url=None)
+    application = FastAPI(
+        title="Glovebox", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     limits = RateLimits.from_settings(settings, services.database)
-    install_api(application, ApiState(settings, kb, services, desk, limits))
+    install_api(application, ApiState(settings, kb, services, desk, limits, warm_up))
     install_api_docs(application)
     if console:
         _mount_console(application, desk)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from assistant.recalls import (
@@ -15,8 +18,10 @@ from assistant.recalls import (
     rank_for_question,
 )
 from assistant.records import Channel, Passage, Vehicle
+from knowledge.filters import ChunkFilter
 from knowledge.records import MetadataValue
-from knowledge.store import ChunkWrite
+from knowledge.store import ChunkWrite, StoredChunk
+from tests.concurrency import run_at_once
 from tests.fakes import InMemoryKnowledgeStore
 
 
@@ -216,3 +221,22 @@ def test_a_campaign_is_known_only_to_the_audiences_it_is_for(
     draft = lookup.campaign("24V210", Channel.DRIVER)
     assert {p.chunk_id for p in draft.passages} == {"r-karst:0", "r-tessel:0"}
     assert lookup.data_through() == "2024-01-01"
+
+
+class CountingRecallStore(InMemoryKnowledgeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+        self.reads += 1
+        time.sleep(0.05)  # a read of every recall notice takes time
+        yield from super().iter_chunks(where)
+
+
+def test_recall_questions_arriving_together_read_the_notices_dates_once() -> None:
+    store = CountingRecallStore()
+    store.write([recall_chunk("r-karst:0", "24V210", "public", "karst", [2022, 2023])])
+    lookup = RecallLookup(store)
+    assert run_at_once(6, lookup.data_through) == ["2024-01-01"] * 6
+    assert store.reads == 1

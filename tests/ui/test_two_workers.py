@@ -19,7 +19,7 @@ import pytest
 
 from knowledge.settings import GloveboxSettings
 from tests.conftest import SAMPLE_KNOWLEDGE, SAMPLE_PROFILE, PostgresCluster, subprocess_env
-from tests.ui.conftest import WIDGET_KEY, free_port
+from tests.ui.conftest import WIDGET_KEY, free_port, health_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -111,13 +111,13 @@ def serving(env: dict[str, str], log: Path) -> Iterator[tuple[str, Path]]:
 def wait_until_healthy(url: str, log: Path) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        status = health_status(url)
+        if status == "ready":
+            return
+        if status == "failed":
+            break
         time.sleep(0.5)
-    pytest.fail(f"glovebox serve did not start:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"glovebox serve did not get ready:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ models of `ui.api.models`, and every error has the one shape of `ui.api.errors`.
 
     application = FastAPI()
     limits = RateLimits.from_settings(settings, services.database)
-    install_api(application, ApiState(settings, kb, services, desk, limits))
+    install_api(application, ApiState(settings, kb, services, desk, limits, WarmUp(services)))
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 
 from assistant.desk.accounts import AgentAccount
 from assistant.desk.agent_desk import AgentDesk
-from assistant.wiring import Services
+from assistant.wiring import Services, WarmUp
 from knowledge.errors import ConfigurationError
 from knowledge.settings import GloveboxSettings
 from ui.agent_auth import token_from
@@ -37,6 +37,8 @@ class ApiState:
     services: Services
     desk: AgentDesk
     limits: RateLimits
+    warm_up: WarmUp
+    """What /healthz reports: whether the first question will be fast yet."""
 
 
 def api_state(request: Request) -> ApiState:

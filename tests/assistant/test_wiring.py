@@ -1,0 +1,107 @@
+"""A server's services: opened without loading anything slow, then warmed up once, in the
+background, with first requests arriving meanwhile building nothing twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import wiring
+from assistant.records import Channel, RetrievalQuery
+from assistant.vehicles import VehicleCatalog
+from ingest.sync import build_ingest_job
+from knowledge.settings import GloveboxSettings
+from knowledge.store import ChromaKnowledgeStore, StoredChunk
+from tests.concurrency import run_at_once
+from tests.fakes import HashEmbedder
+from tests.ingest.corpus import write_corpus
+
+
+@pytest.fixture
+def builds(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, int]:
+    """How often the knowledge base was read whole, for the keyword index and the catalogue,
+    on a small ingested knowledge base served with the hash embedder."""
+    embedder = HashEmbedder()
+    build_ingest_job(settings, "default", embedder).run([write_corpus(tmp_path / "kb")])
+    counts = {"keyword index": 0, "catalogue": 0}
+    counted = threading.Lock()
+    read_for_real = ChromaKnowledgeStore.iter_chunks_with_text
+    from_metadata = VehicleCatalog.from_metadata.__func__  # type: ignore[attr-defined]
+
+    def count(what: str) -> None:
+        with counted:
+            counts[what] += 1
+
+    def counting_read(store: ChromaKnowledgeStore) -> Iterator[tuple[StoredChunk, str]]:
+        count("keyword index")
+        yield from read_for_real(store)
+
+    def counting_catalog(cls: type[VehicleCatalog], *args: Any, **kwargs: Any) -> VehicleCatalog:
+        count("catalogue")
+        return from_metadata(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ChromaKnowledgeStore, "iter_chunks_with_text", counting_read)
+    monkeypatch.setattr(VehicleCatalog, "from_metadata", classmethod(counting_catalog))
+    monkeypatch.setattr(wiring, "build_embedder", lambda settings: embedder)
+    return counts
+
+
+def serve_settings(settings: GloveboxSettings) -> GloveboxSettings:
+    # The semantic safety layer's real models are the embedder tests' business.
+    return settings.model_copy(update={"safety_semantic": False})
+
+
+def test_opening_a_servers_services_reads_nothing(
+    settings: GloveboxSettings, builds: dict[str, int]
+) -> None:
+    wiring.build_services(serve_settings(settings), "default")
+    assert builds == {"keyword index": 0, "catalogue": 0}
+
+
+def test_first_requests_during_the_warm_up_build_nothing_twice(
+    settings: GloveboxSettings, builds: dict[str, int]
+) -> None:
+    services = wiring.build_services(serve_settings(settings), "default")
+    warm_up = wiring.WarmUp(services)
+
+    def first_request() -> object:
+        warm_up.start()  # the server's startup, racing the requests
+        query = RetrievalQuery("how do I charge the battery", Channel.DRIVER, None, 3)
+        return services.retriever.run(query).passages, services.catalog
+
+    results = run_at_once(6, first_request)
+    assert warm_up.wait(60) and warm_up.state == "ready", warm_up.error
+    assert builds == {"keyword index": 1, "catalogue": 1}
+    assert all(result == results[0] for result in results)
+    assert results[0][0]  # the requests found passages
+
+
+def test_the_warm_up_leaves_the_first_question_nothing_to_build(
+    settings: GloveboxSettings, builds: dict[str, int]
+) -> None:
+    services = wiring.build_services(serve_settings(settings), "default")
+    warm_up = wiring.WarmUp(services)
+    warm_up.run()
+    assert (warm_up.state, warm_up.error) == ("ready", None)
+    assert builds == {"keyword index": 1, "catalogue": 1}
+    reply = services.assistant.ask("How do I charge the battery?", channel=Channel.DRIVER)
+    assert reply.answer
+    assert builds == {"keyword index": 1, "catalogue": 1}
+
+
+def test_a_model_other_than_the_knowledge_bases_fails_the_warm_up_and_says_what_to_do(
+    settings: GloveboxSettings, builds: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = HashEmbedder(dimension=32)  # same name, other vectors: found once loaded
+    monkeypatch.setattr(wiring, "build_embedder", lambda settings: other)
+    warm_up = wiring.WarmUp(wiring.build_services(serve_settings(settings), "default"))
+    warm_up.run()
+    assert warm_up.state == "failed" and warm_up.error is not None
+    assert warm_up.error.startswith("loading the embedding model failed")
+    assert "(32-d)" in warm_up.error and "GLOVEBOX_EMBEDDING_MODEL_PATH" in warm_up.error
