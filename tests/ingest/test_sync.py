@@ -189,3 +189,91 @@ def test_a_dead_run_marker_means_repair(settings: GloveboxSettings, tmp_path: Pa
     report = make_job(settings, HashEmbedder()).run([write_corpus(tmp_path / "kb")])
     assert report.repaired_interrupted_run
     assert not marker.path.exists()
+
+
+PASSAGE = (
+    "If the brake warning light comes on while you drive, slow down carefully and stop in a safe "
+    "place away from traffic. Check the brake fluid level in the reservoir under the hood and "
+    "have the vehicle towed to a dealer when the level is below the MIN mark."
+)
+
+
+def write_note(folder: Path, document_id: str, passage: str = PASSAGE) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{document_id}.md"
+    path.write_text(
+        f"---\nid: {document_id}\nkind: owner_manual\naudience: public\ntitle: {document_id}\n"
+        f"---\n## Brakes\n\n{passage}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def near_duplicate_labels(job: IngestJob) -> dict[str, object]:
+    return {
+        chunk.document_id: chunk.metadata.get("near_duplicate_of")
+        for chunk in job.store.iter_chunks()
+    }
+
+
+def test_a_copy_in_another_folder_repeats_the_chunk_already_stored(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "later", "a-copy")
+    write_note(tmp_path / "first", "z-original")
+    make_job(settings, HashEmbedder()).run([tmp_path / "first"])
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "later"])
+
+    [original] = [c.id for c in make_job(settings, HashEmbedder()).store.iter_chunks()
+                  if c.document_id == "z-original"]  # fmt: skip
+    assert [(d.chunk_id.split("::")[0], d.duplicate_of) for d in report.near_duplicates] == [
+        ("a-copy", original)
+    ]
+    assert near_duplicate_labels(make_job(settings, HashEmbedder())) == {
+        "z-original": None,
+        "a-copy": original,
+    }
+
+
+def test_when_the_original_is_deleted_its_copy_loses_the_label(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "kb", "a-original")
+    write_note(tmp_path / "kb", "b-copy")
+    first = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    assert len(first.near_duplicates) == 1
+    (tmp_path / "kb" / "a-original.md").unlink()
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    again = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    assert report.near_duplicates == [] and report.documents_updated == 1
+    assert near_duplicate_labels(make_job(settings, HashEmbedder())) == {"b-copy": None}
+    assert again.documents_updated == 0  # the label was cleared, not left to relabel forever
+
+
+def test_an_unchanged_re_ingest_reports_the_same_near_duplicates(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    for document_id in ("a-original", "b-copy", "c-copy"):
+        write_note(tmp_path / "kb", document_id)
+    first = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    again = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    assert len(first.near_duplicates) == 2
+    assert again.near_duplicates == first.near_duplicates
+    assert again.to_json()["plan"] == []
+
+
+def test_a_dry_run_of_a_first_ingest_leaves_no_near_duplicate_index(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "kb", "a-original")
+    write_note(tmp_path / "kb", "b-copy")
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "kb"], dry_run=True)
+
+    assert len(report.near_duplicates) == 1
+    assert list(settings.kb_state_dir("test").glob("near_duplicates*")) == []
