@@ -17,7 +17,7 @@ from ingest.discovery import SourceFile, discover
 from ingest.loaders import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
 from ingest.loaders import LoadContext, loader_for
 from ingest.metadata import Manifest
-from knowledge.embedder import Embedder
+from knowledge.embedder import Embedder, embedding_model_loads
 from knowledge.errors import ConfigurationError, InputError
 from knowledge.records import Chunk, ParsedDocument, document_revision
 from knowledge.settings import GloveboxSettings
@@ -91,6 +91,8 @@ class IngestReport:
     near_duplicates: list[NearDuplicate] = field(default_factory=list)
     skipped: list[SkippedInput] = field(default_factory=list)
     repaired_interrupted_run: bool = False
+    model_loaded: bool = False
+    """Whether this ingest had to load the embedding model (only to embed new or changed text)."""
     seconds: float = 0.0
     embedding_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -122,6 +124,7 @@ class IngestReport:
             ],
             "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
             "repaired_interrupted_run": self.repaired_interrupted_run,
+            "model_loaded": self.model_loaded,
             "seconds": round(self.seconds, 3),
             "embedding_seconds": round(self.embedding_seconds, 3),
             "stage_seconds": {name: round(value, 3) for name, value in self.stage_seconds.items()},
@@ -235,6 +238,7 @@ class IngestJob:
     ) -> IngestReport:
         progress = progress or SilentProgress()
         started = time.perf_counter()
+        model_loads_before = embedding_model_loads()
         report = IngestReport(knowledge_base=self._store.kb, dry_run=dry_run)
         report.repaired_interrupted_run = self._marker.previous_run_interrupted()
 
@@ -264,6 +268,7 @@ class IngestJob:
                     self._execute(plans, report, progress)
                 index.commit()
                 self._marker.finish()
+        report.model_loaded = embedding_model_loads() > model_loads_before
         report.seconds = time.perf_counter() - started
         return report
 

@@ -277,3 +277,23 @@ def test_a_dry_run_of_a_first_ingest_leaves_no_near_duplicate_index(
 
     assert len(report.near_duplicates) == 1
     assert list(settings.kb_state_dir("test").glob("near_duplicates*")) == []
+
+
+def test_the_report_says_whether_the_model_was_loaded(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = [0]
+    monkeypatch.setattr("ingest.sync.embedding_model_loads", lambda: loads[0])
+
+    class LoadingEmbedder(HashEmbedder):
+        """Loads its model on the first text it embeds, as the real one does."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            loads[0] = 1
+            return super().embed_documents(texts)
+
+    corpus = write_corpus(tmp_path / "kb")
+    first = make_job(settings, LoadingEmbedder()).run([corpus])
+    again = make_job(settings, LoadingEmbedder()).run([corpus])
+
+    assert (first.to_json()["model_loaded"], again.to_json()["model_loaded"]) == (True, False)
