@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ MERSENNE_PRIME = (1 << 61) - 1
 _SEEDED = np.random.default_rng(20261124)
 _PERMUTATION_A = _SEEDED.integers(1, MERSENNE_PRIME, BANDS * ROWS_PER_BAND, dtype=np.uint64)
 _PERMUTATION_B = _SEEDED.integers(0, MERSENNE_PRIME, BANDS * ROWS_PER_BAND, dtype=np.uint64)
+SHINGLE_CACHE_TEXTS = 50_000
 INDEX_FILE_NAME = "near_duplicates.sqlite3"
 INDEX_LAYOUT = f"1 shingles={SHINGLE_WORDS} min_words={MIN_WORDS} bands={BANDS}x{ROWS_PER_BAND}"
 
@@ -126,6 +128,8 @@ class NearDuplicateIndex:
         self.texts_signed = 0
         """Texts shingled and compared by the last `sync` (the work an unchanged ingest skips)."""
         self._shingle_cache: dict[int, np.ndarray] = {}
+        self._unwritten_bands: defaultdict[int, list[int]] = defaultdict(list)
+        """Bands of texts added by this sync, written in one go at its end."""
 
     @classmethod
     def open(cls, path: Path | None, min_similarity: float) -> NearDuplicateIndex:
@@ -261,6 +265,11 @@ class NearDuplicateIndex:
                 id_of_key[key] = text_id
             members[chunk_id] = (text_id, next_seq)
             next_seq += 1
+        self._db.executemany(
+            "INSERT INTO bands VALUES (?, ?)",
+            ((b, text_id) for b, text_ids in self._unwritten_bands.items() for text_id in text_ids),
+        )
+        self._unwritten_bands.clear()
         for text_id in sorted(orphans):
             self._relink(text_id, known[text_id])
         self._db.executemany(
@@ -305,8 +314,9 @@ class NearDuplicateIndex:
             "INSERT INTO texts VALUES (?, ?, ?, ?, ?)",
             (text_id, key, parent, similarity, values.tobytes()),
         )
-        self._db.executemany("INSERT INTO bands VALUES (?, ?)", ((b, text_id) for b in buckets))
-        self._shingle_cache[text_id] = values
+        for bucket in buckets:
+            self._unwritten_bands[bucket].append(text_id)
+        self._cache_shingles(text_id, values)
         return _Text(parent, similarity, comparable=True)
 
     def _relink(self, text_id: int, text: _Text) -> None:
@@ -325,20 +335,33 @@ class NearDuplicateIndex:
         self, text_id: int, values: np.ndarray, buckets: list[int]
     ) -> tuple[int | None, float | None]:
         marks = ",".join("?" * len(buckets))
-        candidates = sorted(
-            other
-            for (other,) in self._db.execute(
-                f"SELECT DISTINCT text_id FROM bands WHERE bucket IN ({marks}) AND text_id < ?",
-                (*buckets, text_id),
-            )
+        stored = self._db.execute(
+            f"SELECT DISTINCT text_id FROM bands WHERE bucket IN ({marks}) AND text_id < ?",
+            (*buckets, text_id),
         )
+        unwritten = (other for b in buckets for other in self._unwritten_bands.get(b, ()))
+        candidates = sorted({other for (other,) in stored} | {o for o in unwritten if o < text_id})
         best: tuple[int | None, float | None] = (None, None)
-        for other, other_values in self._shingles(candidates).items():
-            shared = len(np.intersect1d(values, other_values, assume_unique=True))
-            similarity = shared / (len(values) + len(other_values) - shared)
-            if similarity >= self._min_similarity and (best[1] is None or similarity > best[1]):
-                best = (other, round(similarity, 3))
+        if not candidates:
+            return best
+        # Every candidate's exact Jaccard similarity in one pass over their shingles together.
+        arrays = list(self._shingles(candidates).values())
+        sizes = np.array([len(array) for array in arrays])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        pool = np.concatenate(arrays)
+        places = np.minimum(np.searchsorted(values, pool), len(values) - 1)  # values is sorted
+        shared = np.add.reduceat(values[places] == pool, starts)
+        similarities = shared / (len(values) + sizes - shared)
+        for position in np.flatnonzero(similarities >= self._min_similarity):
+            similarity = float(similarities[position])
+            if best[1] is None or similarity > best[1]:
+                best = (candidates[position], round(similarity, 3))
         return best
+
+    def _cache_shingles(self, text_id: int, values: np.ndarray) -> None:
+        if len(self._shingle_cache) >= SHINGLE_CACHE_TEXTS:  # bounded memory on a first ingest
+            self._shingle_cache.clear()
+        self._shingle_cache[text_id] = values
 
     def _shingles(self, text_ids: list[int]) -> dict[int, np.ndarray]:
         """Shingle sets in the order of `text_ids` (ties go to the earliest text)."""
@@ -350,7 +373,7 @@ class NearDuplicateIndex:
                 f"SELECT id, shingles FROM texts WHERE id IN ({marks})",
                 part,
             ):
-                self._shingle_cache[text_id] = np.frombuffer(blob, dtype=np.uint64)
+                self._cache_shingles(text_id, np.frombuffer(blob, dtype=np.uint64))
         return {text_id: self._shingle_cache[text_id] for text_id in text_ids}
 
 
