@@ -537,7 +537,8 @@ def _windows(plans: list[DocumentPlan], chunk_budget: int) -> Iterator[list[Docu
     size = 0
     for plan in plans:
         window.append(plan)
-        size += len(plan.to_embed)
+        # Relabels go in the same write: Chroma refuses a batch over its maximum (5,461).
+        size += len(plan.to_embed) + len(plan.to_relabel)
         if size >= chunk_budget:
             yield window
             window, size = [], 0

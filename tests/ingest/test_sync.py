@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from ingest.sync import IngestJob, IngestReport, RunMarker
 from knowledge.errors import ConfigurationError
 from knowledge.filters import Equals
 from knowledge.settings import GloveboxSettings
-from knowledge.store import ChromaKnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, ChunkWrite, make_chroma_client
 from tests.fakes import HashEmbedder
 from tests.ingest.corpus import BULLETIN_NEW, MANUAL, write_corpus
 
@@ -297,3 +298,33 @@ def test_the_report_says_whether_the_model_was_loaded(
     again = make_job(settings, LoadingEmbedder()).run([corpus])
 
     assert (first.to_json()["model_loaded"], again.to_json()["model_loaded"]) == (True, False)
+
+
+def test_relabelling_many_documents_writes_in_windows(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(12):
+        write_note(tmp_path / "kb", f"note-{number:02d}", f"{PASSAGE} Note {number}.")
+    make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    for path in (tmp_path / "kb").glob("*.md"):
+        path.write_text(path.read_text().replace("audience: public", "audience: internal"))
+    job = IngestJob(
+        make_job(settings, HashEmbedder()).store,
+        HashEmbedder(),
+        Chunker(HashEmbedder().count_tokens, max_tokens=128, overlap_tokens=16),
+        state_dir=settings.kb_state_dir("test"),
+        write_batch_chunks=5,
+    )
+    batches: list[int] = []
+    real_write = job.store.write
+
+    def counted_write(chunks: Sequence[ChunkWrite]) -> None:
+        batches.append(len(chunks))
+        real_write(chunks)
+
+    monkeypatch.setattr(job.store, "write", counted_write)
+
+    report = job.run([tmp_path / "kb"])
+
+    assert report.documents_updated == 12 and report.chunks_embedded == 0
+    assert sum(batches) == 12 and max(batches) == 5  # not one write of every chunk
