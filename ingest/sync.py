@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.chunking import Chunker
-from ingest.dedupe import NearDuplicate, find_near_duplicates
+from ingest.dedupe import INDEX_FILE_NAME, NearDuplicate, NearDuplicateIndex
 from ingest.discovery import SourceFile, discover
 from ingest.loaders import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
 from ingest.loaders import LoadContext, loader_for
 from ingest.metadata import Manifest
-from knowledge.embedder import Embedder
+from knowledge.embedder import Embedder, embedding_model_loads
 from knowledge.errors import ConfigurationError, InputError
 from knowledge.keywords import IndexedChunk, KeywordIndexFiles, catch_up
 from knowledge.records import Chunk, ParsedDocument, document_revision
@@ -92,6 +92,8 @@ class IngestReport:
     near_duplicates: list[NearDuplicate] = field(default_factory=list)
     skipped: list[SkippedInput] = field(default_factory=list)
     repaired_interrupted_run: bool = False
+    model_loaded: bool = False
+    """Whether this ingest had to load the embedding model (only to embed new or changed text)."""
     seconds: float = 0.0
     embedding_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -123,6 +125,7 @@ class IngestReport:
             ],
             "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
             "repaired_interrupted_run": self.repaired_interrupted_run,
+            "model_loaded": self.model_loaded,
             "seconds": round(self.seconds, 3),
             "embedding_seconds": round(self.embedding_seconds, 3),
             "stage_seconds": {name: round(value, 3) for name, value in self.stage_seconds.items()},
@@ -218,6 +221,7 @@ class IngestJob:
         self._embedder = embedder
         self._chunker = chunker
         self._marker = RunMarker(state_dir)
+        self._near_duplicate_index_path = state_dir / INDEX_FILE_NAME
         self._max_file_mb = max_file_mb
         self._batch_size = batch_size
         self._write_batch_chunks = write_batch_chunks
@@ -237,6 +241,7 @@ class IngestJob:
     ) -> IngestReport:
         progress = progress or SilentProgress()
         started = time.perf_counter()
+        model_loads_before = embedding_model_loads()
         report = IngestReport(knowledge_base=self._store.kb, dry_run=dry_run)
         report.repaired_interrupted_run = self._marker.previous_run_interrupted()
 
@@ -247,24 +252,59 @@ class IngestJob:
             chunks_by_document = {
                 item.document.id: self._chunker.run(item) for item in parsed.values()
             }
-        with clock("near_duplicates"):
-            report.near_duplicates = find_near_duplicates(
-                [chunk for chunks in chunks_by_document.values() for chunk in chunks],
-                self._near_duplicate_min_similarity,
-            )
         with clock("plan"):
-            plans = self._plan(paths, parsed, chunks_by_document, failed_paths, report)
-        report.plan = plans
-        if not dry_run:
-            if self._keywords is not None:
-                with clock("keyword_index"):
-                    catch_up(self._keywords, self._store, force=report.repaired_interrupted_run)
-            self._marker.start()
-            with clock("embed_and_write"):
-                self._execute(plans, report, progress)
-            self._marker.finish()
+            stored_by_document = self._stored_by_document()
+            removed = self._documents_to_remove(
+                paths, parsed, stored_by_document, failed_paths, report
+            )
+        with self._open_near_duplicate_index(dry_run) as index:
+            with clock("near_duplicates"):
+                report.near_duplicates = self._sync_near_duplicates(
+                    index, chunks_by_document, stored_by_document, removed
+                )
+            with clock("plan"):
+                plans = self._plan(parsed, chunks_by_document, stored_by_document, removed, report)
+            report.plan = plans
+            if not dry_run:
+                if self._keywords is not None:
+                    with clock("keyword_index"):  # behind only if another tool wrote
+                        catch_up(self._keywords, self._store, force=report.repaired_interrupted_run)
+                self._marker.start()
+                with clock("embed_and_write"):
+                    self._execute(plans, report, progress)
+                index.commit()
+                self._marker.finish()
+        report.model_loaded = embedding_model_loads() > model_loads_before
         report.seconds = time.perf_counter() - started
         return report
+
+    def _sync_near_duplicates(
+        self,
+        index: NearDuplicateIndex,
+        chunks_by_document: dict[str, list[Chunk]],
+        stored_by_document: dict[str, list[StoredChunk]],
+        removed: set[str],
+    ) -> list[NearDuplicate]:
+        """The index follows the store as this ingest leaves it: these chunks, and the chunks
+        of documents in other folders, which stay."""
+        return index.sync(
+            {chunk.id: chunk.text for chunks in chunks_by_document.values() for chunk in chunks},
+            kept=[
+                stored.id
+                for document_id, stored_chunks in stored_by_document.items()
+                if document_id not in chunks_by_document and document_id not in removed
+                for stored in stored_chunks
+            ],
+            fetch_texts=self._store.get_texts,
+        )
+
+    def _open_near_duplicate_index(self, dry_run: bool) -> NearDuplicateIndex:
+        # A dry run of a first ingest leaves no index file behind: it works on one in memory.
+        path = self._near_duplicate_index_path
+        in_memory = dry_run and not path.exists()
+        return NearDuplicateIndex.open(
+            None if in_memory else path, self._near_duplicate_min_similarity
+        )
 
     def _load(
         self,
@@ -349,17 +389,43 @@ class IngestJob:
                 report.documents_superseded.append(document_id)
                 del parsed[document_id]
 
-    def _plan(
-        self,
-        roots: list[Path],
-        parsed: dict[str, ParsedDocument],
-        chunks_by_document: dict[str, list[Chunk]],
-        failed_paths: set[str],
-        report: IngestReport,
-    ) -> list[DocumentPlan]:
+    def _stored_by_document(self) -> dict[str, list[StoredChunk]]:
         stored_by_document: dict[str, list[StoredChunk]] = defaultdict(list)
         for stored in self._store.iter_chunks():
             stored_by_document[stored.document_id].append(stored)
+        return stored_by_document
+
+    @staticmethod
+    def _documents_to_remove(
+        roots: list[Path],
+        parsed: dict[str, ParsedDocument],
+        stored_by_document: dict[str, list[StoredChunk]],
+        failed_paths: set[str],
+        report: IngestReport,
+    ) -> set[str]:
+        """Stored documents the sources no longer have: superseded, or deleted from a folder
+        being synced (a file that could not be read keeps its previous version)."""
+        resolved_roots = [root.resolve() for root in roots]
+        superseded = set(report.documents_superseded)
+        removed: set[str] = set()
+        for document_id, stored_chunks in stored_by_document.items():
+            if document_id in parsed:
+                continue
+            source_path = str(stored_chunks[0].metadata.get("source_path", ""))
+            in_scope = any(_is_within(Path(source_path), root) for root in resolved_roots)
+            kept_because_unreadable = source_path in failed_paths
+            if document_id in superseded or (in_scope and not kept_because_unreadable):
+                removed.add(document_id)
+        return removed
+
+    def _plan(
+        self,
+        parsed: dict[str, ParsedDocument],
+        chunks_by_document: dict[str, list[Chunk]],
+        stored_by_document: dict[str, list[StoredChunk]],
+        removed: set[str],
+        report: IngestReport,
+    ) -> list[DocumentPlan]:
         duplicate_of = {d.chunk_id: d.duplicate_of for d in report.near_duplicates}
         plans: list[DocumentPlan] = []
         for document_id, item in parsed.items():
@@ -368,23 +434,16 @@ class IngestJob:
                 duplicate_of,
             )  # fmt: skip
             plans.append(plan)
-        resolved_roots = [root.resolve() for root in roots]
-        superseded = set(report.documents_superseded)
-        for document_id, stored_chunks in stored_by_document.items():
-            if document_id in parsed:
-                continue
-            source_path = str(stored_chunks[0].metadata.get("source_path", ""))
-            in_scope = any(_is_within(Path(source_path), root) for root in resolved_roots)
-            kept_because_unreadable = source_path in failed_paths
-            if document_id in superseded or (in_scope and not kept_because_unreadable):
-                plans.append(
-                    DocumentPlan(
-                        document_id,
-                        str(stored_chunks[0].metadata.get("source_file", "")),
-                        "remove",
-                        to_delete=[stored.id for stored in stored_chunks],
-                    )
+        for document_id in (d for d in stored_by_document if d in removed):
+            stored_chunks = stored_by_document[document_id]
+            plans.append(
+                DocumentPlan(
+                    document_id,
+                    str(stored_chunks[0].metadata.get("source_file", "")),
+                    "remove",
+                    to_delete=[stored.id for stored in stored_chunks],
                 )
+            )
         for plan in plans:
             report.chunks_added += plan.chunks_added
             report.chunks_updated += plan.chunks_updated
@@ -425,7 +484,11 @@ class IngestJob:
             else:
                 plan.chunks_unchanged += 1
                 if previous.metadata != metadata:
-                    plan.to_relabel.append(ChunkWrite(chunk.id, chunk.text, metadata, None))
+                    # Chroma merges an update into the stored metadata: a key that went (a
+                    # near_duplicate_of whose original left) is removed by setting it to None.
+                    dropped: dict[str, Any] = dict.fromkeys(previous.metadata.keys() - metadata)
+                    relabel = ChunkWrite(chunk.id, chunk.text, {**metadata, **dropped}, None)
+                    plan.to_relabel.append(relabel)
         current_ids = {chunk.id for chunk in chunks}
         plan.to_delete = [chunk_id for chunk_id in stored if chunk_id not in current_ids]
         if stored and not (plan.to_embed or plan.to_relabel or plan.to_delete):
@@ -468,7 +531,7 @@ class IngestJob:
                 for write in writes
             ],
             deletes,
-            relabelled=[(write.id, write.metadata) for write in relabels],
+            relabelled=[(write.id, _without_dropped_keys(write.metadata)) for write in relabels],
         )  # fmt: skip
 
     def _mark_changed(self) -> None:
@@ -507,12 +570,18 @@ class IngestJob:
         ]
 
 
+def _without_dropped_keys(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as the store keeps it: a relabel's None drops the key."""
+    return {key: value for key, value in metadata.items() if value is not None}
+
+
 def _windows(plans: list[DocumentPlan], chunk_budget: int) -> Iterator[list[DocumentPlan]]:
     window: list[DocumentPlan] = []
     size = 0
     for plan in plans:
         window.append(plan)
-        size += len(plan.to_embed)
+        # Relabels go in the same write: Chroma refuses a batch over its maximum (5,461).
+        size += len(plan.to_embed) + len(plan.to_relabel)
         if size >= chunk_budget:
             yield window
             window, size = [], 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
@@ -13,6 +15,7 @@ from knowledge.settings import quiet_offline_environment
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 LoadArguments = ParamSpec("LoadArguments")
@@ -28,9 +31,16 @@ def loaded_once(load: Callable[LoadArguments, Loaded]) -> Callable[LoadArguments
     @wraps(load)
     def once(*args: LoadArguments.args, **kwargs: LoadArguments.kwargs) -> Loaded:
         with lock:
-            return cached(*args, **kwargs)  # type: ignore[arg-type]
+            misses = cached.cache_info().misses
+            loaded = cached(*args, **kwargs)  # type: ignore[arg-type]
+            _LOADS_SO_FAR[0] += cached.cache_info().misses - misses
+            return loaded
 
     return once
+
+
+_LOADS_SO_FAR = [0]
+"""Models this process has loaded, by every `loaded_once` loader."""
 
 
 @runtime_checkable
@@ -81,8 +91,101 @@ def _load_model(path: str, device: str) -> SentenceTransformer:
     return SentenceTransformer(str(model_dir), device=device, local_files_only=True)
 
 
+def embedding_model_loads() -> int:
+    """How many embedding models this process has loaded so far (an ingest reports whether it
+    needed one: a re-ingest of nothing must not)."""
+    return _LOADS_SO_FAR[0]
+
+
+POOLING_MODE_FLAGS = (
+    "pooling_mode_cls_token",
+    "pooling_mode_mean_tokens",
+    "pooling_mode_max_tokens",
+    "pooling_mode_mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens",
+    "pooling_mode_lasttoken",
+)
+
+
+@dataclass(frozen=True)
+class ModelFolderFacts:
+    """What a sentence-transformers folder's config files say, read without loading the model.
+
+    Each is None where the folder is not the plain Transformer > Pooling > Normalize layout
+    these files describe exactly; the model is loaded for that one then.
+    """
+
+    dimension: int | None
+    max_seq_length: int | None
+    tokenizer_file: Path | None
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+@lru_cache(maxsize=4)
+def read_model_folder(path: str) -> ModelFolderFacts:
+    model_dir = Path(path)
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        types = [str(module["type"]).rsplit(".", 1)[-1] for module in modules]
+        folders = [model_dir / str(module.get("path", "")) for module in modules]
+    except (OSError, ValueError, TypeError, KeyError):
+        return ModelFolderFacts(None, None, None)
+    if not types or types[0] != "Transformer" or not set(types[1:]) <= {"Pooling", "Normalize"}:
+        return ModelFolderFacts(None, None, None)
+    transformer = _json_file(folders[0] / "sentence_bert_config.json")
+    max_seq_length = transformer.get("max_seq_length")
+    # Lower-casing or tokenizer arguments change how sentence-transformers sets the tokenizer up.
+    plain_tokenizer = set(transformer) <= {
+        "max_seq_length",
+        "do_lower_case",
+    } and not transformer.get("do_lower_case")
+    tokenizer_file = folders[0] / "tokenizer.json"
+    return ModelFolderFacts(
+        dimension=_pooled_dimension(folders[types.index("Pooling")])
+        if "Pooling" in types
+        else None,
+        max_seq_length=max_seq_length if isinstance(max_seq_length, int) else None,
+        tokenizer_file=tokenizer_file if plain_tokenizer and tokenizer_file.is_file() else None,
+    )
+
+
+def _pooled_dimension(pooling_dir: Path) -> int | None:
+    config = _json_file(pooling_dir / "config.json")
+    dimension = config.get("embedding_dimension", config.get("word_embedding_dimension"))
+    if not isinstance(dimension, int):
+        return None
+    modes = config.get("pooling_mode")
+    if isinstance(modes, str):
+        return dimension
+    if isinstance(modes, list):
+        return dimension * len(modes) if modes else None
+    return dimension * max(1, sum(bool(config.get(flag)) for flag in POOLING_MODE_FLAGS))
+
+
+@lru_cache(maxsize=4)
+def _load_tokenizer(path: str) -> Tokenizer:
+    """The model's fast tokenizer alone: a tenth of a second, where the model takes seconds."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(path)
+    # tokenizer.json may carry a truncation or padding length; counting must see every token.
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model, offline, batched, loaded lazily once per process.
+
+    Its dimension, window and token counts come from the model folder's files where they say
+    them exactly, so planning an ingest (chunking, checking the store) loads no model.
 
     embedder = SentenceTransformerEmbedder()          # the packaged all-MiniLM-L6-v2
     vectors = embedder.embed_documents(["Reset the TPMS light"])
@@ -102,8 +205,13 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self) -> SentenceTransformer:
-        path = self._model_path or packaged_model_path()
-        return _load_model(str(path.resolve()), self._device)
+        return _load_model(str(self._resolved_path()), self._device)
+
+    def _resolved_path(self) -> Path:
+        return (self._model_path or packaged_model_path()).resolve()
+
+    def _folder(self) -> ModelFolderFacts:
+        return read_model_folder(str(self._resolved_path()))
 
     @property
     def model_name(self) -> str:
@@ -111,14 +219,14 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        dimension = self.model.get_embedding_dimension()
+        dimension = self._folder().dimension or self.model.get_embedding_dimension()
         if dimension is None:
             raise ConfigurationError(f"model {self.model_name} does not report its dimension")
         return int(dimension)
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length or 256)
+        return int(self._folder().max_seq_length or self.model.max_seq_length or 256)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -138,6 +246,12 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        tokenizer_file = self._folder().tokenizer_file
+        if tokenizer_file is not None:
+            encodings = _load_tokenizer(str(tokenizer_file)).encode_batch(
+                list(texts), add_special_tokens=False
+            )
+            return [len(encoding.ids) for encoding in encodings]
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
@@ -156,6 +270,8 @@ def _load_e5(threads: int) -> Any:
             "install it or set GLOVEBOX_EMBEDDING_ENGINE=sentence-transformers"
         ) from error
     return E5(num_threads=threads)
+
+
 
 
 class E5Embedder:

@@ -159,15 +159,17 @@ class InMemoryKnowledgeStore:
         return sorted(chunks, key=lambda pair: document_order(pair[0]))
 
     def write(self, chunks: Sequence[ChunkWrite]) -> None:
-        # As Chroma: the write's metadata is merged into what is stored, and a write without
-        # an embedding to an unknown id is ignored.
+        # As Chroma: the write's metadata is merged into what is stored (a key set to None is
+        # removed), and a write without an embedding to an unknown id is ignored.
         for chunk in chunks:
             metadata, text, vector = self._chunks.get(chunk.id, ({}, chunk.text, []))
             if chunk.embedding is not None:
                 text, vector = chunk.text, list(chunk.embedding)
             elif chunk.id not in self._chunks:
                 continue
-            self._chunks[chunk.id] = ({**metadata, **chunk.metadata}, text, vector)
+            merged = {**metadata, **chunk.metadata}
+            kept = {key: value for key, value in merged.items() if value is not None}
+            self._chunks[chunk.id] = (kept, text, vector)
 
     def delete(self, ids: Sequence[str]) -> None:
         for chunk_id in ids:

@@ -185,6 +185,7 @@ def _print_report(report: IngestReport) -> None:
         ("chunks removed", report.chunks_removed),
         ("chunks unchanged", report.chunks_unchanged),
         ("chunks embedded", report.chunks_embedded),
+        ("embedding model loaded", "yes" if report.model_loaded else "no"),
         ("near-duplicate chunks", len(report.near_duplicates)),
         ("skipped", len(report.skipped)),
         ("seconds", f"{report.seconds:.1f}"),

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.loaders.archive import ZipArchiveLoader
 from ingest.loaders.base import LoadContext, Loader, LoadResult
 from ingest.loaders.emanual import EmanualJsonLoader
 from ingest.loaders.faq import FaqCsvLoader, FaqYamlLoader
@@ -86,6 +87,7 @@ BUILT_IN_FORMATS: tuple[LoaderFormat, ...] = (
         "emanual-json", frozenset({".json"}), EmanualJsonLoader, _named("_manual_corpus.json")
     ),
     LoaderFormat("recall-json", frozenset({".json"}), RecallJsonLoader),
+    LoaderFormat("zip", frozenset({".zip"}), lambda: ZipArchiveLoader(loader_for)),
 )
 """Asked in this order: a format with a `reads` test comes before the catch-all of its suffix."""
 

@@ -8,6 +8,7 @@ import json
 import re
 from collections import defaultdict
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,24 @@ def sniff_csv_layout(path: Path) -> str | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _columns_of_fields(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For each of our fields, the record's columns that may hold it, in alias order."""
+    by_alias = {re.sub(r"\s+", "", name).lower(): name for name in names}
+    return tuple(
+        (field, tuple(by_alias[alias] for alias in aliases if alias in by_alias))
+        for field, aliases in COLUMN_ALIASES.items()
+    )
+
+
 def _canonical(record: dict[str, Any]) -> dict[str, str]:
-    lowered = {re.sub(r"\s+", "", str(key)).lower(): value for key, value in record.items()}
+    # The columns are worked out once per header: a feed has 216,260 rows of the same few.
+    named = {str(key): value for key, value in record.items()}
     canonical: dict[str, str] = {}
-    for field, aliases in COLUMN_ALIASES.items():
-        for alias in aliases:
-            if lowered.get(alias) not in (None, ""):
-                canonical[field] = str(lowered[alias]).strip()
+    for field, columns in _columns_of_fields(tuple(named)):
+        for column in columns:
+            if named[column] not in (None, ""):
+                canonical[field] = str(named[column]).strip()
                 break
     return canonical
 

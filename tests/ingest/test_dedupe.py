@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from ingest.chunking import Chunker
-from ingest.dedupe import find_near_duplicates
+from ingest.dedupe import NearDuplicateIndex, find_near_duplicates, shingles
 from ingest.loaders.base import LoadContext
 from ingest.loaders.markdown import MarkdownLoader
+from knowledge.errors import ConfigurationError
 from knowledge.records import Chunk
 from knowledge.settings import GloveboxSettings
 from tests.fakes import HashEmbedder
@@ -122,3 +128,158 @@ def test_texts_under_eight_words_are_never_flagged(
     chunks = chunks_of(tmp_path, {"a-fluid": short, "b-fluid": short, "c-fluid": short})
 
     assert duplicates(chunks, settings) == {}
+
+
+# --- The index kept between ingests -----------------------------------------------------------
+
+EDITED = WARNING_LIGHT.replace("the Tessel", "the Karst")
+EDITED_TWICE = EDITED.replace("safe place", "quiet place")
+
+
+def synced(path: Path, texts: dict[str, str]) -> tuple[dict[str, str], int]:
+    """Syncs the index in `path` to these chunks (id: text) and commits: who repeats whom, and
+    how many texts that sync had to sign."""
+    with NearDuplicateIndex.open(path, 0.8) as index:
+        found = index.sync(texts)
+        index.commit()
+        return {d.chunk_id: d.duplicate_of for d in found}, index.texts_signed
+
+
+def test_a_re_sync_of_the_same_chunks_signs_nothing_and_answers_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    texts = {"a::0": WARNING_LIGHT, "b::0": WIPERS, "c::0": WARNING_LIGHT, "d::0": EDITED}
+
+    first = synced(path, texts)
+    again = synced(path, texts)
+
+    assert first == ({"c::0": "a::0", "d::0": "a::0"}, 3)
+    assert again == (first[0], 0)
+
+
+def test_a_thousand_copies_of_one_text_are_found_fast(tmp_path: Path) -> None:
+    [chunk] = chunks_of(tmp_path, {"recall": WARNING_LIGHT})
+    copies = [chunk.model_copy(update={"id": f"recall-{n:04d}::0"}) for n in range(1000)]
+
+    started = time.perf_counter()
+    found = find_near_duplicates(copies, 0.8)
+
+    assert time.perf_counter() - started < 1.0  # comparing every pair of copies took 8 s
+    assert {d.duplicate_of for d in found} == {"recall-0000::0"} and len(found) == 999
+    assert synced(tmp_path / "index.sqlite3", {c.id: c.text for c in copies})[1] == 1  # signed
+
+
+def test_a_copy_that_arrives_later_repeats_the_indexed_one_whatever_its_id(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite3"
+    synced(path, {"m::0": WARNING_LIGHT})
+
+    found, signed = synced(path, {"m::0": WARNING_LIGHT, "a::0": WARNING_LIGHT})
+
+    assert (found, signed) == ({"a::0": "m::0"}, 0)
+
+
+def test_when_the_original_goes_the_next_copy_becomes_the_original(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    synced(path, {"a::0": WARNING_LIGHT, "b::0": WARNING_LIGHT, "c::0": EDITED})
+
+    found, signed = synced(path, {"b::0": WARNING_LIGHT, "c::0": EDITED})
+
+    assert (found, signed) == ({"c::0": "b::0"}, 0)
+
+
+def test_a_passage_whose_original_text_is_gone_is_compared_again(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    first, _ = synced(path, {"a::0": WARNING_LIGHT, "b::0": EDITED, "c::0": EDITED_TWICE})
+    assert first == {"b::0": "a::0", "c::0": "a::0"}
+
+    assert synced(path, {"b::0": EDITED, "c::0": EDITED_TWICE}) == ({"c::0": "b::0"}, 0)
+    assert synced(path, {"c::0": EDITED_TWICE}) == ({}, 0)
+
+
+def test_an_edited_chunk_is_signed_again_and_compared_with_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    synced(path, {"a::0": WARNING_LIGHT, "b::0": WIPERS})
+
+    assert synced(path, {"a::0": WARNING_LIGHT, "b::0": EDITED}) == ({"b::0": "a::0"}, 1)
+    assert synced(path, {"a::0": WARNING_LIGHT, "b::0": WIPERS}) == ({}, 1)
+
+
+def test_kept_chunks_stay_originals_and_unknown_ones_are_fetched(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    fetched: list[str] = []
+
+    def fetch(ids: Sequence[str]) -> dict[str, str]:
+        fetched.extend(ids)
+        return {"other::0": WARNING_LIGHT}
+
+    with NearDuplicateIndex.open(path, 0.8) as index:
+        found = index.sync({"new::0": EDITED}, kept=["other::0"], fetch_texts=fetch)
+
+    assert fetched == ["other::0"]
+    assert [(d.chunk_id, d.duplicate_of) for d in found] == [("new::0", "other::0")]
+
+
+def test_what_is_not_committed_is_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    synced(path, {"a::0": WARNING_LIGHT})
+    with NearDuplicateIndex.open(path, 0.8) as index:
+        index.sync({"a::0": WIPERS, "b::0": WARNING_LIGHT})
+
+    assert synced(path, {"a::0": WARNING_LIGHT}) == ({}, 0)
+
+
+def test_a_damaged_index_names_its_file_and_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    path.write_bytes(b"not a database" * 100)
+
+    with pytest.raises(ConfigurationError, match=r"index\.sqlite3.*delete the file"):
+        NearDuplicateIndex.open(path, 0.8)
+
+
+def test_another_similarity_threshold_rebuilds_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    synced(path, {"a::0": WARNING_LIGHT, "b::0": EDITED})
+
+    with NearDuplicateIndex.open(path, 0.99) as index:
+        assert index.sync({"a::0": WARNING_LIGHT, "b::0": EDITED}) == []
+        assert index.texts_signed == 2
+
+
+def reference_near_duplicates(texts: dict[str, str], min_similarity: float) -> dict[str, str]:
+    """What every chunk nearly repeats when all of them are compared in id order, pair by
+    pair (the detection as it was before it kept an index): the answer a fresh index gives."""
+    sets = {chunk_id: shingles(text) for chunk_id, text in texts.items()}
+    found: dict[str, str] = {}
+    for chunk_id in sorted(sets):
+        best, best_similarity = None, 0.0
+        for other_id in sorted(other for other in sets if other < chunk_id):
+            mine, other = sets[chunk_id], sets[other_id]
+            if not mine or not other:
+                continue
+            similarity = round(len(mine & other) / len(mine | other), 3)
+            if similarity >= min_similarity and similarity > best_similarity:
+                best, best_similarity = found.get(other_id, other_id), similarity
+        if best is not None:
+            found[chunk_id] = best
+    return found
+
+
+def test_a_fresh_index_finds_what_comparing_every_pair_finds() -> None:
+    rng = random.Random(20261202)
+    words = f"{WARNING_LIGHT} {CHARGING} {WIPERS}".split()
+    texts: dict[str, str] = {}
+    for number in range(300):
+        passage = rng.choice([WARNING_LIGHT, CHARGING, WIPERS]).split()
+        for _ in range(rng.choice([0, 0, 1, 2, 4, 10])):
+            passage[rng.randrange(len(passage))] = rng.choice(words)
+        if rng.random() < 0.2:
+            passage = passage[: rng.randrange(5, len(passage))]
+        texts[f"doc-{rng.randrange(10**6):06d}::{number}"] = " ".join(passage)
+
+    with NearDuplicateIndex.open(None, 0.8) as index:
+        found = {d.chunk_id: d.duplicate_of for d in index.sync(texts)}
+
+    expected = reference_near_duplicates(texts, 0.8)
+    assert len(expected) > 100
+    assert found == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from ingest.sync import IngestJob, IngestReport, RunMarker
 from knowledge.errors import ConfigurationError
 from knowledge.filters import Equals
 from knowledge.settings import GloveboxSettings
-from knowledge.store import ChromaKnowledgeStore, make_chroma_client
+from knowledge.store import ChromaKnowledgeStore, ChunkWrite, make_chroma_client
 from tests.fakes import HashEmbedder
 from tests.ingest.corpus import BULLETIN_NEW, MANUAL, write_corpus
 
@@ -189,3 +190,141 @@ def test_a_dead_run_marker_means_repair(settings: GloveboxSettings, tmp_path: Pa
     report = make_job(settings, HashEmbedder()).run([write_corpus(tmp_path / "kb")])
     assert report.repaired_interrupted_run
     assert not marker.path.exists()
+
+
+PASSAGE = (
+    "If the brake warning light comes on while you drive, slow down carefully and stop in a safe "
+    "place away from traffic. Check the brake fluid level in the reservoir under the hood and "
+    "have the vehicle towed to a dealer when the level is below the MIN mark."
+)
+
+
+def write_note(folder: Path, document_id: str, passage: str = PASSAGE) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{document_id}.md"
+    path.write_text(
+        f"---\nid: {document_id}\nkind: owner_manual\naudience: public\ntitle: {document_id}\n"
+        f"---\n## Brakes\n\n{passage}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def near_duplicate_labels(job: IngestJob) -> dict[str, object]:
+    return {
+        chunk.document_id: chunk.metadata.get("near_duplicate_of")
+        for chunk in job.store.iter_chunks()
+    }
+
+
+def test_a_copy_in_another_folder_repeats_the_chunk_already_stored(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "later", "a-copy")
+    write_note(tmp_path / "first", "z-original")
+    make_job(settings, HashEmbedder()).run([tmp_path / "first"])
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "later"])
+
+    [original] = [c.id for c in make_job(settings, HashEmbedder()).store.iter_chunks()
+                  if c.document_id == "z-original"]  # fmt: skip
+    assert [(d.chunk_id.split("::")[0], d.duplicate_of) for d in report.near_duplicates] == [
+        ("a-copy", original)
+    ]
+    assert near_duplicate_labels(make_job(settings, HashEmbedder())) == {
+        "z-original": None,
+        "a-copy": original,
+    }
+
+
+def test_when_the_original_is_deleted_its_copy_loses_the_label(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "kb", "a-original")
+    write_note(tmp_path / "kb", "b-copy")
+    first = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    assert len(first.near_duplicates) == 1
+    (tmp_path / "kb" / "a-original.md").unlink()
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    again = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    assert report.near_duplicates == [] and report.documents_updated == 1
+    assert near_duplicate_labels(make_job(settings, HashEmbedder())) == {"b-copy": None}
+    assert again.documents_updated == 0  # the label was cleared, not left to relabel forever
+
+
+def test_an_unchanged_re_ingest_reports_the_same_near_duplicates(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    for document_id in ("a-original", "b-copy", "c-copy"):
+        write_note(tmp_path / "kb", document_id)
+    first = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    again = make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+
+    assert len(first.near_duplicates) == 2
+    assert again.near_duplicates == first.near_duplicates
+    assert again.to_json()["plan"] == []
+
+
+def test_a_dry_run_of_a_first_ingest_leaves_no_near_duplicate_index(
+    settings: GloveboxSettings, tmp_path: Path
+) -> None:
+    write_note(tmp_path / "kb", "a-original")
+    write_note(tmp_path / "kb", "b-copy")
+
+    report = make_job(settings, HashEmbedder()).run([tmp_path / "kb"], dry_run=True)
+
+    assert len(report.near_duplicates) == 1
+    assert list(settings.kb_state_dir("test").glob("near_duplicates*")) == []
+
+
+def test_the_report_says_whether_the_model_was_loaded(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = [0]
+    monkeypatch.setattr("ingest.sync.embedding_model_loads", lambda: loads[0])
+
+    class LoadingEmbedder(HashEmbedder):
+        """Loads its model on the first text it embeds, as the real one does."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            loads[0] = 1
+            return super().embed_documents(texts)
+
+    corpus = write_corpus(tmp_path / "kb")
+    first = make_job(settings, LoadingEmbedder()).run([corpus])
+    again = make_job(settings, LoadingEmbedder()).run([corpus])
+
+    assert (first.to_json()["model_loaded"], again.to_json()["model_loaded"]) == (True, False)
+
+
+def test_relabelling_many_documents_writes_in_windows(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(12):
+        write_note(tmp_path / "kb", f"note-{number:02d}", f"{PASSAGE} Note {number}.")
+    make_job(settings, HashEmbedder()).run([tmp_path / "kb"])
+    for path in (tmp_path / "kb").glob("*.md"):
+        path.write_text(path.read_text().replace("audience: public", "audience: internal"))
+    job = IngestJob(
+        make_job(settings, HashEmbedder()).store,
+        HashEmbedder(),
+        Chunker(HashEmbedder().count_tokens, max_tokens=128, overlap_tokens=16),
+        state_dir=settings.kb_state_dir("test"),
+        write_batch_chunks=5,
+    )
+    batches: list[int] = []
+    real_write = job.store.write
+
+    def counted_write(chunks: Sequence[ChunkWrite]) -> None:
+        batches.append(len(chunks))
+        real_write(chunks)
+
+    monkeypatch.setattr(job.store, "write", counted_write)
+
+    report = job.run([tmp_path / "kb"])
+
+    assert report.documents_updated == 12 and report.chunks_embedded == 0
+    assert sum(batches) == 12 and max(batches) == 5  # not one write of every chunk

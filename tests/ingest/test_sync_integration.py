@@ -121,3 +121,19 @@ def test_cut_off_ingest_is_repaired_by_the_next_run(
 
     again = build_ingest_job(settings, "crash", real_embedder).run([corpus])
     assert again.chunks_embedded == 0 and not again.repaired_interrupted_run
+
+
+def test_a_re_ingest_of_nothing_loads_no_model(
+    settings: GloveboxSettings, real_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    first = build_ingest_job(settings, "unchanged", real_embedder).run([corpus])
+
+    def no_model(path: str, device: str) -> None:
+        raise AssertionError("a re-ingest of nothing loaded the embedding model")
+
+    monkeypatch.setattr("knowledge.embedder._load_model", no_model)
+    again = build_ingest_job(settings, "unchanged").run([corpus])  # its own embedder, unloaded
+
+    assert again.to_json()["model_loaded"] is False
+    assert again.chunks_unchanged == first.chunks_total and again.chunks_embedded == 0

@@ -6,6 +6,7 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -155,3 +156,62 @@ def test_a_cached_line_evicted_while_its_request_embeds_is_still_returned() -> N
         cache.embed_documents(["other 1", "other 2", "other 3"])  # evicts "cached line"
         inner.release.set()
         assert request.result(10) == inner.embed_documents(["cached line", "new line"])
+
+
+def test_dimension_window_and_token_counts_need_no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_model(path: str, device: str) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("knowledge.embedder._load_model", no_model)
+    embedder = SentenceTransformerEmbedder()
+
+    assert (embedder.dimension, embedder.max_tokens) == (384, 256)
+    # More than the 128 tokens the packaged tokenizer.json truncates at:
+    assert embedder.count_tokens(["P0420 catalyst", "brake " * 300]) == [5, 300]
+
+
+def test_a_folder_of_another_layout_is_read_from_the_model(tmp_path: Path) -> None:
+    from knowledge.embedder import ModelFolderFacts, read_model_folder
+
+    (tmp_path / "modules.json").write_text(
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},'
+        ' {"idx": 1, "name": "1", "path": "1_Dense", "type": "sentence_transformers.models.Dense"}]'
+    )
+
+    # A Dense layer changes the dimension: the model itself says it then.
+    assert read_model_folder(str(tmp_path)) == ModelFolderFacts(None, None, None)
+
+
+def sample_chunks(count_tokens: Callable[[Sequence[str]], list[int]]) -> list[tuple[str, str]]:
+    """Every chunk of the sample knowledge base as (id, text), chunked as ingest does."""
+    from ingest.chunking import Chunker
+    from ingest.discovery import discover
+    from ingest.loaders import LoadContext, loader_for
+    from tests.conftest import SAMPLE_KNOWLEDGE
+
+    chunker = Chunker(count_tokens, max_tokens=256, overlap_tokens=32)
+    chunks: list[tuple[str, str]] = []
+    for source in discover([SAMPLE_KNOWLEDGE]).files:
+        loader = loader_for(source.path)
+        assert loader is not None, source.path
+        context = LoadContext(str(source.path), source.manifest_fields)
+        for parsed in loader.load(source.path, context).documents:
+            chunks += [(chunk.id, chunk.embedding_text) for chunk in chunker.run(parsed)]
+    return chunks
+
+
+@pytest.mark.integration
+def test_the_tokenizer_alone_cuts_the_sample_knowledge_where_the_model_did(
+    real_embedder: SentenceTransformerEmbedder,
+) -> None:
+    tokenizer = real_embedder.model.tokenizer
+
+    def models_count(texts: Sequence[str]) -> list[int]:  # how count_tokens counted before
+        return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    with_model = sample_chunks(models_count)
+
+    assert len(with_model) > 400
+    assert sample_chunks(SentenceTransformerEmbedder().count_tokens) == with_model
+    odd = ["Straße ﬁ ½ — “quoted” \u200b", "ＦＵＬＬ width", "🚗🔋 P0420", "x" * 3000, ""]
+    assert SentenceTransformerEmbedder().count_tokens(odd) == models_count(odd)

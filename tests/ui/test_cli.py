@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from tests.ingest.bad_corpus import EXPECTED_SKIPS, write_bad_corpus
 from tests.ingest.corpus import write_corpus
 
 REPORT_KEYS = {"documents", "chunks_added", "chunks_updated", "chunks_removed", "chunks_unchanged",
-               "skipped"}  # fmt: skip
+               "skipped", "model_loaded"}  # fmt: skip
 
 
 def glovebox(home: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -131,6 +132,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(glovebox_home: Path, tmp_pat
     result = glovebox(glovebox_home, "ingest", str(corpus), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "add     test-tessel-manual" in result.stdout
+    assert re.search(r"embedding model loaded\W+no\b", result.stdout)  # a plan needs none
     check = glovebox(glovebox_home, "kb", "check")
     assert "0 chunks checked" in check.stdout
 
