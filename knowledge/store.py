@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -357,14 +358,20 @@ class ChromaKnowledgeStore:
         from a few thousand chunks on. When too few neighbours pass, Chroma filters."""
         if where is None:
             return self._nearest(embedding, k, None)
-        fetch = self._post_filter.fetch_size(where, k)
+        plan = self._post_filter
+        fetch = plan.fetch_size(where, k)
         if fetch is not None:
+            started = time.perf_counter()
             neighbours = self._nearest(embedding, fetch, None)
             passing = [hit for hit in neighbours if matches(where, hit[0].metadata)]
-            self._post_filter.observe(where, passed=len(passing), read=len(neighbours))
+            seconds = time.perf_counter() - started
+            plan.observe_read(where, passed=len(passing), read=len(neighbours), seconds=seconds)
             if len(passing) >= k or len(neighbours) < fetch:  # enough, or every chunk was read
                 return passing[:k]
-        return self._nearest(embedding, k, where)
+        started = time.perf_counter()
+        hits = self._nearest(embedding, k, where)
+        plan.observe_filtered(where, seconds=time.perf_counter() - started)
+        return hits
 
     def _nearest(self, embedding: list[float], k: int, where: ChunkFilter | None) -> list[Hit]:
         from chromadb.errors import InternalError
@@ -396,42 +403,65 @@ class ChromaKnowledgeStore:
 
 class PostFilterPlan:
     """How many unfiltered neighbours a filtered query reads and filters in Python, or None
-    for Chroma's pre-filter, from the share of neighbours that passed that filter before.
+    for Chroma's pre-filter, from what that filter and the store cost before.
 
-    Chroma 1.5's pre-filter costs about 5-15 µs for every chunk a condition admits (0.5 s
-    for `audience` at 100k chunks) while a neighbour costs about 0.3 ms whatever the size.
-    A filter that admits everything (the agent's audiences) reads just k; the driver's
-    public-only about k / 0.7; a filter that passes fewer than 1 in `MAX_FETCH_FACTOR`
-    goes straight to Chroma. A filter not seen before is tried as if it admitted everything.
+    Chroma 1.5's pre-filter reads every chunk each condition admits, in every knowledge base
+    of the store (0.5-2 s at 100k chunks), while a neighbour costs about 0.3 ms whatever the
+    size. So a filter not seen before is tried as if it admitted everything (the agent's
+    audiences do: it reads just k); then it reads k / share with a margin (the driver's
+    public-only about 1.5 k / 0.7), up to `MAX_FETCH_FACTOR` k. A rarer filter (a vehicle's)
+    reads more only once Chroma's filtered query was timed and found twice as slow.
 
         plan = PostFilterPlan()
-        plan.fetch_size(where, k=30)  # 30, then about 54 once 70% were seen to pass
+        plan.fetch_size(where, k=30)  # 30; 65 once 70% were seen to pass
     """
 
     MAX_FETCH_FACTOR = 8
-    MARGIN = 1.25
+    MAX_FETCH = 2000
+    MARGIN = 1.5
     """Neighbours cluster by topic, so a question may find fewer passing than the share says."""
     REMEMBERED_FILTERS = 4096
 
     def __init__(self) -> None:
         self._shares: dict[ChunkFilter, float] = {}
+        self._filtered_seconds: dict[ChunkFilter, float] = {}
+        self._seconds_per_neighbour: float | None = None
 
     def fetch_size(self, where: ChunkFilter, k: int) -> int | None:
         share = self._shares.get(where, 1.0)
         if share >= 1.0:
             return k
-        if share * self.MAX_FETCH_FACTOR < self.MARGIN:
+        if share * self.MAX_FETCH < k * self.MARGIN:
             return None
-        return math.ceil(k * self.MARGIN / share)
+        fetch = math.ceil(k * self.MARGIN / share)
+        if fetch <= self.MAX_FETCH_FACTOR * k:
+            return fetch
+        filtered = self._filtered_seconds.get(where)
+        per_neighbour = self._seconds_per_neighbour
+        if filtered is None or per_neighbour is None or fetch * per_neighbour > filtered / 2:
+            return None
+        return fetch
 
-    def observe(self, where: ChunkFilter, *, passed: int, read: int) -> None:
+    def observe_read(self, where: ChunkFilter, *, passed: int, read: int, seconds: float) -> None:
+        """`read` unfiltered neighbours took `seconds`, and `passed` of them passed `where`."""
         if not read:
             return
-        share = passed / read
-        previous = self._shares.get(where)
-        if previous is None and len(self._shares) >= self.REMEMBERED_FILTERS:
-            self._shares.clear()  # one vehicle filter each; a long-running server forgets them
-        self._shares[where] = share if previous is None else (previous + share) / 2
+        self._remember(self._shares, where, passed / read)
+        per_neighbour = seconds / read
+        previous = self._seconds_per_neighbour
+        self._seconds_per_neighbour = (
+            per_neighbour if previous is None else (previous + per_neighbour) / 2
+        )
+
+    def observe_filtered(self, where: ChunkFilter, *, seconds: float) -> None:
+        """Chroma's filtered query for `where` took `seconds`."""
+        self._remember(self._filtered_seconds, where, seconds)
+
+    def _remember(self, memory: dict[ChunkFilter, float], where: ChunkFilter, value: float) -> None:
+        previous = memory.get(where)
+        if previous is None and len(memory) >= self.REMEMBERED_FILTERS:
+            memory.clear()  # one vehicle filter each; a long-running server forgets them
+        memory[where] = value if previous is None else (previous + value) / 2
 
 
 def chroma_where(where: ChunkFilter | None) -> dict[str, Any] | None:

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from knowledge.errors import ConfigurationError
+from knowledge.filters import Equals, OneOf
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
     ChromaKnowledgeStore,
     ChunkWrite,
     KnowledgeStore,
+    PostFilterPlan,
     drop_knowledge_base,
     list_knowledge_bases,
     make_chroma_client,
@@ -133,3 +135,28 @@ def test_server_mode_writes_to_the_server_not_the_embedded_store(
     assert again.count() == 1
     assert "remote" in list_knowledge_bases(make_chroma_client(remote))
     assert not (settings.home / "chroma").exists()  # nothing written to the embedded store
+
+
+def test_a_post_filter_plan_reads_what_the_share_it_saw_needs() -> None:
+    plan = PostFilterPlan()
+    agent = OneOf("audience", ("public", "internal"))
+    driver, nobody = Equals("audience", "public"), Equals("audience", "x")
+    assert plan.fetch_size(agent, k=30) == 30, "a filter not seen before is tried on k"
+    plan.observe_read(agent, passed=30, read=30, seconds=0.01)
+    assert plan.fetch_size(agent, k=30) == 30, "a filter that admits everything reads k"
+    plan.observe_read(driver, passed=21, read=30, seconds=0.01)
+    assert plan.fetch_size(driver, k=30) == 65  # 30 * 1.5 / 0.7
+    plan.observe_read(nobody, passed=0, read=30, seconds=0.01)
+    assert plan.fetch_size(nobody, k=30) is None, "nothing passed: Chroma filters"
+
+
+def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() -> None:
+    plan = PostFilterPlan()
+    vehicle, other = Equals("make", "acme"), Equals("make", "zenith")
+    for where in (vehicle, other):
+        plan.observe_read(where, passed=3, read=60, seconds=0.018)  # 5% pass, 0.3 ms each
+    assert plan.fetch_size(vehicle, k=30) is None, "Chroma's filter not timed yet"
+    plan.observe_filtered(vehicle, seconds=1.0)
+    plan.observe_filtered(other, seconds=0.1)
+    assert plan.fetch_size(vehicle, k=30) == 900  # 0.27 s of neighbours against 1 s
+    assert plan.fetch_size(other, k=30) is None
