@@ -3,9 +3,11 @@ and its Chroma implementation, one collection per knowledge base, embedded or in
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +36,8 @@ KB_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}[a-z0-9]$|^[a-z0-9]$")
 COLLECTION_PREFIX = "glovebox-"
 STORE_SCHEMA_VERSION = 1
 READ_PAGE_SIZE = 2000
+DEFAULT_EF_SEARCH = 100
+"""Chroma's HNSW `ef_search` when a collection does not say."""
 
 
 def collection_name(kb: str) -> str:
@@ -359,19 +363,82 @@ class ChromaKnowledgeStore:
         if where is None:
             return self._nearest(embedding, k, None)
         plan = self._post_filter
-        fetch = plan.fetch_size(where, k)
-        if fetch is not None:
-            started = time.perf_counter()
-            neighbours = self._nearest(embedding, fetch, None)
-            passing = [hit for hit in neighbours if matches(where, hit[0].metadata)]
-            seconds = time.perf_counter() - started
-            plan.observe_read(where, passed=len(passing), read=len(neighbours), seconds=seconds)
-            if len(passing) >= k or len(neighbours) < fetch:  # enough, or every chunk was read
-                return passing[:k]
+        read = plan.read_for(where, k, search_depth=self._search_depth)
+        if read is not None:
+            hits, complete = self._post_filtered(embedding, k, where, read)
+            if complete:
+                return hits
         started = time.perf_counter()
         hits = self._nearest(embedding, k, where)
         plan.observe_filtered(where, seconds=time.perf_counter() - started)
         return hits
+
+    def _post_filtered(
+        self, embedding: list[float], k: int, where: ChunkFilter, read: PostFilterRead
+    ) -> tuple[list[Hit], bool]:
+        """The k nearest of `read.depth` unfiltered neighbours that pass, their metadata read
+        `read.page` at a time, nearest first; and whether that is the whole answer."""
+        if read.depth == read.page:
+            started = time.perf_counter()
+            neighbours = self._nearest(embedding, read.depth, None)
+            passing = [hit for hit in neighbours if matches(where, hit[0].metadata)]
+            self._post_filter.observe_read(
+                where, passed=len(passing), read=len(neighbours),
+                seconds=time.perf_counter() - started,
+            )  # fmt: skip
+            return passing[:k], len(passing) >= k or len(neighbours) < read.depth
+        started = time.perf_counter()
+        distances = self._nearest_distances(embedding, read.depth)
+        ids = list(distances)
+        passing, hydrated = [], 0
+        for start in range(0, len(ids), read.page):
+            for chunk, text in self.get_chunks(ids[start : start + read.page]):
+                hydrated += 1
+                if matches(where, chunk.metadata):
+                    passing.append((chunk, text, distances[chunk.id]))
+            if len(passing) >= k:
+                break
+        self._post_filter.observe_read(
+            where, passed=len(passing), read=hydrated, seconds=time.perf_counter() - started
+        )
+        # Fewer neighbours than asked: every chunk of the knowledge base was searched.
+        return passing[:k], len(passing) >= k or len(ids) < read.depth
+
+    @functools.cached_property
+    def _search_depth(self) -> int:
+        """How many candidates Chroma's vector search keeps (its HNSW `ef_search`): a filtered
+        search keeps that many that pass, so an unfiltered one must look that much deeper."""
+        with warnings.catch_warnings():
+            # Chroma warns that a collection without an embedding function has a legacy one.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            configuration = self._collection.configuration or {}
+        hnsw = configuration.get("hnsw") or {}
+        return int(hnsw.get("ef_search") or DEFAULT_EF_SEARCH)
+
+    def _nearest_distances(self, embedding: list[float], k: int) -> dict[str, float]:
+        """The k nearest chunk ids with their cosine distances, nearest first, nothing read."""
+        from chromadb.errors import InternalError
+
+        try:
+            result = self._collection.query(
+                query_embeddings=[embedding],  # type: ignore[arg-type]
+                n_results=k,
+                include=["distances"],
+            )
+        except InternalError as error:
+            raise self._damaged(error) from error
+        distances = (result["distances"] or [[]])[0]
+        return {
+            chunk_id: float(distance)
+            for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
+        }
+
+    def _damaged(self, error: Exception) -> StageError:
+        return StageError(
+            "retrieval",
+            f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
+            f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
+        )
 
     def _nearest(self, embedding: list[float], k: int, where: ChunkFilter | None) -> list[Hit]:
         from chromadb.errors import InternalError
@@ -384,11 +451,7 @@ class ChromaKnowledgeStore:
                 include=["metadatas", "documents", "distances"],
             )
         except InternalError as error:
-            raise StageError(
-                "retrieval",
-                f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
-                f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
-            ) from error
+            raise self._damaged(error) from error
         ids = result["ids"][0]
         metadatas = (result["metadatas"] or [[]])[0]
         documents = (result["documents"] or [[]])[0]
@@ -401,23 +464,33 @@ class ChromaKnowledgeStore:
         ]
 
 
+@dataclass(frozen=True)
+class PostFilterRead:
+    """Search `depth` unfiltered neighbours; read their metadata `page` at a time."""
+
+    depth: int
+    page: int
+
+
 class PostFilterPlan:
-    """How many unfiltered neighbours a filtered query reads and filters in Python, or None
+    """How a filtered query reads unfiltered neighbours and filters them in Python, or None
     for Chroma's pre-filter, from what that filter and the store cost before.
 
     Chroma 1.5's pre-filter reads every chunk each condition admits, in every knowledge base
-    of the store (0.5-2 s at 100k chunks), while a neighbour costs about 0.3 ms whatever the
-    size. So a filter not seen before is tried as if it admitted everything (the agent's
-    audiences do: it reads just k); then it reads k / share with a margin (the driver's
-    public-only about 1.5 k / 0.7), up to `MAX_FETCH_FACTOR` k. A rarer filter (a vehicle's)
-    reads more only once Chroma's filtered query was timed and found twice as slow.
+    of the store (0.5-2 s at 100k chunks), while reading a neighbour costs about 0.3 ms
+    whatever the size and searching one far less. A filter not seen before is tried as if it
+    admitted everything (the agent's audiences do: it reads just k). Then it searches as deep
+    as Chroma's filtered search would look (`ef_search` / share, so the answer is as good)
+    and reads k / share with a margin (the driver's public-only about 1.5 k / 0.7), up to
+    `MAX_FETCH_FACTOR` k; a rarer filter (a vehicle's) reads more only once Chroma's filtered
+    query was timed and found twice as slow.
 
         plan = PostFilterPlan()
-        plan.fetch_size(where, k=30)  # 30; 65 once 70% were seen to pass
+        plan.read_for(where, k=30, search_depth=100)  # depth 30; 143, page 65 at 70% passing
     """
 
     MAX_FETCH_FACTOR = 8
-    MAX_FETCH = 2000
+    MAX_DEPTH = 4000
     MARGIN = 1.5
     """Neighbours cluster by topic, so a question may find fewer passing than the share says."""
     REMEMBERED_FILTERS = 4096
@@ -427,20 +500,23 @@ class PostFilterPlan:
         self._filtered_seconds: dict[ChunkFilter, float] = {}
         self._seconds_per_neighbour: float | None = None
 
-    def fetch_size(self, where: ChunkFilter, k: int) -> int | None:
+    def read_for(self, where: ChunkFilter, k: int, *, search_depth: int) -> PostFilterRead | None:
         share = self._shares.get(where, 1.0)
         if share >= 1.0:
-            return k
-        if share * self.MAX_FETCH < k * self.MARGIN:
+            return PostFilterRead(k, k)
+        if share <= 0:
             return None
-        fetch = math.ceil(k * self.MARGIN / share)
-        if fetch <= self.MAX_FETCH_FACTOR * k:
-            return fetch
+        page = math.ceil(k * self.MARGIN / share)
+        depth = max(page, math.ceil(search_depth / share))
+        if depth > self.MAX_DEPTH:
+            return None
+        if page <= self.MAX_FETCH_FACTOR * k:
+            return PostFilterRead(depth, page)
         filtered = self._filtered_seconds.get(where)
         per_neighbour = self._seconds_per_neighbour
-        if filtered is None or per_neighbour is None or fetch * per_neighbour > filtered / 2:
+        if filtered is None or per_neighbour is None or page * per_neighbour > filtered / 2:
             return None
-        return fetch
+        return PostFilterRead(depth, page)
 
     def observe_read(self, where: ChunkFilter, *, passed: int, read: int, seconds: float) -> None:
         """`read` unfiltered neighbours took `seconds`, and `passed` of them passed `where`."""

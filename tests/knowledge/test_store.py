@@ -16,6 +16,7 @@ from knowledge.store import (
     ChunkWrite,
     KnowledgeStore,
     PostFilterPlan,
+    PostFilterRead,
     drop_knowledge_base,
     list_knowledge_bases,
     make_chroma_client,
@@ -141,13 +142,15 @@ def test_a_post_filter_plan_reads_what_the_share_it_saw_needs() -> None:
     plan = PostFilterPlan()
     agent = OneOf("audience", ("public", "internal"))
     driver, nobody = Equals("audience", "public"), Equals("audience", "x")
-    assert plan.fetch_size(agent, k=30) == 30, "a filter not seen before is tried on k"
+    first = plan.read_for(agent, 30, search_depth=100)
+    assert first == PostFilterRead(30, 30), "a filter not seen before is tried on k"
     plan.observe_read(agent, passed=30, read=30, seconds=0.01)
-    assert plan.fetch_size(agent, k=30) == 30, "a filter that admits everything reads k"
+    assert plan.read_for(agent, 30, search_depth=100) == PostFilterRead(30, 30)
     plan.observe_read(driver, passed=21, read=30, seconds=0.01)
-    assert plan.fetch_size(driver, k=30) == 65  # 30 * 1.5 / 0.7
+    # As deep as Chroma's filtered search looks (100 that pass), reading 30 * 1.5 / 0.7.
+    assert plan.read_for(driver, 30, search_depth=100) == PostFilterRead(143, 65)
     plan.observe_read(nobody, passed=0, read=30, seconds=0.01)
-    assert plan.fetch_size(nobody, k=30) is None, "nothing passed: Chroma filters"
+    assert plan.read_for(nobody, 30, search_depth=100) is None, "nothing passed: Chroma filters"
 
 
 def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() -> None:
@@ -155,8 +158,11 @@ def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() ->
     vehicle, other = Equals("make", "acme"), Equals("make", "zenith")
     for where in (vehicle, other):
         plan.observe_read(where, passed=3, read=60, seconds=0.018)  # 5% pass, 0.3 ms each
-    assert plan.fetch_size(vehicle, k=30) is None, "Chroma's filter not timed yet"
+    assert plan.read_for(vehicle, 30, search_depth=100) is None, "Chroma's filter not timed yet"
     plan.observe_filtered(vehicle, seconds=1.0)
     plan.observe_filtered(other, seconds=0.1)
-    assert plan.fetch_size(vehicle, k=30) == 900  # 0.27 s of neighbours against 1 s
-    assert plan.fetch_size(other, k=30) is None
+    # 900 neighbours read at 0.3 ms each against 1 s of Chroma's filter; 0.1 s is cheaper.
+    assert plan.read_for(vehicle, 30, search_depth=100) == PostFilterRead(2000, 900)
+    assert plan.read_for(other, 30, search_depth=100) is None
+    plan.observe_read(Equals("make", "rare"), passed=1, read=100, seconds=0.03)
+    assert plan.read_for(Equals("make", "rare"), 30, search_depth=100) is None, "too deep"
