@@ -478,15 +478,16 @@ class PostFilterPlan:
 
     Chroma 1.5's pre-filter reads every chunk each condition admits, in every knowledge base
     of the store (0.5-2 s at 100k chunks), while reading a neighbour costs about 0.3 ms
-    whatever the size and searching one far less. A filter not seen before is tried as if it
-    admitted everything (the agent's audiences do: it reads just k). Then it searches as deep
-    as Chroma's filtered search would look (`ef_search` / share, so the answer is as good)
-    and reads k / share with a margin (the driver's public-only about 1.5 k / 0.7), up to
-    `MAX_FETCH_FACTOR` k; a rarer filter (a vehicle's) reads more only once Chroma's filtered
-    query was timed and found twice as slow.
+    whatever the size and searching one far less. A filter not seen before reads as many
+    neighbours as Chroma's search keeps (`ef_search`), to learn its share; one that admitted
+    everything then reads just k (the agent's audiences). Otherwise it searches as deep as
+    Chroma's filtered search would look (`ef_search` / share, so the answer is as good) and
+    reads k / share with a margin (the driver's public-only about 1.5 k / 0.7), up to
+    `MAX_FETCH_FACTOR` k; a rarer filter (a vehicle's) reads more only where Chroma's filtered
+    query was timed twice as slow.
 
         plan = PostFilterPlan()
-        plan.read_for(where, k=30, search_depth=100)  # depth 30; 143, page 65 at 70% passing
+        plan.read_for(where, k=30, search_depth=100)  # 100; then 143 deep, 65 read at 70%
     """
 
     MAX_FETCH_FACTOR = 8
@@ -499,9 +500,14 @@ class PostFilterPlan:
         self._shares: dict[ChunkFilter, float] = {}
         self._filtered_seconds: dict[ChunkFilter, float] = {}
         self._seconds_per_neighbour: float | None = None
+        self._any_filtered_seconds: float | None = None
+        """Chroma's filter costs about the same for any filter of one store: its size rules."""
 
     def read_for(self, where: ChunkFilter, k: int, *, search_depth: int) -> PostFilterRead | None:
-        share = self._shares.get(where, 1.0)
+        share = self._shares.get(where)
+        if share is None:  # as many as Chroma's search keeps: enough to tell a rare filter
+            probe = max(k, search_depth)
+            return PostFilterRead(probe, probe)
         if share >= 1.0:
             return PostFilterRead(k, k)
         if share <= 0:
@@ -512,7 +518,7 @@ class PostFilterPlan:
             return None
         if page <= self.MAX_FETCH_FACTOR * k:
             return PostFilterRead(depth, page)
-        filtered = self._filtered_seconds.get(where)
+        filtered = self._filtered_seconds.get(where, self._any_filtered_seconds)
         per_neighbour = self._seconds_per_neighbour
         if filtered is None or per_neighbour is None or page * per_neighbour > filtered / 2:
             return None
@@ -532,6 +538,8 @@ class PostFilterPlan:
     def observe_filtered(self, where: ChunkFilter, *, seconds: float) -> None:
         """Chroma's filtered query for `where` took `seconds`."""
         self._remember(self._filtered_seconds, where, seconds)
+        previous = self._any_filtered_seconds
+        self._any_filtered_seconds = seconds if previous is None else (previous + seconds) / 2
 
     def _remember(self, memory: dict[ChunkFilter, float], where: ChunkFilter, value: float) -> None:
         previous = memory.get(where)

@@ -143,8 +143,8 @@ def test_a_chunk_of_an_audience_no_channel_names_is_never_returned(
 
 
 OTHER_VEHICLES_NEAREST: Layout = {
-    **{f"zenith-{n}": (n * 1.0, specific("public", "zenith", "comet", 2020, 2025))
-       for n in range(30)},
+    **{f"zenith-{n}": (n * 0.25, specific("public", "zenith", "comet", 2020, 2025))
+       for n in range(120)},
     **{f"acme-other-model-{n}": (30 + n * 1.0, specific("public", "acme", "rover", 2020, 2025))
        for n in range(10)},
     **{f"acme-other-year-{n}": (40 + n * 1.0, specific("public", "acme", "comet", 2015, 2019))
@@ -155,7 +155,7 @@ OTHER_VEHICLES_NEAREST: Layout = {
     "general": (65.0, general("public")),
     "acme-comet-later": (70.0, specific("public", "acme", "comet", 2024, 2025)),
 }  # fmt: skip
-"""The asker's chunks lie behind fifty of other vehicles': only Chroma's filter finds them."""
+"""The asker's chunks lie behind 140 of other vehicles': only Chroma's filter finds them."""
 
 INTERLEAVED: Layout = {
     f"chunk-{n}": (

@@ -143,7 +143,7 @@ def test_a_post_filter_plan_reads_what_the_share_it_saw_needs() -> None:
     agent = OneOf("audience", ("public", "internal"))
     driver, nobody = Equals("audience", "public"), Equals("audience", "x")
     first = plan.read_for(agent, 30, search_depth=100)
-    assert first == PostFilterRead(30, 30), "a filter not seen before is tried on k"
+    assert first == PostFilterRead(100, 100), "a filter not seen before reads what Chroma keeps"
     plan.observe_read(agent, passed=30, read=30, seconds=0.01)
     assert plan.read_for(agent, 30, search_depth=100) == PostFilterRead(30, 30)
     plan.observe_read(driver, passed=21, read=30, seconds=0.01)
@@ -159,6 +159,10 @@ def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() ->
     for where in (vehicle, other):
         plan.observe_read(where, passed=3, read=60, seconds=0.018)  # 5% pass, 0.3 ms each
     assert plan.read_for(vehicle, 30, search_depth=100) is None, "Chroma's filter not timed yet"
+    plan.observe_filtered(Equals("audience", "public"), seconds=1.0)
+    assert plan.read_for(vehicle, 30, search_depth=100) == PostFilterRead(2000, 900), (
+        "another filter's time tells what this store's filter costs"
+    )
     plan.observe_filtered(vehicle, seconds=1.0)
     plan.observe_filtered(other, seconds=0.1)
     # 900 neighbours read at 0.3 ms each against 1 s of Chroma's filter; 0.1 s is cheaper.
