@@ -3,14 +3,27 @@ and its Chroma implementation, one collection per knowledge base, embedded or in
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from knowledge.errors import ConfigurationError, StageError
-from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
+from knowledge.filters import (
+    AllOf,
+    AnyOf,
+    AtLeast,
+    AtMost,
+    ChunkFilter,
+    Equals,
+    OneOf,
+    matches,
+)
 from knowledge.integrity import CHROMA_FILE, check_chroma_file, damaged_chroma
 from knowledge.records import MetadataValue
 from knowledge.settings import GloveboxSettings, quiet_offline_environment
@@ -23,6 +36,8 @@ KB_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}[a-z0-9]$|^[a-z0-9]$")
 COLLECTION_PREFIX = "glovebox-"
 STORE_SCHEMA_VERSION = 1
 READ_PAGE_SIZE = 2000
+DEFAULT_EF_SEARCH = 100
+"""Chroma's HNSW `ef_search` when a collection does not say."""
 
 
 def collection_name(kb: str) -> str:
@@ -78,6 +93,10 @@ class StoredChunk:
     @property
     def content_hash(self) -> str:
         return str(self.metadata.get("content_hash", ""))
+
+
+Hit = tuple[StoredChunk, str, float]
+"""A query's answer for one chunk: the chunk, its text and its cosine distance."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +183,7 @@ class ChromaKnowledgeStore:
         self._client = client
         self._collection = collection
         self.kb = kb
+        self._post_filter = PostFilterPlan()
 
     @property
     def client(self) -> ClientAPI:
@@ -345,8 +365,93 @@ class ChromaKnowledgeStore:
 
     def query(
         self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
-    ) -> list[tuple[StoredChunk, str, float]]:
-        """The k nearest chunks as (chunk, text, cosine distance), nearest first."""
+    ) -> list[Hit]:
+        """The k nearest chunks as (chunk, text, cosine distance), nearest first.
+
+        A filter is first tried on unfiltered neighbours in Python (`PostFilterPlan`): Chroma's
+        own pre-filter reads every chunk it admits, which costs more than the search itself
+        from a few thousand chunks on. When too few neighbours pass, Chroma filters."""
+        if where is None:
+            return self._nearest(embedding, k, None)
+        plan = self._post_filter
+        read = plan.read_for(where, k, search_depth=self._search_depth)
+        if read is not None:
+            hits, complete = self._post_filtered(embedding, k, where, read)
+            if complete:
+                return hits
+        started = time.perf_counter()
+        hits = self._nearest(embedding, k, where)
+        plan.observe_filtered(where, seconds=time.perf_counter() - started)
+        return hits
+
+    def _post_filtered(
+        self, embedding: list[float], k: int, where: ChunkFilter, read: PostFilterRead
+    ) -> tuple[list[Hit], bool]:
+        """The k nearest of `read.depth` unfiltered neighbours that pass, their metadata read
+        `read.page` at a time, nearest first; and whether that is the whole answer."""
+        if read.depth == read.page:
+            started = time.perf_counter()
+            neighbours = self._nearest(embedding, read.depth, None)
+            passing = [hit for hit in neighbours if matches(where, hit[0].metadata)]
+            self._post_filter.observe_read(
+                where, passed=len(passing), read=len(neighbours),
+                seconds=time.perf_counter() - started,
+            )  # fmt: skip
+            return passing[:k], len(passing) >= k or len(neighbours) < read.depth
+        started = time.perf_counter()
+        distances = self._nearest_distances(embedding, read.depth)
+        ids = list(distances)
+        passing, hydrated = [], 0
+        for start in range(0, len(ids), read.page):
+            for chunk, text in self.get_chunks(ids[start : start + read.page]):
+                hydrated += 1
+                if matches(where, chunk.metadata):
+                    passing.append((chunk, text, distances[chunk.id]))
+            if len(passing) >= k:
+                break
+        self._post_filter.observe_read(
+            where, passed=len(passing), read=hydrated, seconds=time.perf_counter() - started
+        )
+        # Fewer neighbours than asked: every chunk of the knowledge base was searched.
+        return passing[:k], len(passing) >= k or len(ids) < read.depth
+
+    @functools.cached_property
+    def _search_depth(self) -> int:
+        """How many candidates Chroma's vector search keeps (its HNSW `ef_search`): a filtered
+        search keeps that many that pass, so an unfiltered one must look that much deeper."""
+        with warnings.catch_warnings():
+            # Chroma warns that a collection without an embedding function has a legacy one.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            configuration = self._collection.configuration or {}
+        hnsw = configuration.get("hnsw") or {}
+        return int(hnsw.get("ef_search") or DEFAULT_EF_SEARCH)
+
+    def _nearest_distances(self, embedding: list[float], k: int) -> dict[str, float]:
+        """The k nearest chunk ids with their cosine distances, nearest first, nothing read."""
+        from chromadb.errors import InternalError
+
+        try:
+            result = self._collection.query(
+                query_embeddings=[embedding],  # type: ignore[arg-type]
+                n_results=k,
+                include=["distances"],
+            )
+        except InternalError as error:
+            raise self._damaged(error) from error
+        distances = (result["distances"] or [[]])[0]
+        return {
+            chunk_id: float(distance)
+            for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
+        }
+
+    def _damaged(self, error: Exception) -> StageError:
+        return StageError(
+            "retrieval",
+            f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
+            f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
+        )
+
+    def _nearest(self, embedding: list[float], k: int, where: ChunkFilter | None) -> list[Hit]:
         from chromadb.errors import InternalError
 
         try:
@@ -357,11 +462,7 @@ class ChromaKnowledgeStore:
                 include=["metadatas", "documents", "distances"],
             )
         except InternalError as error:
-            raise StageError(
-                "retrieval",
-                f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
-                f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
-            ) from error
+            raise self._damaged(error) from error
         ids = result["ids"][0]
         metadatas = (result["metadatas"] or [[]])[0]
         documents = (result["documents"] or [[]])[0]
@@ -372,6 +473,90 @@ class ChromaKnowledgeStore:
                 ids, metadatas, documents, distances, strict=True
             )
         ]
+
+
+@dataclass(frozen=True)
+class PostFilterRead:
+    """Search `depth` unfiltered neighbours; read their metadata `page` at a time."""
+
+    depth: int
+    page: int
+
+
+class PostFilterPlan:
+    """How a filtered query reads unfiltered neighbours and filters them in Python, or None
+    for Chroma's pre-filter, from what that filter and the store cost before.
+
+    Chroma 1.5's pre-filter reads every chunk each condition admits, in every knowledge base
+    of the store (0.5-2 s at 100k chunks), while reading a neighbour costs about 0.3 ms
+    whatever the size and searching one far less. A filter not seen before reads as many
+    neighbours as Chroma's search keeps (`ef_search`), to learn its share; one that admitted
+    everything then reads just k (the agent's audiences). Otherwise it searches as deep as
+    Chroma's filtered search would look (`ef_search` / share, so the answer is as good) and
+    reads k / share with a margin (the driver's public-only about 1.5 k / 0.7), up to
+    `MAX_FETCH_FACTOR` k; a rarer filter (a vehicle's) reads more only where Chroma's filtered
+    query was timed twice as slow.
+
+        plan = PostFilterPlan()
+        plan.read_for(where, k=30, search_depth=100)  # 100; then 143 deep, 65 read at 70%
+    """
+
+    MAX_FETCH_FACTOR = 8
+    MAX_DEPTH = 4000
+    MARGIN = 1.5
+    """Neighbours cluster by topic, so a question may find fewer passing than the share says."""
+    REMEMBERED_FILTERS = 4096
+
+    def __init__(self) -> None:
+        self._shares: dict[ChunkFilter, float] = {}
+        self._filtered_seconds: dict[ChunkFilter, float] = {}
+        self._seconds_per_neighbour: float | None = None
+        self._any_filtered_seconds: float | None = None
+        """Chroma's filter costs about the same for any filter of one store: its size rules."""
+
+    def read_for(self, where: ChunkFilter, k: int, *, search_depth: int) -> PostFilterRead | None:
+        share = self._shares.get(where)
+        if share is None:  # as many as Chroma's search keeps: enough to tell a rare filter
+            probe = max(k, search_depth)
+            return PostFilterRead(probe, probe)
+        if share >= 1.0:
+            return PostFilterRead(k, k)
+        if share <= 0:
+            return None
+        page = math.ceil(k * self.MARGIN / share)
+        depth = max(page, math.ceil(search_depth / share))
+        if depth > self.MAX_DEPTH:
+            return None
+        if page <= self.MAX_FETCH_FACTOR * k:
+            return PostFilterRead(depth, page)
+        filtered = self._filtered_seconds.get(where, self._any_filtered_seconds)
+        per_neighbour = self._seconds_per_neighbour
+        if filtered is None or per_neighbour is None or page * per_neighbour > filtered / 2:
+            return None
+        return PostFilterRead(depth, page)
+
+    def observe_read(self, where: ChunkFilter, *, passed: int, read: int, seconds: float) -> None:
+        """`read` unfiltered neighbours took `seconds`, and `passed` of them passed `where`."""
+        if not read:
+            return
+        self._remember(self._shares, where, passed / read)
+        per_neighbour = seconds / read
+        previous = self._seconds_per_neighbour
+        self._seconds_per_neighbour = (
+            per_neighbour if previous is None else (previous + per_neighbour) / 2
+        )
+
+    def observe_filtered(self, where: ChunkFilter, *, seconds: float) -> None:
+        """Chroma's filtered query for `where` took `seconds`."""
+        self._remember(self._filtered_seconds, where, seconds)
+        previous = self._any_filtered_seconds
+        self._any_filtered_seconds = seconds if previous is None else (previous + seconds) / 2
+
+    def _remember(self, memory: dict[ChunkFilter, float], where: ChunkFilter, value: float) -> None:
+        previous = memory.get(where)
+        if previous is None and len(memory) >= self.REMEMBERED_FILTERS:
+            memory.clear()  # one vehicle filter each; a long-running server forgets them
+        memory[where] = value if previous is None else (previous + value) / 2
 
 
 def chroma_where(where: ChunkFilter | None) -> dict[str, Any] | None:

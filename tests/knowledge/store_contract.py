@@ -136,6 +136,38 @@ class KnowledgeStoreContract:
         assert {chunk.id for chunk, _, _ in found} == expected
         assert [distance for _, _, distance in found] == sorted(d for _, _, d in found)
 
+    def test_a_filtered_query_finds_the_nearest_matches_however_far_they_are(
+        self, store: KnowledgeStore
+    ) -> None:
+        """Asked again and again, as a store that learns how much a filter admits would be:
+        matches near the query, matches behind every other chunk, and a relabelled chunk."""
+        store.write(
+            [
+                ChunkWrite(f"c{n}", f"text {n}",
+                           {"document_id": "d", "odd": n % 2 == 1, "far": n >= 140},
+                           toward(n * 0.5))
+                for n in range(148)
+            ]
+        )  # fmt: skip
+        cases: list[tuple[ChunkFilter, list[str]]] = [
+            (Equals("odd", True), ["c1", "c3", "c5"]),
+            (Equals("far", True), ["c140", "c141", "c142"]),
+            (OneOf("far", (True, False)), ["c0", "c1", "c2"]),
+            (AnyOf((Equals("far", True), Equals("document_id", "x"))), ["c140", "c141", "c142"]),
+        ]
+        for _ in range(3):
+            for where, expected in cases:
+                found = store.query(toward(0), k=3, where=where)
+                assert [chunk.id for chunk, _, _ in found] == expected, where
+                assert [text for _, text, _ in found] == [f"text {i[1:]}" for i in expected]
+        store.write([ChunkWrite("c0", "", {"far": True}), ChunkWrite("c1", "", {"odd": False})])
+        assert [c.id for c, _, _ in store.query(toward(0), k=3, where=Equals("far", True))] == [
+            "c0", "c140", "c141",
+        ]  # fmt: skip
+        assert [c.id for c, _, _ in store.query(toward(0), k=2, where=Equals("odd", True))] == [
+            "c3", "c5",
+        ]  # fmt: skip
+
     def test_a_filter_that_matches_nothing_returns_nothing(self, store: KnowledgeStore) -> None:
         write_library(store)
         nobody = Equals("audience", "nobody")

@@ -9,11 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from knowledge.errors import ConfigurationError
+from knowledge.filters import Equals, OneOf
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
     ChromaKnowledgeStore,
     ChunkWrite,
     KnowledgeStore,
+    PostFilterPlan,
+    PostFilterRead,
     drop_knowledge_base,
     list_knowledge_bases,
     make_chroma_client,
@@ -133,3 +136,37 @@ def test_server_mode_writes_to_the_server_not_the_embedded_store(
     assert again.count() == 1
     assert "remote" in list_knowledge_bases(make_chroma_client(remote))
     assert not (settings.home / "chroma").exists()  # nothing written to the embedded store
+
+
+def test_a_post_filter_plan_reads_what_the_share_it_saw_needs() -> None:
+    plan = PostFilterPlan()
+    agent = OneOf("audience", ("public", "internal"))
+    driver, nobody = Equals("audience", "public"), Equals("audience", "x")
+    first = plan.read_for(agent, 30, search_depth=100)
+    assert first == PostFilterRead(100, 100), "a filter not seen before reads what Chroma keeps"
+    plan.observe_read(agent, passed=30, read=30, seconds=0.01)
+    assert plan.read_for(agent, 30, search_depth=100) == PostFilterRead(30, 30)
+    plan.observe_read(driver, passed=21, read=30, seconds=0.01)
+    # As deep as Chroma's filtered search looks (100 that pass), reading 30 * 1.5 / 0.7.
+    assert plan.read_for(driver, 30, search_depth=100) == PostFilterRead(143, 65)
+    plan.observe_read(nobody, passed=0, read=30, seconds=0.01)
+    assert plan.read_for(nobody, 30, search_depth=100) is None, "nothing passed: Chroma filters"
+
+
+def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() -> None:
+    plan = PostFilterPlan()
+    vehicle, other = Equals("make", "acme"), Equals("make", "zenith")
+    for where in (vehicle, other):
+        plan.observe_read(where, passed=3, read=60, seconds=0.018)  # 5% pass, 0.3 ms each
+    assert plan.read_for(vehicle, 30, search_depth=100) is None, "Chroma's filter not timed yet"
+    plan.observe_filtered(Equals("audience", "public"), seconds=1.0)
+    assert plan.read_for(vehicle, 30, search_depth=100) == PostFilterRead(2000, 900), (
+        "another filter's time tells what this store's filter costs"
+    )
+    plan.observe_filtered(vehicle, seconds=1.0)
+    plan.observe_filtered(other, seconds=0.1)
+    # 900 neighbours read at 0.3 ms each against 1 s of Chroma's filter; 0.1 s is cheaper.
+    assert plan.read_for(vehicle, 30, search_depth=100) == PostFilterRead(2000, 900)
+    assert plan.read_for(other, 30, search_depth=100) is None
+    plan.observe_read(Equals("make", "rare"), passed=1, read=100, seconds=0.03)
+    assert plan.read_for(Equals("make", "rare"), 30, search_depth=100) is None, "too deep"
