@@ -31,7 +31,6 @@ from pydantic import BaseModel, ValidationError
 from assistant.records import Channel, RetrievalQuery
 from evals.scale_corpus import (
     RECALL_INDEX,
-    RecallGroup,
     RecordedVectorEmbedder,
     ScaleTier,
     TierPlan,
@@ -148,12 +147,10 @@ def run_scale_bench(
     plans = [plan_tier(tier, distinct_chunks) for tier in tiers]
     embedder = build_embedder(bench)
     recorder = RecordedVectorEmbedder(embedder, home / f"vectors-{embedder.model_name}.npz")
-    groups: list[RecallGroup] | None = None
+    on_status(f"reading {shared_root / RECALL_INDEX}")
+    groups = read_recall_groups(shared_root / RECALL_INDEX)
     results = []
     for plan in plans:
-        if groups is None:
-            on_status(f"reading {shared_root / RECALL_INDEX}")
-            groups = read_recall_groups(shared_root / RECALL_INDEX)
         sources = write_tier_sources(groups, plan, home / "sources" / plan.kb)
         build = _built_tier(bench, plan, sources, recorder, on_status, progress)
         on_status(f"{plan.tier.label}: re-ingest of the unchanged sources (glovebox ingest)")
