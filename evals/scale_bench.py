@@ -245,15 +245,16 @@ def _paired_latency(
     questions: list[ScaleQuestion],
     rounds: int,
 ) -> tuple[LatencyFigures, int]:
-    from assistant.wiring import build_assistant, build_retriever
+    from assistant.wiring import build_assistant
     from knowledge.components import open_knowledge_base
 
     store = open_knowledge_base(settings, kb, embedder, create=False)
-    retriever = build_retriever(settings, store, embedder)
     assistant = build_assistant(
-        settings, kb, embedder=embedder, generator_kind="extractive", store=store,
-        retriever=retriever,
-    )  # fmt: skip
+        settings, kb, embedder=embedder, generator_kind="extractive", store=store
+    )
+    # The assistant's own retriever: its line reranker shares the generator's line cache, as
+    # in a server, so neither measure embeds a line the other already did.
+    retriever = assistant.retriever
     figures = LatencyFigures()
     started = time.perf_counter()
     ensemble = langchain_ensemble(store, embedder, settings.retrieval_fetch_k)
