@@ -275,6 +275,11 @@ class Assistant:
         return self._safety
 
     @property
+    def retriever(self) -> Retriever:
+        """The retriever answers come from (`glovebox bench scale` times it on its own)."""
+        return self._retriever
+
+    @property
     def recalls(self) -> RecallLookup:
         return self._recalls
 

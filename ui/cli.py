@@ -870,6 +870,67 @@ def bench_ask(
         typer.echo(f"{stage:<14}{len(values):>4}{statistics.median(values):>9.1f}{p95:>9.1f}")
 
 
+@bench_app.command("scale")
+def bench_scale(
+    tiers: Annotated[
+        str, typer.Option(help="Knowledge-base sizes in chunks, comma-separated (2k,10k,100k).")
+    ] = "10k,100k",
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the tiers' knowledge bases are built and kept for the next run.",
+            show_default="GLOVEBOX_HOME/bench-scale",
+        ),
+    ] = None,
+    distinct: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Chunks of distinct text a tier has at most; a bigger tier is market copies of "
+            "them, whose vectors are reused (the output says so).",
+        ),
+    ] = 10_000,
+    rounds: Annotated[int, typer.Option(min=1, help="Passes over the questions per tier.")] = 3,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="JSONL of {question, channel, vehicle} [default: the recall set]."),
+    ] = None,
+    shared_data: Annotated[
+        Path,
+        typer.Option(
+            help="The shared data folder the NHTSA index is read from.", show_default=SHARED_SHOWN
+        ),
+    ] = SHARED_DATA,
+) -> None:
+    """Answer and retrieve p50/p95 paired with a LangChain ensemble, server start to ready and
+    first answer, RSS, and re-ingest against full ingest, at each size (builds take minutes)."""
+    from evals.scale_bench import (
+        load_scale_questions,
+        run_scale_bench,
+        scale_preamble,
+        scale_table,
+    )
+    from evals.scale_corpus import parse_tiers
+    from ui.progress import RichIngestProgress
+
+    settings = get_settings()
+    asked = load_scale_questions(questions) if questions else load_scale_questions()
+    with RichIngestProgress() as progress:
+        results = run_scale_bench(
+            settings,
+            parse_tiers(tiers),
+            shared_data,
+            home or settings.home / "bench-scale",
+            distinct_chunks=distinct,
+            rounds=rounds,
+            questions=asked,
+            on_status=lambda line: typer.echo(line, err=True),
+            progress=progress,
+        )
+    typer.echo(scale_preamble(results, len(asked), rounds))
+    typer.echo(scale_table(results))
+
+
 @kb_app.command("list")
 def kb_list() -> None:
     """Knowledge bases in the store, with chunk counts and embedding model."""
