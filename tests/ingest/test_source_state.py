@@ -380,3 +380,32 @@ def test_the_state_records_each_file_with_its_documents(
     assert faq.documents[0].source_file == str(corpus / "faq" / "care.faq.yaml")
     assert faq.size == (corpus / "faq" / "care.faq.yaml").stat().st_size
     assert state.revision == make_job(settings).store.content_revision
+
+
+PASSAGE = (
+    "If the brake warning light comes on while you drive, slow down carefully and stop in a safe "
+    "place away from traffic. Check the brake fluid level in the reservoir under the hood."
+)
+
+
+def test_a_skipped_copy_loses_its_near_duplicate_label_when_the_original_goes(
+    settings: GloveboxSettings, tmp_path: Path, parsed: list[str]
+) -> None:
+    corpus = tmp_path / "kb"
+    corpus.mkdir()
+    for name in ("a-original", "b-copy"):
+        (corpus / f"{name}.md").write_text(
+            f"---\nid: {name}\nkind: owner_manual\naudience: public\n---\n## Brakes\n\n{PASSAGE}\n"
+        )
+    first = first_then_again(settings, corpus, parsed)
+    (corpus / "a-original.md").unlink()
+
+    report = make_job(settings).run([corpus])
+    again = make_job(settings).run([corpus])
+
+    assert len(first.near_duplicates) == 1 and report.near_duplicates == []
+    assert parsed == ["b-copy.md"]  # unchanged, but read to clear its label; then skipped
+    labels = {c.document_id: c.metadata.get("near_duplicate_of")
+              for c in make_job(settings).store.iter_chunks()}  # fmt: skip
+    assert labels == {"b-copy": None}
+    assert report.documents_updated == 1 and again.to_json()["plan"] == []
