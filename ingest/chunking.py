@@ -42,6 +42,11 @@ class Chunker:
         self._max_tokens = max_tokens
         self._overlap_tokens = overlap_tokens
 
+    @property
+    def settings(self) -> dict[str, int]:
+        """What decides how a document is cut (an ingest skips a file only if these match)."""
+        return {"max_tokens": self._max_tokens, "overlap_tokens": self._overlap_tokens}
+
     def run(self, parsed: ParsedDocument) -> list[Chunk]:
         document = parsed.document
         metadata = document.flat_metadata()

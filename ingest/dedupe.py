@@ -186,15 +186,17 @@ class NearDuplicateIndex:
         texts: dict[str, str],
         kept: Collection[str] = (),
         fetch_texts: Callable[[Sequence[str]], dict[str, str]] | None = None,
+        also_report: Collection[str] = (),
     ) -> list[NearDuplicate]:
-        """Brings the index to exactly these chunks; returns the near duplicates among `texts`.
+        """Brings the index to exactly these chunks; returns the near duplicates among `texts`
+        (and among the `kept` chunks in `also_report`).
 
         `texts` are the chunks (id: text) of the documents being ingested; `kept` the ids of
         other chunks the store keeps, whose texts `fetch_texts` gives where the index lacks
         them. Every other indexed chunk is dropped.
         """
         try:
-            return self._sync(texts, kept, fetch_texts)
+            return self._sync(texts, kept, fetch_texts, also_report)
         except sqlite3.DatabaseError as error:
             raise self._damaged(self._shown, error) from error
 
@@ -203,6 +205,7 @@ class NearDuplicateIndex:
         texts: dict[str, str],
         kept: Collection[str],
         fetch_texts: Callable[[Sequence[str]], dict[str, str]] | None,
+        also_report: Collection[str] = (),
     ) -> list[NearDuplicate]:
         self.texts_signed = 0
         members = {
@@ -276,7 +279,8 @@ class NearDuplicateIndex:
             "INSERT INTO chunks VALUES (?, ?, ?)",
             ((chunk_id, *members[chunk_id]) for chunk_id in arriving),
         )
-        return _duplicates(members, known, scope=ingested)
+        reported = [*ingested, *(c for c in also_report if c in members and c not in ingested)]
+        return _duplicates(members, known, scope=reported)
 
     def _drop_texts_without_chunks(
         self,

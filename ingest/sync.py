@@ -6,7 +6,8 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,8 +18,17 @@ from ingest.discovery import SourceFile, discover
 from ingest.loaders import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
 from ingest.loaders import LoadContext, loader_for
 from ingest.metadata import Manifest
+from ingest.source_state import (
+    STATE_FILE_NAME,
+    RecordedDocument,
+    RecordedFile,
+    SourceState,
+    file_sha256,
+    fingerprint,
+)
 from knowledge.embedder import Embedder, embedding_model_loads
 from knowledge.errors import ConfigurationError, InputError
+from knowledge.filters import OneOf
 from knowledge.keywords import IndexedChunk, KeywordIndexFiles, catch_up
 from knowledge.records import Chunk, ParsedDocument, document_revision
 from knowledge.settings import GloveboxSettings
@@ -222,10 +232,17 @@ class IngestJob:
         self._chunker = chunker
         self._marker = RunMarker(state_dir)
         self._near_duplicate_index_path = state_dir / INDEX_FILE_NAME
+        self._source_state_path = state_dir / STATE_FILE_NAME
         self._max_file_mb = max_file_mb
         self._batch_size = batch_size
         self._write_batch_chunks = write_batch_chunks
         self._near_duplicate_min_similarity = near_duplicate_min_similarity
+        self._settings_deciding_chunks = {
+            "chunker": chunker.settings,
+            "embedding_model": embedder.model_name,
+            "max_file_mb": max_file_mb,
+            "near_duplicate_min_similarity": near_duplicate_min_similarity,
+        }
 
     @property
     def store(self) -> KnowledgeStore:
@@ -246,37 +263,104 @@ class IngestJob:
         report.repaired_interrupted_run = self._marker.previous_run_interrupted()
 
         clock = StageTimer(report.stage_seconds)
-        with clock("read"):
-            parsed, failed_paths = self._load(paths, manifests, report, progress)
-        with clock("chunk"):
-            chunks_by_document = {
-                item.document.id: self._chunker.run(item) for item in parsed.values()
-            }
-        with clock("plan"):
-            stored_by_document = self._stored_by_document()
-            removed = self._documents_to_remove(
-                paths, parsed, stored_by_document, failed_paths, report
-            )
-        with self._open_near_duplicate_index(dry_run) as index:
-            with clock("near_duplicates"):
-                report.near_duplicates = self._sync_near_duplicates(
-                    index, chunks_by_document, stored_by_document, removed
-                )
+        with closing(self._open_source_state(dry_run)) as state:
+            skippable = self._skippable_files(state, report.repaired_interrupted_run)
+            with clock("read"):
+                loaded = self._load(paths, manifests, report, progress, skippable)
+            with clock("chunk"):
+                chunks_by_document = {
+                    item.document.id: self._chunker.run(item) for item in loaded.parsed.values()
+                }
             with clock("plan"):
-                plans = self._plan(parsed, chunks_by_document, stored_by_document, removed, report)
-            report.plan = plans
-            if not dry_run:
-                if self._keywords is not None:
-                    with clock("keyword_index"):  # behind only if another tool wrote
-                        catch_up(self._keywords, self._store, force=report.repaired_interrupted_run)
-                self._marker.start()
-                with clock("embed_and_write"):
-                    self._execute(plans, report, progress)
-                index.commit()
-                self._marker.finish()
+                stored_by_document = self._stored_by_document(
+                    outline_only=bool(loaded.skipped_files), documents=loaded.parsed.keys()
+                )
+                self._parse_late(
+                    loaded.skipped_files_unlike(stored_by_document),
+                    loaded, chunks_by_document, stored_by_document, report,
+                )  # fmt: skip
+                removed = self._documents_to_remove(
+                    paths, loaded.present, stored_by_document, loaded.failed_paths, report
+                )
+            with self._open_near_duplicate_index(dry_run) as index:
+                with clock("near_duplicates"):
+                    report.near_duplicates = self._sync_near_duplicates(
+                        index, chunks_by_document, stored_by_document, removed,
+                        also_report=loaded.skipped_chunk_ids(),
+                    )  # fmt: skip
+                with clock("plan"):
+                    self._parse_late(
+                        loaded.skipped_files_relabelled(report.near_duplicates),
+                        loaded, chunks_by_document, stored_by_document, report,
+                    )  # fmt: skip
+                    plans = self._plan(
+                        loaded.parsed, chunks_by_document, stored_by_document, removed, report
+                    )
+                    plans.extend(self._plan_skipped(loaded, report))
+                report.plan = plans
+                if not dry_run:
+                    if self._keywords is not None:
+                        with clock("keyword_index"):  # behind only if another tool wrote
+                            catch_up(
+                                self._keywords, self._store, force=report.repaired_interrupted_run
+                            )
+                    self._marker.start()
+                    with clock("embed_and_write"):
+                        self._execute(plans, report, progress)
+                    index.commit()
+                    self._record_sources(state, paths, loaded, chunks_by_document, report)
+                    self._marker.finish()
         report.model_loaded = embedding_model_loads() > model_loads_before
         report.seconds = time.perf_counter() - started
         return report
+
+    def _open_source_state(self, dry_run: bool) -> SourceState:
+        path = self._source_state_path
+        return SourceState.open(None if dry_run and not path.exists() else path)
+
+    def _skippable_files(self, state: SourceState, interrupted: bool) -> dict[str, RecordedFile]:
+        """The files a run may skip when unchanged; none when the store may not be what the
+        last run left (cut off, or changed by something else: a restore, another machine)."""
+        if interrupted or not state.existed or state.revision != self._store.content_revision:
+            return {}
+        return state.files()
+
+    def _source_fingerprint(self, source: SourceFile) -> str:
+        return fingerprint(
+            {
+                **self._settings_deciding_chunks,
+                "manifest_fields": source.manifest_fields,
+                "shown": str(source.path),
+            }
+        )
+
+    def _record_sources(
+        self,
+        state: SourceState,
+        roots: list[Path],
+        loaded: _LoadedSources,
+        chunks_by_document: dict[str, list[Chunk]],
+        report: IngestReport,
+    ) -> None:
+        labels = {d.chunk_id: d.duplicate_of for d in report.near_duplicates}
+        files = [
+            RecordedFile(
+                path,
+                identity.size,
+                identity.mtime_ns,
+                identity.sha256,
+                identity.fingerprint,
+                tuple(_recorded_document(item, chunks_by_document, labels) for item in items),
+            )
+            for path, (identity, items) in loaded.produced.items()
+        ]
+        resolved_roots = [root.resolve() for root in roots]
+        gone = [
+            path
+            for path in state.files()
+            if path not in loaded.seen and any(_is_within(Path(path), r) for r in resolved_roots)
+        ]
+        state.record(files, [*loaded.unrecorded, *gone], self._store.content_revision)
 
     def _sync_near_duplicates(
         self,
@@ -284,9 +368,10 @@ class IngestJob:
         chunks_by_document: dict[str, list[Chunk]],
         stored_by_document: dict[str, list[StoredChunk]],
         removed: set[str],
+        also_report: list[str],
     ) -> list[NearDuplicate]:
         """The index follows the store as this ingest leaves it: these chunks, and the chunks
-        of documents in other folders, which stay."""
+        of documents in other folders or in files skipped as unchanged, which stay."""
         return index.sync(
             {chunk.id: chunk.text for chunks in chunks_by_document.values() for chunk in chunks},
             kept=[
@@ -296,6 +381,7 @@ class IngestJob:
                 for stored in stored_chunks
             ],
             fetch_texts=self._store.get_texts,
+            also_report=also_report,
         )
 
     def _open_near_duplicate_index(self, dry_run: bool) -> NearDuplicateIndex:
@@ -312,34 +398,108 @@ class IngestJob:
         manifests: list[Path | Manifest] | None,
         report: IngestReport,
         progress: IngestProgress,
-    ) -> tuple[dict[str, ParsedDocument], set[str]]:
+        skippable: dict[str, RecordedFile],
+    ) -> _LoadedSources:
         discovery = discover(paths, manifests)
         report.skipped.extend(SkippedInput.from_error(error) for error in discovery.manifest_errors)
         report.files_seen = len(discovery.files)
         progress.phase("Reading sources", len(discovery.files))
-        parsed: dict[str, ParsedDocument] = {}
-        failed_paths: set[str] = set()
+        loaded = _LoadedSources()
         for source in discovery.files:
-            for item in self._load_file(source, report, failed_paths):
-                document_id = item.document.id
-                if document_id in parsed:
-                    first = parsed[document_id].document.provenance
-                    report.skipped.append(
-                        SkippedInput(
-                            item.document.provenance.source_file,
-                            f"document id {document_id!r} is already used by "
-                            f"{first.source_file}{f':{first.line}' if first.line else ''}; "
-                            "give one of them another id",
-                            item.document.provenance.line,
-                        )
-                    )
-                    continue
-                item.document.attributes["source_path"] = str(source.path.resolve())
-                parsed[document_id] = item
+            resolved = str(source.path.resolve())
+            loaded.seen.add(resolved)
+            identity = self._identity(source)
+            recorded = skippable.get(resolved)
+            if (
+                identity is not None
+                and recorded is not None
+                and loaded.can_skip(recorded, identity)
+            ):
+                loaded.skip(source, recorded)
+            else:
+                self._parse_file(source, identity, loaded, report)
             progress.advance(1)
-        self._drop_superseded(parsed, report)
-        report.documents = len(parsed)
-        return parsed, failed_paths
+        self._drop_superseded(loaded, report)
+        report.documents = len(loaded.present)
+        return loaded
+
+    def _identity(self, source: SourceFile) -> _FileIdentity | None:
+        try:
+            status = source.path.stat()
+            sha256 = file_sha256(source.path)
+        except OSError:
+            return None  # reading it reports the problem
+        fingerprint_ = self._source_fingerprint(source)
+        return _FileIdentity(status.st_size, status.st_mtime_ns, sha256, fingerprint_)
+
+    def _parse_file(
+        self,
+        source: SourceFile,
+        identity: _FileIdentity | None,
+        loaded: _LoadedSources,
+        report: IngestReport,
+        *,
+        claims_checked: bool = True,
+    ) -> list[str]:
+        """Loads one file into `loaded.parsed`; returns the ids it added."""
+        resolved = str(source.path.resolve())
+        warnings_before = len(report.skipped)
+        items = self._load_file(source, report, loaded.failed_paths)
+        added: list[str] = []
+        for item in items:
+            document_id = item.document.id
+            if claims_checked and document_id in loaded.claimed:
+                source_file, line = loaded.claimed[document_id]
+                report.skipped.append(
+                    SkippedInput(
+                        item.document.provenance.source_file,
+                        f"document id {document_id!r} is already used by "
+                        f"{source_file}{f':{line}' if line else ''}; "
+                        "give one of them another id",
+                        item.document.provenance.line,
+                    )
+                )
+                continue
+            item.document.attributes["source_path"] = resolved
+            provenance = item.document.provenance
+            loaded.claimed[document_id] = (provenance.source_file, provenance.line)
+            loaded.parsed[document_id] = item
+            added.append(document_id)
+        clean = len(report.skipped) == warnings_before and resolved not in loaded.failed_paths
+        if clean and identity is not None:
+            loaded.produced[resolved] = (identity, items)
+        else:
+            loaded.unrecorded.add(resolved)
+        return added
+
+    def _parse_late(
+        self,
+        paths: list[str],
+        loaded: _LoadedSources,
+        chunks_by_document: dict[str, list[Chunk]],
+        stored_by_document: dict[str, list[StoredChunk]],
+        report: IngestReport,
+    ) -> None:
+        """Parses skipped files after all: the store or the near-duplicate labels are not what
+        their record says, so they go through the full comparison."""
+        superseded = set(report.documents_superseded)
+        added: list[str] = []
+        for path in paths:
+            source, recorded = loaded.skipped_files.pop(path)
+            for document in recorded.documents:
+                loaded.skipped_documents.pop(document.id, None)
+            identity = _FileIdentity(
+                recorded.size, recorded.mtime_ns, recorded.sha256, recorded.fingerprint
+            )
+            new = self._parse_file(source, identity, loaded, report, claims_checked=False)
+            for document_id in new:
+                if document_id in superseded:
+                    del loaded.parsed[document_id]
+                else:
+                    added.append(document_id)
+        for document_id in added:
+            chunks_by_document[document_id] = self._chunker.run(loaded.parsed[document_id])
+        self._read_stored(stored_by_document, added)
 
     def _load_file(
         self, source: SourceFile, report: IngestReport, failed_paths: set[str]
@@ -379,26 +539,64 @@ class IngestJob:
         return result.documents
 
     @staticmethod
-    def _drop_superseded(parsed: dict[str, ParsedDocument], report: IngestReport) -> None:
+    def _drop_superseded(loaded: _LoadedSources, report: IngestReport) -> None:
+        parsed, skipped = loaded.parsed, loaded.skipped_documents
         superseded_keys = {key for item in parsed.values() for key in item.document.supersedes}
+        superseded_keys.update(key for document in skipped.values() for key in document.supersedes)
         if not superseded_keys:
             return
-        for document_id, item in list(parsed.items()):
-            names = {document_id, str(item.document.attributes.get("bulletin_number", ""))}
+        for document_id in list(loaded.claimed):
+            if document_id in parsed:
+                item = parsed[document_id]
+                names = {document_id, str(item.document.attributes.get("bulletin_number", ""))}
+            elif document_id in skipped:
+                names = set(skipped[document_id].names)
+            else:
+                continue
             if names & superseded_keys:
                 report.documents_superseded.append(document_id)
-                del parsed[document_id]
+                parsed.pop(document_id, None)
+                skipped.pop(document_id, None)
 
-    def _stored_by_document(self) -> dict[str, list[StoredChunk]]:
+    def _stored_by_document(
+        self, *, outline_only: bool, documents: Collection[str]
+    ) -> dict[str, list[StoredChunk]]:
+        """Every stored chunk by document. With `outline_only`, only `documents` carry their
+        whole metadata; the others have just what removals need (read from the keyword index,
+        which holds every chunk's metadata in SQLite, when it reflects the store)."""
+        if outline_only and (outline := self._stored_outline()) is not None:
+            self._read_stored(outline, documents)
+            return outline
         stored_by_document: dict[str, list[StoredChunk]] = defaultdict(list)
         for stored in self._store.iter_chunks():
             stored_by_document[stored.document_id].append(stored)
         return stored_by_document
 
+    def _stored_outline(self) -> dict[str, list[StoredChunk]] | None:
+        if self._keywords is None or not self._keywords.reflects(self._store.content_revision):
+            return None
+        outline: dict[str, list[StoredChunk]] = defaultdict(list)
+        for chunk_id, values in self._keywords.chunk_outline(OUTLINE_FIELDS):
+            metadata = {f: v for f, v in zip(OUTLINE_FIELDS, values, strict=True) if v is not None}
+            outline[str(metadata.get("document_id", ""))].append(StoredChunk(chunk_id, metadata))
+        return outline
+
+    def _read_stored(
+        self, stored_by_document: dict[str, list[StoredChunk]], documents: Collection[str]
+    ) -> None:
+        """Replaces these documents' entries with their chunks' whole metadata from the store."""
+        wanted = list(documents)
+        for start in range(0, len(wanted), STORED_READ_BATCH):
+            batch = wanted[start : start + STORED_READ_BATCH]
+            for document_id in batch:
+                stored_by_document.pop(document_id, None)
+            for stored in self._store.iter_chunks(where=OneOf("document_id", tuple(batch))):
+                stored_by_document.setdefault(stored.document_id, []).append(stored)
+
     @staticmethod
     def _documents_to_remove(
         roots: list[Path],
-        parsed: dict[str, ParsedDocument],
+        present: Collection[str],
         stored_by_document: dict[str, list[StoredChunk]],
         failed_paths: set[str],
         report: IngestReport,
@@ -409,7 +607,7 @@ class IngestJob:
         superseded = set(report.documents_superseded)
         removed: set[str] = set()
         for document_id, stored_chunks in stored_by_document.items():
-            if document_id in parsed:
+            if document_id in present:
                 continue
             source_path = str(stored_chunks[0].metadata.get("source_path", ""))
             in_scope = any(_is_within(Path(source_path), root) for root in resolved_roots)
@@ -453,6 +651,24 @@ class IngestJob:
             report.documents_updated += plan.action == "update"
             report.documents_removed += plan.action == "remove"
         report.chunks_total = sum(len(chunks) for chunks in chunks_by_document.values())
+        return plans
+
+    @staticmethod
+    def _plan_skipped(loaded: _LoadedSources, report: IngestReport) -> list[DocumentPlan]:
+        """Documents of files skipped as unchanged: counted from their record, not the store."""
+        plans = [
+            DocumentPlan(
+                document.id,
+                document.source_file,
+                "unchanged",
+                chunks_unchanged=len(document.chunks),
+            )
+            for document in loaded.skipped_documents.values()
+        ]
+        unchanged = sum(plan.chunks_unchanged for plan in plans)
+        report.chunks_unchanged += unchanged
+        report.chunks_total += unchanged
+        report.documents = len(loaded.present)
         return plans
 
     @staticmethod
@@ -568,6 +784,102 @@ class IngestJob:
             ChunkWrite(write.id, write.text, write.metadata, vectors[index])
             for index, (write, _) in enumerate(items)
         ]
+
+
+OUTLINE_FIELDS = ("document_id", "source_path", "source_file")
+"""The metadata removals are planned from."""
+STORED_READ_BATCH = 500
+
+
+@dataclass(frozen=True)
+class _FileIdentity:
+    size: int
+    mtime_ns: int
+    sha256: str
+    fingerprint: str
+
+
+@dataclass
+class _LoadedSources:
+    """What reading the sources found: documents parsed, and files skipped as unchanged."""
+
+    parsed: dict[str, ParsedDocument] = field(default_factory=dict)
+    skipped_files: dict[str, tuple[SourceFile, RecordedFile]] = field(default_factory=dict)
+    skipped_documents: dict[str, RecordedDocument] = field(default_factory=dict)
+    """Documents of skipped files that this run keeps (not superseded)."""
+    claimed: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    """Document id -> the file (as shown) and line that first produced it, in source order."""
+    produced: dict[str, tuple[_FileIdentity, list[ParsedDocument]]] = field(default_factory=dict)
+    """Files read without a problem: recorded for the next run."""
+    unrecorded: set[str] = field(default_factory=set)
+    failed_paths: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def present(self) -> set[str]:
+        return self.parsed.keys() | self.skipped_documents.keys()
+
+    def can_skip(self, recorded: RecordedFile, identity: _FileIdentity) -> bool:
+        unchanged = (recorded.sha256, recorded.fingerprint) == (
+            identity.sha256,
+            identity.fingerprint,
+        )
+        # A document id an earlier file took: parsing reports the clash as a first run would.
+        return unchanged and not any(d.id in self.claimed for d in recorded.documents)
+
+    def skip(self, source: SourceFile, recorded: RecordedFile) -> None:
+        path = str(source.path.resolve())
+        self.skipped_files[path] = (source, recorded)
+        for document in recorded.documents:
+            self.claimed[document.id] = (document.source_file, document.line)
+            self.skipped_documents[document.id] = document
+
+    def skipped_chunk_ids(self) -> list[str]:
+        return [c for document in self.skipped_documents.values() for c in document.chunks]
+
+    def skipped_files_unlike(self, stored_by_document: dict[str, list[StoredChunk]]) -> list[str]:
+        """Skipped files whose kept documents the store does not hold chunk for chunk."""
+        return [
+            path
+            for path, (_, recorded) in self.skipped_files.items()
+            if any(
+                document.id in self.skipped_documents
+                and (
+                    not document.chunks
+                    or {c.id for c in stored_by_document.get(document.id, [])}
+                    != document.chunks.keys()
+                )
+                for document in recorded.documents
+            )
+        ]
+
+    def skipped_files_relabelled(self, near_duplicates: list[NearDuplicate]) -> list[str]:
+        """Skipped files with a chunk whose near-duplicate label this run changes."""
+        labels = {duplicate.chunk_id: duplicate.duplicate_of for duplicate in near_duplicates}
+        return [
+            path
+            for path, (_, recorded) in self.skipped_files.items()
+            if any(
+                labels.get(chunk_id, "") != label
+                for document in recorded.documents
+                if document.id in self.skipped_documents
+                for chunk_id, label in document.chunks.items()
+            )
+        ]
+
+
+def _recorded_document(
+    item: ParsedDocument, chunks_by_document: dict[str, list[Chunk]], labels: dict[str, str]
+) -> RecordedDocument:
+    document = item.document
+    return RecordedDocument(
+        document.id,
+        document.provenance.source_file,
+        document.provenance.line,
+        (document.id, str(document.attributes.get("bulletin_number", ""))),
+        tuple(document.supersedes),
+        {chunk.id: labels.get(chunk.id, "") for chunk in chunks_by_document.get(document.id, [])},
+    )
 
 
 def _without_dropped_keys(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,14 @@ class KeywordIndexFiles:
         rows = self._database.execute("SELECT chunk_id, content_hash, metadata FROM chunks")
         return {chunk_id: (content_hash, metadata) for chunk_id, content_hash, metadata in rows}
 
+    def chunk_outline(self, fields: Sequence[str]) -> list[tuple[str, list[Any]]]:
+        """Chunk id and these metadata fields of every chunk, read inside SQLite (an ingest
+        plans its removals from them without reading the whole store)."""
+        columns = ", ".join("json_extract(metadata, ?)" for _ in fields)
+        paths = [f'$."{field}"' for field in fields]
+        found = self._database.execute(f"SELECT chunk_id, {columns} FROM chunks", paths)
+        return [(row[0], list(row[1:])) for row in found]
+
     # Writing ------------------------------------------------------------------------------
 
     def apply(
