@@ -115,9 +115,9 @@ def test_the_cases_are_asked_and_retrieval_scored_over_one_index_and_one_catalog
     built: list[str] = []
 
     class CountedIndex(wiring.KeywordIndex):
-        def __init__(self, store: KnowledgeStore) -> None:
+        def __init__(self, store: KnowledgeStore, *index: Any) -> None:
             built.append("bm25 index")
-            super().__init__(store)
+            super().__init__(store, *index)
 
     from_metadata = VehicleCatalog.from_metadata.__func__  # type: ignore[attr-defined]
 
