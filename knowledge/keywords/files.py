@@ -106,6 +106,11 @@ class KeywordIndexFiles:
         """The store's content revision this index was last brought up to."""
         return self._state(self._database, "revision")
 
+    @property
+    def generation(self) -> int:
+        """Goes up with every write: a reader holding an older view reopens it."""
+        return int(self._state(self._database, "generation") or 0)
+
     def reflects(self, store_revision: str) -> bool:
         """Whether the index holds what the store holds at this revision: its own, or the one
         an ingest announced before marking the store (the instant between the two)."""
@@ -251,12 +256,12 @@ class KeywordIndexFiles:
 
     def view(self) -> IndexView:
         """The index as of its latest write (reopened only when another write happened)."""
-        generation = int(self._state(self._database, "generation") or 0)
+        generation = self.generation
         view = self._view
         if view is not None and generation == self._view_generation:
             return view
         with self._lock:
-            generation = int(self._state(self._database, "generation") or 0)
+            generation = self.generation
             if self._view is None or generation != self._view_generation:
                 self._view = self._load_view()
                 self._view_generation = generation

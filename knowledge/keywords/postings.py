@@ -58,14 +58,15 @@ class Postings:
         vocabulary: dict[str, int] = {}
         term_ids: list[int] = []
         document_ids: list[int] = []
+        counts: list[int] = []
         lengths = np.zeros(len(rows), dtype=np.int32)
         for position, text in enumerate(terms):
             words = text.split()
             lengths[position] = len(words)
-            for word, _ in Counter(words).items():
+            for word, count in Counter(words).items():
                 term_ids.append(vocabulary.setdefault(word, len(vocabulary)))
                 document_ids.append(position)
-        counts = [count for text in terms for count in Counter(text.split()).values()]
+                counts.append(count)
         term_array = np.asarray(term_ids, dtype=np.int32)
         order = np.argsort(term_array, kind="stable")
         pointers = np.zeros(len(vocabulary) + 1, dtype=np.int64)

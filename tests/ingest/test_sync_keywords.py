@@ -82,13 +82,10 @@ def test_a_no_change_re_ingest_leaves_the_index_alone(
 ) -> None:
     corpus = write_corpus(tmp_path / "kb")
     keyword_job(settings).run([corpus])
-    state = settings.kb_state_dir("test") / "keywords" / "keywords.sqlite3"
-    generation = KeywordIndexFiles.open(state.parent)._state(
-        KeywordIndexFiles.open(state.parent)._database, "generation"
-    )
+    directory = settings.kb_state_dir("test") / "keywords"
+    generation = KeywordIndexFiles.open(directory).generation
     keyword_job(settings).run([corpus])
-    index = KeywordIndexFiles.open(state.parent)
-    assert index._state(index._database, "generation") == generation
+    assert KeywordIndexFiles.open(directory).generation == generation
 
 
 @pytest.mark.parametrize("missing", ["folder", "behind"])
