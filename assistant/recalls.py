@@ -7,11 +7,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Protocol
 
 from assistant.records import AnswerSentence, Channel, DraftAnswer, Passage, Vehicle
 from assistant.retrieval import AccessFilter
-from knowledge.filters import AllOf, Equals
-from knowledge.store import KnowledgeStore, StoredChunk
+from knowledge.filters import AllOf, ChunkFilter, Equals
+from knowledge.keywords import IndexedChunk
 
 RECALL_QUESTION = re.compile(
     # Typed as drivers and agents type it: 'recals', 'reacll', 'what's open on it'.
@@ -130,77 +131,65 @@ class RecallNotice:
         return self._sections.get(label, "")
 
 
+class ChunkFinder(Protocol):
+    """Chunks found by their metadata alone, with their text (the keyword index does it from
+    its own columns, without a pass over the vector store)."""
+
+    def find(self, where: ChunkFilter) -> list[IndexedChunk]: ...
+
+    def latest_value(self, field: str, where: ChunkFilter) -> Any: ...
+
+
 class RecallLookup:
     """Lists a vehicle's recall notices, each with its consequence and remedy, cited."""
 
-    def __init__(self, store: KnowledgeStore) -> None:
-        self._store = store
+    def __init__(self, chunks: ChunkFinder) -> None:
+        self._chunks = chunks
         self._through: str | None = None
         self._lock = threading.Lock()
 
     def recalls_for(self, vehicle: Vehicle, channel: Channel) -> list[Passage]:
-        return self._openings(self._vehicle_chunks(vehicle, channel))
+        return _first_chunks(self._vehicle_chunks(vehicle, channel))
 
     def notices_for(self, vehicle: Vehicle, channel: Channel) -> list[RecallNotice]:
         """`recalls_for`, each with its whole text (the remedy is often in a later chunk)."""
         chunks = self._vehicle_chunks(vehicle, channel)
-        texts = self._store.get_texts([chunk.id for chunk in chunks])
         whole: dict[str, list[str]] = {}
         for chunk in sorted(chunks, key=_reading_order):
-            whole.setdefault(chunk.document_id, []).append(texts.get(chunk.id, ""))
+            whole.setdefault(_document_id(chunk), []).append(chunk.text)
         return [
             RecallNotice(passage, "\n".join(whole.get(passage.document_id, [passage.text])))
-            for passage in self._first_chunks(chunks, texts)
+            for passage in _first_chunks(chunks)
         ]
 
-    def _vehicle_chunks(self, vehicle: Vehicle, channel: Channel) -> list[StoredChunk]:
+    def _vehicle_chunks(self, vehicle: Vehicle, channel: Channel) -> list[IndexedChunk]:
         where = AllOf((RECALL_NOTICES, AccessFilter(channel, vehicle).chunk_filter()))
         return [
             chunk
-            for chunk in self._store.iter_chunks(where=where)
+            for chunk in self._chunks.find(where)
             if chunk.metadata.get("vehicle_scope") == "specific"
             and affects(chunk.metadata, vehicle)
         ]
-
-    def _openings(self, chunks: list[StoredChunk]) -> list[Passage]:
-        return self._first_chunks(chunks, self._store.get_texts([chunk.id for chunk in chunks]))
-
-    @staticmethod
-    def _first_chunks(chunks: list[StoredChunk], texts: Mapping[str, str]) -> list[Passage]:
-        """Each document's opening chunk (campaign, vehicles, advisory, remedy), newest first."""
-        first_chunk_per_document: dict[str, Passage] = {}
-        for chunk in sorted(chunks, key=_reading_order):
-            first_chunk_per_document.setdefault(
-                chunk.document_id, Passage(chunk.id, texts.get(chunk.id, ""), chunk.metadata, 1.0)
-            )
-        return sorted(
-            first_chunk_per_document.values(),
-            key=lambda p: str(p.metadata.get("effective_date", "")),
-            reverse=True,
-        )
 
     def data_through(self) -> str | None:
         """The latest date of any recall notice here: what 'no recall found' is as of."""
         with self._lock:  # read once, however many recall questions come first together
             if self._through is None:
-                dates = [
-                    str(chunk.metadata.get("effective_date") or "")
-                    for chunk in self._store.iter_chunks(where=RECALL_NOTICES)
-                ]
-                self._through = max((d for d in dates if d), default="")
+                latest = self._chunks.latest_value("effective_date", RECALL_NOTICES)
+                self._through = str(latest or "")
         return self._through or None
 
     def knows_campaign(self, campaign: str, channel: Channel) -> bool:
         return bool(self._campaign_chunks(campaign, channel))
 
-    def _campaign_chunks(self, campaign: str, channel: Channel) -> list[StoredChunk]:
+    def _campaign_chunks(self, campaign: str, channel: Channel) -> list[IndexedChunk]:
         access = AccessFilter(channel, None).chunk_filter()
         where = AllOf((RECALL_NOTICES, Equals("campaign_short", campaign), access))
-        return list(self._store.iter_chunks(where=where))
+        return self._chunks.find(where)
 
     def campaign(self, campaign: str, channel: Channel) -> DraftAnswer:
         """One campaign's notices (one per model it covers): each line once, citing all."""
-        passages = self._openings(self._campaign_chunks(campaign, channel))
+        passages = _first_chunks(self._campaign_chunks(campaign, channel))
         cited_by: dict[str, list[int]] = {}
         for number, passage in enumerate(passages, 1):
             for line in notice_lines(passage):
@@ -282,5 +271,23 @@ def notice_lines(passage: Passage, prefixes: tuple[str, ...] = RECALL_LINES) -> 
     return [line.strip() for line in passage.text.split("\n") if line.startswith(prefixes)]
 
 
-def _reading_order(chunk: StoredChunk) -> tuple[str, str]:
-    return chunk.document_id, str(chunk.metadata.get("position", 0)).zfill(6)
+def _first_chunks(chunks: list[IndexedChunk]) -> list[Passage]:
+    """Each document's opening chunk (campaign, vehicles, advisory, remedy), newest first."""
+    first_chunk_per_document: dict[str, Passage] = {}
+    for chunk in sorted(chunks, key=_reading_order):
+        first_chunk_per_document.setdefault(
+            _document_id(chunk), Passage(chunk.id, chunk.text, chunk.metadata, 1.0)
+        )
+    return sorted(
+        first_chunk_per_document.values(),
+        key=lambda p: str(p.metadata.get("effective_date", "")),
+        reverse=True,
+    )
+
+
+def _document_id(chunk: IndexedChunk) -> str:
+    return str(chunk.metadata.get("document_id", ""))
+
+
+def _reading_order(chunk: IndexedChunk) -> tuple[str, str]:
+    return _document_id(chunk), str(chunk.metadata.get("position", 0)).zfill(6)

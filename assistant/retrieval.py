@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.protocols import KeywordSearch, PassageSearch, Reranker, Retriever
 from assistant.query_terms import SpellingCorrector, expansion_terms
@@ -16,7 +16,7 @@ from assistant.records import Channel, Passage, RetrievalQuery, RetrievalResult,
 from knowledge.embedder import Embedder
 from knowledge.errors import ConfigurationError
 from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
-from knowledge.keywords import KeywordIndexFiles, catch_up, keyword_tokens
+from knowledge.keywords import IndexedChunk, KeywordIndexFiles, catch_up, keyword_tokens
 from knowledge.records import normalise_vehicle_name
 from knowledge.store import KnowledgeStore
 
@@ -136,6 +136,16 @@ class KeywordIndex:
             self._corrector = SpellingCorrector(self._frequency)
             self._view_generation = view
             self._revision = revision
+
+    def find(self, where: ChunkFilter) -> list[IndexedChunk]:
+        """Every chunk `where` admits, with its text, from the index alone."""
+        self._fresh()
+        return self._index.find(where)
+
+    def latest_value(self, field: str, where: ChunkFilter) -> Any:
+        """The greatest value of a metadata field among the chunks `where` admits."""
+        self._fresh()
+        return self._index.latest_value(field, where)
 
     def corrected(self, text: str) -> str:
         """The text with words the knowledge base never uses replaced by its closest words."""

@@ -66,6 +66,12 @@ def build_search(
     return DenseRetriever(store, embedder), KeywordIndex(store, keywords)
 
 
+def build_keyword_index(settings: GloveboxSettings, store: KnowledgeStore) -> KeywordIndex:
+    """The knowledge base's keyword index, opened from its files beside it: keyword search
+    and metadata lookups (recall notices) read it."""
+    return KeywordIndex(store, open_keyword_index(settings, store.kb))
+
+
 def build_catalog(
     settings: GloveboxSettings, store: KnowledgeStore, keywords: KeywordIndexFiles | None = None
 ) -> VehicleCatalog:
@@ -93,7 +99,7 @@ def build_retriever(
     `keyword` is the knowledge base's keyword index when the caller keeps it (a server warms
     it up)."""
     dense = DenseRetriever(store, embedder)
-    keyword = keyword or KeywordIndex(store, open_keyword_index(settings, store.kb))
+    keyword = keyword or build_keyword_index(settings, store)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))
@@ -154,10 +160,17 @@ def build_services(settings: GloveboxSettings, kb: str) -> Services:
     store = open_knowledge_base(settings, kb, embedder, create=False, load_model=False)
     desk = open_settings_desk(settings)
     lines = CachedEmbedder(embedder)
-    keyword = KeywordIndex(store, open_keyword_index(settings, kb))
+    keyword = build_keyword_index(settings, store)
     retriever = build_retriever(settings, store, embedder, lines, keyword=keyword)
     assistant = build_assistant(
-        settings, kb, embedder=embedder, desk=desk, store=store, retriever=retriever, lines=lines
+        settings,
+        kb,
+        embedder=embedder,
+        desk=desk,
+        store=store,
+        retriever=retriever,
+        keyword=keyword,
+        lines=lines,
     )
     return Services(
         assistant=assistant,
@@ -203,6 +216,7 @@ def build_assistant(
     desk: DeskStores | None = None,
     store: KnowledgeStore | None = None,
     retriever: HybridRetriever | None = None,
+    keyword: KeywordIndex | None = None,
     lines: CachedEmbedder | None = None,
 ) -> Assistant:
     """The assistant for one knowledge base: extractive by default, an LLM when one is set.
@@ -210,8 +224,9 @@ def build_assistant(
     `generator_kind` overrides that choice (the eval suite compares the two); `store` is the
     knowledge base already opened with `embedder`, when the caller has one, and `retriever`
     its `build_retriever`, when the caller also retrieves (the eval scores retrieval with it);
-    `lines` the line cache that retriever's reranker shares. The vehicle catalogue is read
-    from the knowledge base when first needed.
+    `keyword` the keyword index it searches (recall lookups read it too); `lines` the line
+    cache that retriever's reranker shares. The vehicle catalogue is read from the knowledge
+    base when first needed.
     """
     if generator_kind == "llm" and not settings.llm_base_url:
         raise ConfigurationError(
@@ -248,8 +263,9 @@ def build_assistant(
         generator = LlmAnswerGenerator(chat_model)
         support = LlmSupportJudge(chat_model)
         rewriter = LlmQueryRewriter(chat_model)
+    keyword = keyword or build_keyword_index(settings, store)
     if retriever is None:
-        retriever = build_retriever(settings, store, embedder, lines)
+        retriever = build_retriever(settings, store, embedder, lines, keyword=keyword)
     return Assistant(
         retriever=retriever,
         generator=generator,
@@ -260,7 +276,7 @@ def build_assistant(
         catalog=CatalogOnFirstUse(
             lambda: build_catalog(settings, store, open_keyword_index(settings, store.kb))
         ),
-        recalls=RecallLookup(store),
+        recalls=RecallLookup(keyword),
         sections=SectionExpander(store),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),
         safety=build_safety_detector(settings, lines),
@@ -338,6 +354,7 @@ class WarmUp:
             ("keyword index", services.keyword.prepare),
             ("vector index", lambda: services.retriever.run(query)),
             ("vehicle catalogue", lambda: services.assistant.catalog),
+            ("recall notices", services.recalls.data_through),
             ("safety layer", lambda: services.assistant.safety.detect(WARM_UP_QUESTION)),
         ]
 

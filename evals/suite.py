@@ -188,14 +188,15 @@ class EvalSuite:
     def _runner(self, plan: _Plan, embedder: Embedder) -> EvalRunner:
         """The assistant for the plan's knowledge base; retrieval is scored with its retriever
         and vehicles found with its catalogue (one BM25 index per knowledge base)."""
-        from assistant.wiring import build_assistant, build_retriever
+        from assistant.wiring import build_assistant, build_keyword_index, build_retriever
         from knowledge.components import open_knowledge_base
 
         settings = self._settings
         if plan.profile_path is not None:
             settings = settings.model_copy(update={"profile_path": plan.profile_path})
         store = open_knowledge_base(settings, plan.kb, embedder, create=False)
-        retriever = build_retriever(settings, store, embedder)
+        keyword = build_keyword_index(settings, store)
+        retriever = build_retriever(settings, store, embedder, keyword=keyword)
         assistant = build_assistant(
             settings,
             plan.kb,
@@ -203,6 +204,7 @@ class EvalSuite:
             generator_kind=self._generator,
             store=store,
             retriever=retriever,
+            keyword=keyword,
         )
         return EvalRunner(assistant, retriever, store, assistant.catalog, self._checker)
 

@@ -133,6 +133,19 @@ class IndexView:
             if row in chunks
         ]
 
+    def matching_rows(self, where: ChunkFilter | None) -> np.ndarray:
+        """The rows of every live chunk `where` admits (all of them for None), in row order."""
+        import numpy as np
+
+        masks = self._mask(where) if where is not None else None
+        chosen = [
+            part.rows[
+                self._alive[index] & masks[index] if masks is not None else self._alive[index]
+            ]
+            for index, part in enumerate(self._parts)
+        ]
+        return np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=np.int64)
+
     def _part_scores(self, part: Postings, weights: Mapping[str, float]) -> np.ndarray:
         import numpy as np
 

@@ -27,6 +27,8 @@ SCHEMA_VERSION = 1
 FILTER_FIELDS = ("audience", "vehicle_scope", "make", "model", "year_first", "year_last", "kind")
 """Metadata the assistant filters on, coded into every snapshot (others are read when asked)."""
 COMPACT_MIN_CHANGES = 2000
+ROWS_PER_READ = 500
+"""Rows read back in one SQLite statement (under its limit on bound parameters)."""
 COMPACT_CHANGED_SHARE = 0.1
 
 
@@ -303,6 +305,22 @@ class KeywordIndexFiles:
             row: IndexedChunk(chunk_id, content_hash, json.loads(metadata), text)
             for row, chunk_id, content_hash, metadata, text in found
         }
+
+    def find(self, where: ChunkFilter | None) -> list[IndexedChunk]:
+        """Every chunk `where` admits, with its text, in the order they were indexed: a
+        metadata lookup (a vehicle's recall notices) that never reads the vector store."""
+        rows = [int(row) for row in self.view().matching_rows(where)]
+        found: dict[int, IndexedChunk] = {}
+        for start in range(0, len(rows), ROWS_PER_READ):
+            found.update(self.chunks(rows[start : start + ROWS_PER_READ]))
+        return [found[row] for row in rows if row in found]
+
+    def latest_value(self, field: str, where: ChunkFilter | None) -> Any:
+        """The greatest value of one metadata field among the chunks `where` admits (None
+        when none has it): an ISO date's 'as of', read as one column."""
+        values = self.metadata_column(field, self.view().matching_rows(where))
+        present = [value for value in values if value not in (None, "")]
+        return max(present, key=str) if present else None
 
     def distinct_metadata(self, fields: Sequence[str]) -> list[dict[str, Any]]:
         """Each distinct combination of these metadata fields among the chunks (the vehicle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from assistant.recalls import (
     rank_for_question,
 )
 from assistant.records import Channel, Passage, Vehicle
+from assistant.retrieval import KeywordIndex
 from knowledge.filters import ChunkFilter
 from knowledge.records import MetadataValue
 from knowledge.store import ChunkWrite, StoredChunk
@@ -199,7 +201,7 @@ def recall_store() -> InMemoryKnowledgeStore:
 def test_a_vehicles_recalls_are_its_own_for_the_askers_audience(
     recall_store: InMemoryKnowledgeStore,
 ) -> None:
-    lookup = RecallLookup(recall_store)
+    lookup = RecallLookup(KeywordIndex(recall_store))
     karst_2023 = Vehicle("Halvard", "Karst", 2023)
     assert [p.chunk_id for p in lookup.recalls_for(karst_2023, Channel.DRIVER)] == ["r-karst:0"]
     agent_view = lookup.recalls_for(karst_2023, Channel.AGENT)
@@ -214,7 +216,7 @@ def test_a_vehicles_recalls_are_its_own_for_the_askers_audience(
 def test_a_campaign_is_known_only_to_the_audiences_it_is_for(
     recall_store: InMemoryKnowledgeStore,
 ) -> None:
-    lookup = RecallLookup(recall_store)
+    lookup = RecallLookup(KeywordIndex(recall_store))
     assert lookup.knows_campaign("24V210", Channel.DRIVER)
     assert not lookup.knows_campaign("23V001", Channel.DRIVER)
     assert lookup.knows_campaign("23V001", Channel.AGENT)
@@ -223,20 +225,46 @@ def test_a_campaign_is_known_only_to_the_audiences_it_is_for(
     assert lookup.data_through() == "2024-01-01"
 
 
-class CountingRecallStore(InMemoryKnowledgeStore):
-    def __init__(self) -> None:
-        super().__init__()
+class CountingFinder(KeywordIndex):
+    def __init__(self, store: InMemoryKnowledgeStore) -> None:
+        super().__init__(store)
         self.reads = 0
 
-    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+    def latest_value(self, field: str, where: ChunkFilter) -> Any:
         self.reads += 1
-        time.sleep(0.05)  # a read of every recall notice takes time
-        yield from super().iter_chunks(where)
+        time.sleep(0.05)  # a read of every recall notice's date takes time
+        return super().latest_value(field, where)
 
 
 def test_recall_questions_arriving_together_read_the_notices_dates_once() -> None:
-    store = CountingRecallStore()
+    store = InMemoryKnowledgeStore()
     store.write([recall_chunk("r-karst:0", "24V210", "public", "karst", [2022, 2023])])
-    lookup = RecallLookup(store)
+    finder = CountingFinder(store)
+    lookup = RecallLookup(finder)
     assert run_at_once(6, lookup.data_through) == ["2024-01-01"] * 6
-    assert store.reads == 1
+    assert finder.reads == 1
+
+
+class StoreWithoutMetadataReads(InMemoryKnowledgeStore):
+    """Counts reads that filter on metadata, the pass over the store a lookup must not make."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filtered_reads = 0
+
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+        if where is not None:
+            self.filtered_reads += 1
+        yield from super().iter_chunks(where)
+
+
+def test_a_recall_lookup_reads_the_keyword_index_not_the_store() -> None:
+    store = StoreWithoutMetadataReads()
+    store.write([recall_chunk("r-karst:0", "24V210", "public", "karst", [2022, 2023])])
+    lookup = RecallLookup(KeywordIndex(store))
+    assert [
+        p.chunk_id for p in lookup.recalls_for(Vehicle("Halvard", "Karst", 2023), Channel.DRIVER)
+    ] == ["r-karst:0"]
+    assert lookup.knows_campaign("24V210", Channel.DRIVER)
+    assert lookup.data_through() == "2024-01-01"
+    assert store.filtered_reads == 0

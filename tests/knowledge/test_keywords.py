@@ -108,6 +108,21 @@ def test_filters_select_exactly_what_matches_selects(tmp_path: Path) -> None:
         assert found == expected, where
 
 
+def test_finding_by_metadata_gives_every_live_match_with_its_text(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    index, alive = changed_index(tmp_path, rng)
+    for _ in range(30):
+        where = random_filter(rng)
+        expected = [chunk for chunk in alive if matches(where, chunk.metadata)]
+        found = index.find(where)
+        assert sorted(found, key=lambda c: c.id) == sorted(expected, key=lambda c: c.id), where
+    latest = index.latest_value("year_first", Equals("audience", "public"))
+    assert latest == max(
+        c.metadata["year_first"] for c in alive if c.metadata["audience"] == "public"
+    )
+    assert index.latest_value("missing_field", Equals("audience", "public")) is None
+
+
 def test_catching_up_reads_only_the_chunks_that_changed() -> None:
     store = InMemoryKnowledgeStore()
     writes = [
