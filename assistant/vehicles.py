@@ -181,7 +181,8 @@ class VehicleCatalog:
         self, vehicles: Iterable[CatalogEntry], *, profile: CarmakerProfile = NO_PROFILE
     ) -> None:
         self.profile = profile
-        self._coverage: list[_Coverage] = []
+        self._coverage: dict[_Coverage, None] = {}  # in first-seen order, each once
+        self._coverage_of_model: dict[str | None, list[_Coverage]] = {}
         self._make_names: dict[str, str] = {}
         self._model_names: dict[str, str] = {}
         self._makes_of_model: dict[str, set[str]] = {}
@@ -200,7 +201,8 @@ class VehicleCatalog:
                 make_key, model_key, _known_year(year_first), _known_year(year_last)
             )
             if coverage not in self._coverage:
-                self._coverage.append(coverage)
+                self._coverage[coverage] = None
+                self._coverage_of_model.setdefault(model_key, []).append(coverage)
         self._model_pattern = _names_pattern(self._model_names)
         aliases = {
             alias: target for alias, target in MAKE_ALIASES.items() if target in self._make_names
@@ -224,6 +226,7 @@ class VehicleCatalog:
             and MAKE_ALIASES.get(normalise_vehicle_name(make)) not in self._make_names
         }
         self._other_make_pattern = _names_pattern(self._other_make_names)
+        self._close_cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
 
     @classmethod
     def from_metadata(
@@ -267,17 +270,28 @@ class VehicleCatalog:
         models = self.models()
         if len(models) <= limit:
             return models
-        import difflib
 
         words = [w for w in re.findall(r"[a-z0-9-]+", text.lower()) if not w.isdigit()]
-        keys = {normalise_vehicle_name(name): name for name in models}
         close: dict[str, float] = {}
         for word in words:
-            for key in difflib.get_close_matches(normalise_vehicle_name(word), keys, limit, 0.75):
-                ratio = difflib.SequenceMatcher(None, normalise_vehicle_name(word), key).ratio()
+            for key, ratio in self._close_models(normalise_vehicle_name(word), limit):
                 close[key] = max(close.get(key, 0.0), ratio)
         best = sorted(close, key=lambda key: -close[key])[:limit]
-        return [keys[key] for key in best]
+        return [self._model_names[key] for key in best]
+
+    def _close_models(self, word: str, limit: int) -> list[tuple[str, float]]:
+        """The model names within a small edit of one word, with their similarity; kept per
+        word, since drivers' words repeat and the catalogue does not change."""
+        import difflib
+
+        cached = self._close_cache.get((word, limit))
+        if cached is None:
+            matches = difflib.get_close_matches(word, self._model_names, limit, 0.75)
+            cached = [(key, difflib.SequenceMatcher(None, word, key).ratio()) for key in matches]
+            if len(self._close_cache) > 4096:
+                self._close_cache.clear()
+            self._close_cache[(word, limit)] = cached
+        return cached
 
     def choices_phrase(self, text: str = "") -> str:
         """' (Roadster, Coupe or Van)' to put after 'the model', or '' to ask in words."""
@@ -318,7 +332,7 @@ class VehicleCatalog:
     def model_years(self, model: str) -> tuple[int, int] | None:
         """First and last model year of the model's own documents; None if they don't say."""
         key = normalise_vehicle_name(model)
-        spans = [c for c in self._coverage if c.model == key]
+        spans = self._coverage_of_model.get(key, [])
         if not spans or any(c.year_first is None or c.year_last is None for c in spans):
             return None
         return min(c.year_first or 0 for c in spans), max(c.year_last or 0 for c in spans)
@@ -339,8 +353,14 @@ class VehicleCatalog:
             return False
         make_key = normalise_vehicle_name(vehicle.make) if vehicle.make else None
         model_key = normalise_vehicle_name(vehicle.model) if vehicle.model else None
+        # A model's own documents, or make-wide ones; nothing else can apply to it.
+        candidates: Iterable[_Coverage] = (
+            [*self._coverage_of_model.get(model_key, []), *self._coverage_of_model.get(None, [])]
+            if model_key
+            else self._coverage
+        )
         return any(
-            coverage.applies_to(make_key, model_key, vehicle.year) for coverage in self._coverage
+            coverage.applies_to(make_key, model_key, vehicle.year) for coverage in candidates
         )
 
     def find_in_text(self, text: str) -> Vehicle | None:
