@@ -76,19 +76,33 @@ def _same_case(original: str, corrected: str) -> str:
 
 
 class DenseRetriever:
-    """Nearest chunks by embedding in Chroma, with the access filter inside the query."""
+    """Nearest chunks by embedding in Chroma, with the access filter inside the query.
 
-    def __init__(self, store: KnowledgeStore, embedder: Embedder) -> None:
+    `admitted` lists the ids a filter admits (the keyword index's `admitted_ids`), so a
+    selective filter is searched among them rather than by Chroma's pre-filter."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        admitted: Callable[[ChunkFilter], list[str] | None] | None = None,
+    ) -> None:
         self._store = store
         self._embedder = embedder
+        self._admitted = admitted
 
     def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
         embedding = self._embedder.embed_query(query.text)
         where = AccessFilter(query.channel, query.vehicle).chunk_filter()
+        admitted = self._admitted
+        hits = self._store.query(
+            embedding,
+            k=k,
+            where=where,
+            admitted=(lambda: admitted(where)) if admitted is not None else None,
+        )
         passages = []
-        for rank, (chunk, text, distance) in enumerate(
-            self._store.query(embedding, k=k, where=where), start=1
-        ):
+        for rank, (chunk, text, distance) in enumerate(hits, start=1):
             similarity = 1.0 - distance
             passages.append(
                 Passage(chunk.id, text, chunk.metadata, similarity, rank, None, similarity)
@@ -141,6 +155,11 @@ class KeywordIndex:
         """Every chunk `where` admits, with its text, from the index alone."""
         self._fresh()
         return self._index.find(where)
+
+    def admitted_ids(self, where: ChunkFilter) -> list[str]:
+        """The ids of every chunk `where` admits, as the store holds them now."""
+        self._fresh()
+        return self._index.admitted_ids(where)
 
     def latest_value(self, field: str, where: ChunkFilter) -> Any:
         """The greatest value of a metadata field among the chunks `where` admits."""

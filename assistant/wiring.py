@@ -98,8 +98,8 @@ def build_retriever(
     """`line_embedder` embeds the lines the reranker compares (share a `CachedEmbedder`);
     `keyword` is the knowledge base's keyword index when the caller keeps it (a server warms
     it up)."""
-    dense = DenseRetriever(store, embedder)
     keyword = keyword or build_keyword_index(settings, store)
+    dense = DenseRetriever(store, embedder, keyword.admitted_ids)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))

@@ -8,7 +8,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
@@ -37,6 +37,8 @@ COLLECTION_PREFIX = "glovebox-"
 STORE_SCHEMA_VERSION = 1
 READ_PAGE_SIZE = 2000
 DEFAULT_EF_SEARCH = 100
+MAX_ADMITTED_IDS = 20_000
+"""Ids a query is searched among; a filter admitting more is left to Chroma's pre-filter."""
 """Chroma's HNSW `ef_search` when a collection does not say."""
 
 
@@ -164,10 +166,16 @@ class KnowledgeStore(Protocol):
         ...
 
     def query(
-        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
+        self,
+        embedding: list[float],
+        *,
+        k: int,
+        where: ChunkFilter | None = None,
+        admitted: Callable[[], Sequence[str] | None] | None = None,
     ) -> list[tuple[StoredChunk, str, float]]:
         """The k nearest chunks (that `where` matches) as (chunk, text, cosine distance),
-        nearest first."""
+        nearest first. `admitted`, when given, lists the ids `where` admits (None when it
+        cannot tell): a store may search among them instead of filtering."""
         ...
 
 
@@ -364,13 +372,20 @@ class ChromaKnowledgeStore:
             self._collection.delete(ids=list(ids))
 
     def query(
-        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
+        self,
+        embedding: list[float],
+        *,
+        k: int,
+        where: ChunkFilter | None = None,
+        admitted: Callable[[], Sequence[str] | None] | None = None,
     ) -> list[Hit]:
         """The k nearest chunks as (chunk, text, cosine distance), nearest first.
 
         A filter is first tried on unfiltered neighbours in Python (`PostFilterPlan`): Chroma's
         own pre-filter reads every chunk it admits, which costs more than the search itself
-        from a few thousand chunks on. When too few neighbours pass, Chroma filters."""
+        from a few thousand chunks on. When too few neighbours pass, a filter whose chunks
+        `admitted` lists (a vehicle's, from the keyword index) is searched among those ids;
+        any other, Chroma filters."""
         if where is None:
             return self._nearest(embedding, k, None)
         plan = self._post_filter
@@ -379,6 +394,9 @@ class ChromaKnowledgeStore:
             hits, complete = self._post_filtered(embedding, k, where, read)
             if complete:
                 return hits
+        ids = admitted() if admitted is not None else None
+        if ids is not None and len(ids) <= MAX_ADMITTED_IDS:
+            return self._nearest_among(embedding, k, ids) if ids else []
         started = time.perf_counter()
         hits = self._nearest(embedding, k, where)
         plan.observe_filtered(where, seconds=time.perf_counter() - started)
@@ -451,7 +469,17 @@ class ChromaKnowledgeStore:
             f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
         )
 
-    def _nearest(self, embedding: list[float], k: int, where: ChunkFilter | None) -> list[Hit]:
+    def _nearest_among(self, embedding: list[float], k: int, ids: Sequence[str]) -> list[Hit]:
+        return self._nearest(embedding, min(k, len(ids)), None, ids=ids)
+
+    def _nearest(
+        self,
+        embedding: list[float],
+        k: int,
+        where: ChunkFilter | None,
+        *,
+        ids: Sequence[str] | None = None,
+    ) -> list[Hit]:
         from chromadb.errors import InternalError
 
         try:
@@ -459,6 +487,7 @@ class ChromaKnowledgeStore:
                 query_embeddings=[embedding],  # type: ignore[arg-type]
                 n_results=k,
                 where=chroma_where(where),
+                ids=list(ids) if ids is not None else None,
                 include=["metadatas", "documents", "distances"],
             )
         except InternalError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -176,7 +176,12 @@ class InMemoryKnowledgeStore:
             self._chunks.pop(chunk_id, None)
 
     def query(
-        self, embedding: list[float], *, k: int, where: ChunkFilter | None = None
+        self,
+        embedding: list[float],
+        *,
+        k: int,
+        where: ChunkFilter | None = None,
+        admitted: Callable[[], Sequence[str] | None] | None = None,
     ) -> list[tuple[StoredChunk, str, float]]:
         scored = [
             (chunk, text, 1.0 - _cosine(embedding, self._chunks[chunk.id][2]))

@@ -315,6 +315,17 @@ class KeywordIndexFiles:
             found.update(self.chunks(rows[start : start + ROWS_PER_READ]))
         return [found[row] for row in rows if row in found]
 
+    def admitted_ids(self, where: ChunkFilter | None) -> list[str]:
+        """The ids of every chunk `where` admits (texts not read)."""
+        rows = [int(row) for row in self.view().matching_rows(where)]
+        found: list[str] = []
+        for start in range(0, len(rows), ROWS_PER_READ):
+            part = rows[start : start + ROWS_PER_READ]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT chunk_id FROM chunks WHERE row IN ({marks}) ORDER BY row"
+            found += [chunk_id for (chunk_id,) in self._database.execute(query, part)]
+        return found
+
     def latest_value(self, field: str, where: ChunkFilter | None) -> Any:
         """The greatest value of one metadata field among the chunks `where` admits (None
         when none has it): an ISO date's 'as of', read as one column."""

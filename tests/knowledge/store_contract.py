@@ -168,6 +168,25 @@ class KnowledgeStoreContract:
             "c3", "c5",
         ]  # fmt: skip
 
+    def test_a_filtered_query_told_the_admitted_ids_finds_the_same(
+        self, store: KnowledgeStore
+    ) -> None:
+        store.write(
+            [
+                ChunkWrite(f"c{n}", f"text {n}", {"document_id": "d", "far": n >= 140},
+                           toward(n * 0.5))
+                for n in range(148)
+            ]
+        )  # fmt: skip
+        far = Equals("far", True)
+        admitted = [f"c{n}" for n in range(140, 148)]
+        for _ in range(2):
+            found = store.query(toward(0), k=3, where=far, admitted=lambda: admitted)
+            assert [chunk.id for chunk, _, _ in found] == ["c140", "c141", "c142"]
+            assert [text for _, text, _ in found] == ["text 140", "text 141", "text 142"]
+        told_nothing = store.query(toward(0), k=3, where=far, admitted=lambda: None)
+        assert [chunk.id for chunk, _, _ in told_nothing] == ["c140", "c141", "c142"]
+
     def test_a_filter_that_matches_nothing_returns_nothing(self, store: KnowledgeStore) -> None:
         write_library(store)
         nobody = Equals("audience", "nobody")

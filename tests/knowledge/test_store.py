@@ -26,6 +26,7 @@ from tests.knowledge.store_contract import (
     CONTRACT_DIMENSION,
     CONTRACT_MODEL,
     KnowledgeStoreContract,
+    toward,
 )
 
 
@@ -170,3 +171,22 @@ def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() ->
     assert plan.read_for(other, 30, search_depth=100) is None
     plan.observe_read(Equals("make", "rare"), passed=1, read=100, seconds=0.03)
     assert plan.read_for(Equals("make", "rare"), 30, search_depth=100) is None, "too deep"
+
+
+def test_a_selective_filter_is_searched_among_the_ids_it_admits(settings: GloveboxSettings) -> None:
+    """When too few unfiltered neighbours pass, the ids the caller says the filter admits are
+    searched (here a list that leaves out the nearest match: the list is what is searched)."""
+    store = ChromaKnowledgeStore.open(
+        make_chroma_client(settings), "among", model_name=CONTRACT_MODEL,
+        dimension=CONTRACT_DIMENSION,
+    )  # fmt: skip
+    store.write(
+        [
+            ChunkWrite(f"c{n}", f"text {n}", {"document_id": "d", "far": n >= 140},
+                       toward(n * 0.5))
+            for n in range(148)
+        ]
+    )  # fmt: skip
+    far = Equals("far", True)
+    told = store.query(toward(0), k=2, where=far, admitted=lambda: ["c143", "c141"])
+    assert [chunk.id for chunk, _, _ in told] == ["c141", "c143"]  # c140 was not listed
