@@ -688,12 +688,7 @@ class Assistant:
 
     def _without_vehicle(self, text: str) -> str:
         """The question's topic: vehicle words only steer the filter, not the wording."""
-        names = [re.escape(name) for name in self.catalog.models()]
-        patterns = [r"\b[A-HJ-NPR-Z0-9]{17}\b", r"\b(19|20)\d{2}\b", r"'\d{2}\b"]
-        if names:
-            patterns.append(r"\b(" + "|".join(names) + r")\b")
-        topic = re.sub("|".join(patterns), " ", text, flags=re.IGNORECASE)
-        return re.sub(r"\s+", " ", topic).strip() or text
+        return self.catalog.without_vehicle_words(text)
 
     @staticmethod
     def _needs_vehicle(vehicle: Vehicle | None, topic: str, passages: list[Passage]) -> bool:

@@ -6,6 +6,7 @@ catalog.find_in_text("My 2022 roadster shows a yellow light")  # Acme Roadster 2
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -209,6 +210,10 @@ class VehicleCatalog:
         }
         self._make_pattern = _names_pattern({**self._make_names, **aliases})
         self._model_keys = {compact_name(key): key for key in sorted(self._model_names)}
+        self._model_keys_by_initial: dict[str, list[str]] = {}
+        for compact in self._model_keys:
+            if compact:
+                self._model_keys_by_initial.setdefault(compact[0], []).append(compact)
         self._models_per_make: dict[str, int] = {}
         for makes in self._makes_of_model.values():
             for make in makes:
@@ -292,6 +297,19 @@ class VehicleCatalog:
                 self._close_cache.clear()
             self._close_cache[(word, limit)] = cached
         return cached
+
+    def without_vehicle_words(self, text: str) -> str:
+        """The text without its VINs, model years and model names (the topic of a question)."""
+        topic = self._vehicle_words.sub(" ", text)
+        return re.sub(r"\s+", " ", topic).strip() or text
+
+    @functools.cached_property
+    def _vehicle_words(self) -> re.Pattern[str]:
+        names = [re.escape(name) for name in self.models()]
+        patterns = [r"\b[A-HJ-NPR-Z0-9]{17}\b", r"\b(19|20)\d{2}\b", r"'\d{2}\b"]
+        if names:
+            patterns.append(r"\b(" + "|".join(names) + r")\b")
+        return re.compile("|".join(patterns), re.IGNORECASE)
 
     def choices_phrase(self, text: str = "") -> str:
         """' (Roadster, Coupe or Van)' to put after 'the model', or '' to ask in words."""
@@ -485,9 +503,8 @@ class VehicleCatalog:
                     continue
                 candidates = [
                     key
-                    for key in self._model_keys
-                    if key[0] == written[0]
-                    and abs(len(key) - len(written)) <= 1
+                    for key in self._model_keys_by_initial.get(written[0], ())
+                    if abs(len(key) - len(written)) <= 1
                     and (
                         not self._needs_a_cue(self._model_keys[key])
                         or self._makes_of_model.get(self._model_keys[key], set()) & makes_named
