@@ -99,12 +99,14 @@ def build_retriever(
     `keyword` is the knowledge base's keyword index when the caller keeps it (a server warms
     it up)."""
     keyword = keyword or build_keyword_index(settings, store)
-    dense = DenseRetriever(store, embedder, keyword.admitted_ids)
+    lines = line_embedder or CachedEmbedder(embedder)
+    # The shared cache embeds the question once for the safety layer and the dense search.
+    dense = DenseRetriever(store, lines, keyword.admitted_ids)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))
     elif settings.retrieval_line_rerank:
-        reranker = UnitReranker(line_embedder or CachedEmbedder(embedder))
+        reranker = UnitReranker(lines)
     return HybridRetriever(
         dense,
         keyword,

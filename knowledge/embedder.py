@@ -191,6 +191,9 @@ class SentenceTransformerEmbedder:
     vectors = embedder.embed_documents(["Reset the TPMS light"])
     """
 
+    query_is_document = True
+    """A query is embedded as a document is (no prompt): a cache may answer one with the other."""
+
     def __init__(
         self, model_path: Path | None = None, *, batch_size: int = 32, device: str = "cpu"
     ) -> None:
@@ -362,6 +365,9 @@ class CachedEmbedder:
         return [found[text] for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
+        # The question a safety check just embedded as a document is not embedded again.
+        if getattr(self._inner, "query_is_document", False):
+            return self.embed_documents([text])[0]
         return self._inner.embed_query(text)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

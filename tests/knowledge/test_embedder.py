@@ -158,6 +158,30 @@ def test_a_cached_line_evicted_while_its_request_embeds_is_still_returned() -> N
         assert request.result(10) == inner.embed_documents(["cached line", "new line"])
 
 
+class CountingEmbedder(HashEmbedder):
+    def __init__(self, *, query_is_document: bool) -> None:
+        super().__init__()
+        self.query_is_document = query_is_document
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += texts
+        return super().embed_documents(texts)
+
+
+def test_a_query_embedded_as_a_document_comes_from_the_cache() -> None:
+    same = CountingEmbedder(query_is_document=True)
+    cache = CachedEmbedder(same)
+    cache.embed_documents(["my brakes feel soft"])
+    assert cache.embed_query("my brakes feel soft") == same.embed_query("my brakes feel soft")
+    assert same.embedded == ["my brakes feel soft"]  # once, for both
+    prompted = CountingEmbedder(query_is_document=False)
+    cache = CachedEmbedder(prompted)
+    cache.embed_documents(["my brakes feel soft"])
+    cache.embed_query("my brakes feel soft")
+    assert len(prompted.embedded) == 1  # its query went to the model's own embed_query
+
+
 def test_dimension_window_and_token_counts_need_no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_model(path: str, device: str) -> None:
         raise AssertionError("the model was loaded")
