@@ -156,7 +156,7 @@ class RecallLookup:
         chunks = self._vehicle_chunks(vehicle, channel)
         whole: dict[str, list[str]] = {}
         for chunk in sorted(chunks, key=_reading_order):
-            whole.setdefault(_document_id(chunk), []).append(chunk.text)
+            whole.setdefault(chunk.document_id, []).append(chunk.text)
         return [
             RecallNotice(passage, "\n".join(whole.get(passage.document_id, [passage.text])))
             for passage in _first_chunks(chunks)
@@ -276,7 +276,7 @@ def _first_chunks(chunks: list[IndexedChunk]) -> list[Passage]:
     first_chunk_per_document: dict[str, Passage] = {}
     for chunk in sorted(chunks, key=_reading_order):
         first_chunk_per_document.setdefault(
-            _document_id(chunk), Passage(chunk.id, chunk.text, chunk.metadata, 1.0)
+            chunk.document_id, Passage(chunk.id, chunk.text, chunk.metadata, 1.0)
         )
     return sorted(
         first_chunk_per_document.values(),
@@ -285,9 +285,5 @@ def _first_chunks(chunks: list[IndexedChunk]) -> list[Passage]:
     )
 
 
-def _document_id(chunk: IndexedChunk) -> str:
-    return str(chunk.metadata.get("document_id", ""))
-
-
 def _reading_order(chunk: IndexedChunk) -> tuple[str, str]:
-    return _document_id(chunk), str(chunk.metadata.get("position", 0)).zfill(6)
+    return chunk.document_id, str(chunk.metadata.get("position", 0)).zfill(6)

@@ -85,7 +85,7 @@ class DenseRetriever:
         self,
         store: KnowledgeStore,
         embedder: Embedder,
-        admitted: Callable[[ChunkFilter], list[str] | None] | None = None,
+        admitted: Callable[[ChunkFilter], Sequence[str]] | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder

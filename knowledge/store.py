@@ -37,9 +37,9 @@ COLLECTION_PREFIX = "glovebox-"
 STORE_SCHEMA_VERSION = 1
 READ_PAGE_SIZE = 2000
 DEFAULT_EF_SEARCH = 100
+"""Chroma's HNSW `ef_search` when a collection does not say."""
 MAX_ADMITTED_IDS = 20_000
 """Ids a query is searched among; a filter admitting more is left to Chroma's pre-filter."""
-"""Chroma's HNSW `ef_search` when a collection does not say."""
 
 
 def collection_name(kb: str) -> str:
@@ -396,7 +396,7 @@ class ChromaKnowledgeStore:
                 return hits
         ids = admitted() if admitted is not None else None
         if ids is not None and len(ids) <= MAX_ADMITTED_IDS:
-            return self._nearest_among(embedding, k, ids) if ids else []
+            return self._nearest(embedding, min(k, len(ids)), None, ids=ids) if ids else []
         started = time.perf_counter()
         hits = self._nearest(embedding, k, where)
         plan.observe_filtered(where, seconds=time.perf_counter() - started)
@@ -468,9 +468,6 @@ class ChromaKnowledgeStore:
             f"the vector index of knowledge base {self.kb!r} failed ({error}); run "
             f"`glovebox kb check --kb {self.kb}` to find the damage and how to mend it",
         )
-
-    def _nearest_among(self, embedding: list[float], k: int, ids: Sequence[str]) -> list[Hit]:
-        return self._nearest(embedding, min(k, len(ids)), None, ids=ids)
 
     def _nearest(
         self,

@@ -29,6 +29,10 @@ class IndexedChunk:
     metadata: dict[str, Any]
     text: str
 
+    @property
+    def document_id(self) -> str:
+        return str(self.metadata.get("document_id", ""))
+
 
 @dataclass(frozen=True)
 class KeywordHit:

@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,9 @@ SCHEMA_VERSION = 1
 FILTER_FIELDS = ("audience", "vehicle_scope", "make", "model", "year_first", "year_last", "kind")
 """Metadata the assistant filters on, coded into every snapshot (others are read when asked)."""
 COMPACT_MIN_CHANGES = 2000
+COMPACT_CHANGED_SHARE = 0.1
 ROWS_PER_READ = 500
 """Rows read back in one SQLite statement (under its limit on bound parameters)."""
-COMPACT_CHANGED_SHARE = 0.1
 
 
 class KeywordIndexFiles:
@@ -309,22 +309,25 @@ class KeywordIndexFiles:
     def find(self, where: ChunkFilter | None) -> list[IndexedChunk]:
         """Every chunk `where` admits, with its text, in the order they were indexed: a
         metadata lookup (a vehicle's recall notices) that never reads the vector store."""
-        rows = [int(row) for row in self.view().matching_rows(where)]
-        found: dict[int, IndexedChunk] = {}
-        for start in range(0, len(rows), ROWS_PER_READ):
-            found.update(self.chunks(rows[start : start + ROWS_PER_READ]))
-        return [found[row] for row in rows if row in found]
+        found: list[IndexedChunk] = []
+        for rows in self._matching_row_batches(where):
+            chunks = self.chunks(rows)
+            found += [chunks[row] for row in rows if row in chunks]
+        return found
 
     def admitted_ids(self, where: ChunkFilter | None) -> list[str]:
-        """The ids of every chunk `where` admits (texts not read)."""
-        rows = [int(row) for row in self.view().matching_rows(where)]
+        """The ids of every chunk `where` admits, in row order (texts not read)."""
         found: list[str] = []
-        for start in range(0, len(rows), ROWS_PER_READ):
-            part = rows[start : start + ROWS_PER_READ]
-            marks = ",".join("?" * len(part))
+        for rows in self._matching_row_batches(where):
+            marks = ",".join("?" * len(rows))
             query = f"SELECT chunk_id FROM chunks WHERE row IN ({marks}) ORDER BY row"
-            found += [chunk_id for (chunk_id,) in self._database.execute(query, part)]
+            found += [chunk_id for (chunk_id,) in self._database.execute(query, rows)]
         return found
+
+    def _matching_row_batches(self, where: ChunkFilter | None) -> Iterator[list[int]]:
+        rows = [int(row) for row in self.view().matching_rows(where)]
+        for start in range(0, len(rows), ROWS_PER_READ):
+            yield rows[start : start + ROWS_PER_READ]
 
     def latest_value(self, field: str, where: ChunkFilter | None) -> Any:
         """The greatest value of one metadata field among the chunks `where` admits (None

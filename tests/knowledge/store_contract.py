@@ -78,6 +78,17 @@ FILTERS: list[tuple[ChunkFilter, set[str]]] = [
 ]
 
 
+def write_far_chunks(store: KnowledgeStore) -> None:
+    """148 chunks fanning out from the query's direction; the last 8 are `far`."""
+    store.write(
+        [
+            ChunkWrite(f"c{n}", f"text {n}", {"document_id": "d", "far": n >= 140},
+                       toward(n * 0.5))
+            for n in range(148)
+        ]
+    )  # fmt: skip
+
+
 def write_library(store: KnowledgeStore) -> None:
     store.write(
         [
@@ -171,13 +182,7 @@ class KnowledgeStoreContract:
     def test_a_filtered_query_told_the_admitted_ids_finds_the_same(
         self, store: KnowledgeStore
     ) -> None:
-        store.write(
-            [
-                ChunkWrite(f"c{n}", f"text {n}", {"document_id": "d", "far": n >= 140},
-                           toward(n * 0.5))
-                for n in range(148)
-            ]
-        )  # fmt: skip
+        write_far_chunks(store)
         far = Equals("far", True)
         admitted = [f"c{n}" for n in range(140, 148)]
         for _ in range(2):

@@ -27,6 +27,7 @@ from tests.knowledge.store_contract import (
     CONTRACT_MODEL,
     KnowledgeStoreContract,
     toward,
+    write_far_chunks,
 )
 
 
@@ -180,13 +181,7 @@ def test_a_selective_filter_is_searched_among_the_ids_it_admits(settings: Gloveb
         make_chroma_client(settings), "among", model_name=CONTRACT_MODEL,
         dimension=CONTRACT_DIMENSION,
     )  # fmt: skip
-    store.write(
-        [
-            ChunkWrite(f"c{n}", f"text {n}", {"document_id": "d", "far": n >= 140},
-                       toward(n * 0.5))
-            for n in range(148)
-        ]
-    )  # fmt: skip
+    write_far_chunks(store)
     far = Equals("far", True)
     told = store.query(toward(0), k=2, where=far, admitted=lambda: ["c143", "c141"])
     assert [chunk.id for chunk, _, _ in told] == ["c141", "c143"]  # c140 was not listed
