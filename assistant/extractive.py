@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 
@@ -26,6 +27,7 @@ GENERIC_TERMS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # an answer stems every word of its passages
 def stem(token: str) -> str:
     """Crude, but 'tires'/'tire' and 'pairing'/'pair' meet: enough for term overlap."""
     for suffix in ("ing", "ed", "es", "s"):
