@@ -6,6 +6,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,7 +53,12 @@ from assistant.records import (
     passage_evidence,
 )
 from assistant.retrieval import keyword_tokens
-from assistant.safety import SEVERE_CONSEQUENCE, SafetyDetector, asks_whether_safe_to_use
+from assistant.safety import (
+    SEVERE_CONSEQUENCE,
+    SafetyDetector,
+    SafetyFinding,
+    asks_whether_safe_to_use,
+)
 from assistant.sections import SectionExpander
 from assistant.support import SupportedAnswer, enforce_support
 from assistant.vehicles import CatalogOnFirstUse, VehicleCatalog, describe_vehicle
@@ -159,6 +165,10 @@ class AssistantReply:
         }
 
 
+SAFETY_CHECKS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="glovebox-safety")
+"""Where questions' safety checks run beside the rest of the answer; one pool per process (its
+threads start on first use), shared by every assistant in it."""
+
 WITH_A_PERSON = (EscalationState.WAITING_FOR_HUMAN, EscalationState.HUMAN)
 """Session states in which the asker's messages go to a person, not to the bot."""
 
@@ -206,18 +216,23 @@ class _Turn:
     history: list[HistoryTurn]
     other_make: str | None
     vehicle: Vehicle | None
-    triggers: list[Trigger]
+    mentioned: Vehicle | None
+    """The vehicle the question itself names (found once: a large catalogue makes it costly)."""
     topic_of: Callable[[str], str]
+    triggers: list[Trigger] = field(default_factory=list)
     standalone: str = ""
     recall_lookup: bool = False
     campaign: str | None = None
     notices: list[Passage] | None = None
     urgent: list[Passage] = field(default_factory=list)
+    _topics: dict[str, str] = field(default_factory=dict)
 
     @property
     def topic(self) -> str:
         """The question without its vehicle words: those steer the filter, not the wording."""
-        return self.topic_of(self.standalone)
+        if self.standalone not in self._topics:
+            self._topics[self.standalone] = self.topic_of(self.standalone)
+        return self._topics[self.standalone]
 
     @property
     def lists_recalls(self) -> bool:
@@ -299,9 +314,13 @@ class Assistant:
                 "question", "the question has no words in it; type what you want to know"
             )
         clock = StageTimer(on_start=on_stage)
+        # The semantic safety layer embeds the question (the longest step of an answer) while
+        # this thread opens the turn and reads the vehicle's recalls.
+        finding = SAFETY_CHECKS.submit(self._safety.detect, question)
         with clock("session"):
             turn = self._open_turn(question, channel, session_id, vehicle_text, vin)
         if turn.session.open_ticket_id is not None and turn.session.state in WITH_A_PERSON:
+            self._set_triggers(turn, finding, clock)
             return self._pass_to_person(turn, clock)
         with clock("rewrite"):
             turn.standalone = self._rewriter.run(question, turn.history[-6:])
@@ -309,7 +328,10 @@ class Assistant:
         turn.campaign = campaign_named(turn.standalone)
         if turn.vehicle is not None and turn.vehicle.is_known:
             with clock("recall_check"):
-                self._check_recalls(turn)
+                turn.notices = self._recalls.recalls_for(turn.vehicle, turn.channel)
+        self._set_triggers(turn, finding, clock)
+        if turn.notices is not None:
+            self._check_recalls(turn)
         reply = AssistantReply(
             "", turn.session_id, vehicle=turn.vehicle, standalone_question=turn.standalone
         )
@@ -334,7 +356,7 @@ class Assistant:
             AnswerFacts(
                 triggers=turn.triggers,
                 states_only_a_vehicle=turn.vehicle is not None
-                and self._states_only_a_vehicle(question),
+                and self._states_only_a_vehicle(question, turn.mentioned),
                 needs_vehicle=self._needs_vehicle(turn.vehicle, turn.topic, retrieval.passages),
                 no_recall_found=turn.lists_recalls and not draft.passages,
             )
@@ -390,11 +412,12 @@ class Assistant:
         session_id = self._session(session_id, channel)
         session = self._sessions.get_session(session_id)
         assert session is not None
-        other_make = self._other_make(question, vehicle_text, session.vehicle)
+        mentioned = self.catalog.find_in_text(question)
+        other_make = self._other_make(question, mentioned, vehicle_text, session.vehicle)
         vehicle = (
             session.vehicle
             if other_make
-            else self._vehicle(session.vehicle, question, vehicle_text, vin)
+            else self._vehicle(session.vehicle, mentioned, vehicle_text, vin)
         )
         if vehicle != session.vehicle and vehicle is not None:
             self._sessions.set_vehicle(session_id, vehicle)
@@ -407,20 +430,27 @@ class Assistant:
             history=[(t.role, t.text) for t in session.turns if t.role in ("user", "assistant")],
             other_make=other_make,
             vehicle=vehicle,
-            triggers=message_triggers(
-                question,
-                failed_answers=session.failed_answers,
-                max_failed_answers=self._policy.max_failed_answers,
-                safety=self._safety,
-            ),
+            mentioned=mentioned,
             topic_of=self._without_vehicle,
         )
 
+    def _set_triggers(
+        self, turn: _Turn, finding: Future[SafetyFinding | None], clock: StageTimer
+    ) -> None:
+        """The turn's triggers, once the safety check of its question is done."""
+        with clock("safety"):
+            safety = finding.result()
+        turn.triggers = message_triggers(
+            turn.question,
+            safety,
+            failed_answers=turn.session.failed_answers,
+            max_failed_answers=self._policy.max_failed_answers,
+        )
+
     def _check_recalls(self, turn: _Turn) -> None:
-        """The vehicle's recall notices; an urgent one is told once, and is a person's case
+        """The vehicle's recall notices: an urgent one is told once, and is a person's case
         when the asker asks about recalls, not on every unrelated question."""
-        assert turn.vehicle is not None
-        turn.notices = self._recalls.recalls_for(turn.vehicle, turn.channel)
+        assert turn.notices is not None
         open_recalls = urgent_among(turn.notices)
         turn.urgent = _not_yet_told(open_recalls, turn.session)
         self._safety_of_use(turn)
@@ -536,9 +566,8 @@ class Assistant:
         )
         return DraftAnswer([], retrieval.passages), retrieval, False
 
-    def _states_only_a_vehicle(self, question: str) -> bool:
+    def _states_only_a_vehicle(self, question: str, mentioned: Vehicle | None) -> bool:
         """'My car is a 2023 Roadster': a vehicle and nothing to answer."""
-        mentioned = self.catalog.find_in_text(question)
         rest = self._without_vehicle(question)
         return (
             mentioned is not None
@@ -651,10 +680,12 @@ class Assistant:
     def _vehicle(
         self,
         known: Vehicle | None,
-        question: str,
+        mentioned: Vehicle | None,
         vehicle_text: str | None,
         vin: str | None,
     ) -> Vehicle | None:
+        """The conversation's vehicle after this message: the one known, the VIN and vehicle
+        field given, and the vehicle the question mentions."""
         vehicle = known or Vehicle()
         if vin:
             vehicle = vehicle.merged_with(self.catalog.decode_vin(vin))
@@ -669,7 +700,6 @@ class Assistant:
                     + (f" (close: {', '.join(close)})" if close else ""),
                 )
             vehicle = vehicle.merged_with(stated)
-        mentioned = self.catalog.find_in_text(question)
         if mentioned is not None:
             if mentioned.model and vehicle.model and mentioned.model != vehicle.model:
                 vehicle = Vehicle(make=mentioned.make or vehicle.make)  # another car: start over
@@ -677,12 +707,16 @@ class Assistant:
         return vehicle if (vehicle.make or vehicle.model or vehicle.year) else known
 
     def _other_make(
-        self, question: str, vehicle_text: str | None, known: Vehicle | None
+        self,
+        question: str,
+        mentioned: Vehicle | None,
+        vehicle_text: str | None,
+        known: Vehicle | None,
     ) -> str | None:
         """Another maker's car ('my Toyota'), unless the conversation is about one of ours."""
         if vehicle_text and (make := self.catalog.other_make_in(vehicle_text)):
             return make
-        if (known and known.model) or (self.catalog.find_in_text(question) or Vehicle()).model:
+        if (known and known.model) or (mentioned and mentioned.model):
             return None
         return self.catalog.other_make_in(question, owned=True)
 

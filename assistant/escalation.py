@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.records import Severity
-from assistant.safety import DangerPatterns, LayeredSafetyDetector, RecallUseRule, SafetyDetector
+from assistant.safety import DangerPatterns, LayeredSafetyDetector, RecallUseRule, SafetyFinding
 
 HUMAN_REQUEST = re.compile(
     r"\b((speak|talk|chat) (to|with) (a |an |the )?(human|person|agent|representative|someone"
@@ -44,14 +44,14 @@ PATTERN_SAFETY = LayeredSafetyDetector([DangerPatterns(), RecallUseRule()])
 
 def message_triggers(
     message: str,
+    finding: SafetyFinding | None,
     *,
     failed_answers: int,
     max_failed_answers: int,
-    safety: SafetyDetector = PATTERN_SAFETY,
 ) -> list[Trigger]:
-    """The triggers one user message sets off, most severe first."""
+    """The triggers one user message sets off, most severe first; `finding` is what the safety
+    detector found in it."""
     triggers: list[Trigger] = []
-    finding = safety.detect(message)
     if finding is not None:
         triggers.append(Trigger("safety", Severity.CRITICAL, finding.concern))
     if LEGAL_THREAT.search(message):

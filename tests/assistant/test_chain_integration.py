@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from assistant.chain import Assistant, AssistantReply
 from assistant.desk.stores import open_desk
 from assistant.desk.tickets import DEFAULT_MAX_OPEN_PER_CLIENT
 from assistant.llm import LlmAnswerGenerator
+from assistant.protocols import HistoryTurn, QueryRewriter
 from assistant.records import (
     Channel,
     EscalationState,
@@ -18,6 +20,7 @@ from assistant.records import (
     TooManyOpenTickets,
     ticket_id_from_reference,
 )
+from assistant.safety import SafetyFinding
 from assistant.support import DeterministicSupportChecker
 from assistant.wiring import build_assistant
 from knowledge.errors import InputError
@@ -280,6 +283,40 @@ def test_safety_message_escalates_with_transcript_and_passages(
     assert ticket.passages and all(p["chunk_id"] for p in ticket.passages)
     assert ticket.vehicle is not None and ticket.vehicle.model == "Brisa"
     assert reply.citations[0].quote in ticket.assistant_said
+
+
+class _FindsDangerOnceRewritten:
+    """A safety detector that answers only once the chain has gone on to rewrite the question."""
+
+    def __init__(self, rewritten: threading.Event) -> None:
+        self._rewritten = rewritten
+
+    def detect(self, message: str) -> SafetyFinding | None:
+        went_on = self._rewritten.wait(timeout=10)
+        return SafetyFinding("brakes", "test") if went_on else None
+
+
+class _SignallingRewriter:
+    def __init__(self, inner: QueryRewriter, rewritten: threading.Event) -> None:
+        self._inner, self._rewritten = inner, rewritten
+
+    def run(self, question: str, history: list[HistoryTurn]) -> str:
+        self._rewritten.set()
+        return self._inner.run(question, history)
+
+
+def test_the_safety_check_runs_beside_the_turn_and_its_finding_decides_the_reply(
+    sample_home: GloveboxSettings, real_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The semantic layer's embedding is the longest step of an answer: the chain opens the
+    turn and rewrites the question meanwhile, and still waits for the finding."""
+    assistant = build_assistant(sample_home, "default", embedder=real_embedder)
+    rewritten = threading.Event()
+    monkeypatch.setattr(assistant, "_safety", _FindsDangerOnceRewritten(rewritten))
+    monkeypatch.setattr(assistant, "_rewriter", _SignallingRewriter(assistant._rewriter, rewritten))
+    reply = ask(assistant, "how do I pair my phone with my 2023 Brisa")
+    assert reply.escalation is not None and reply.escalation.reason == "safety"
+    assert "safety" in reply.timings_ms
 
 
 def test_a_safety_case_from_an_address_at_its_ticket_cap_still_gets_the_advice(

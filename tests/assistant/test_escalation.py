@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.escalation import message_triggers
+from assistant.escalation import PATTERN_SAFETY, message_triggers
 from assistant.records import Severity
 
 
@@ -12,7 +12,10 @@ def reasons(message: str, *, failed_answers: int = 0, max_failed_answers: int = 
     return [
         trigger.reason
         for trigger in message_triggers(
-            message, failed_answers=failed_answers, max_failed_answers=max_failed_answers
+            message,
+            PATTERN_SAFETY.detect(message),
+            failed_answers=failed_answers,
+            max_failed_answers=max_failed_answers,
         )
     ]
 
@@ -39,7 +42,9 @@ def reasons(message: str, *, failed_answers: int = 0, max_failed_answers: int = 
     ],
 )
 def test_emergencies_go_to_a_human_as_critical_safety_cases(message: str) -> None:
-    triggers = message_triggers(message, failed_answers=0, max_failed_answers=3)
+    triggers = message_triggers(
+        message, PATTERN_SAFETY.detect(message), failed_answers=0, max_failed_answers=3
+    )
     assert triggers, f"{message!r} set off no trigger"
     assert (triggers[0].reason, triggers[0].severity) == ("safety", Severity.CRITICAL)
 
@@ -81,7 +86,9 @@ def test_everyday_questions_about_safety_features_are_not_emergencies(question: 
     ],
 )
 def test_requests_threats_and_frustration(message: str, reason: str, severity: Severity) -> None:
-    triggers = message_triggers(message, failed_answers=0, max_failed_answers=3)
+    triggers = message_triggers(
+        message, PATTERN_SAFETY.detect(message), failed_answers=0, max_failed_answers=3
+    )
     assert [(t.reason, t.severity) for t in triggers] == [(reason, severity)]
 
 
@@ -93,7 +100,9 @@ def test_the_most_severe_trigger_comes_first() -> None:
 def test_repeated_failed_answers_hand_over_at_the_limit() -> None:
     question = "How do I pair my phone?"
     assert reasons(question, failed_answers=1, max_failed_answers=2) == []
-    triggers = message_triggers(question, failed_answers=2, max_failed_answers=2)
+    triggers = message_triggers(
+        question, PATTERN_SAFETY.detect(question), failed_answers=2, max_failed_answers=2
+    )
     assert [t.reason for t in triggers] == ["repeated_failures"]
     assert "2 answers in a row failed" in triggers[0].detail
     assert reasons(question, failed_answers=5, max_failed_answers=2) == ["repeated_failures"]
