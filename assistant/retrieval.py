@@ -18,7 +18,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.filters import AllOf, AnyOf, AtLeast, AtMost, ChunkFilter, Equals, OneOf
 from knowledge.keywords import IndexedChunk, KeywordIndexFiles, catch_up, keyword_tokens
 from knowledge.records import normalise_vehicle_name
-from knowledge.store import KnowledgeStore
+from knowledge.store import ChunkReader, KnowledgeStore
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
@@ -79,17 +79,21 @@ class DenseRetriever:
     """Nearest chunks by embedding in Chroma, with the access filter inside the query.
 
     `admitted` lists the ids a filter admits (the keyword index's `admitted_ids`), so a
-    selective filter is searched among them rather than by Chroma's pre-filter."""
+    selective filter is searched among them rather than by Chroma's pre-filter; `read` gives
+    the hits' metadata and text (the keyword index's `metadata_and_text`), which Chroma is
+    slow to."""
 
     def __init__(
         self,
         store: KnowledgeStore,
         embedder: Embedder,
         admitted: Callable[[ChunkFilter], Sequence[str]] | None = None,
+        read: ChunkReader | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._admitted = admitted
+        self._read = read
 
     def run(self, query: RetrievalQuery, k: int) -> list[Passage]:
         embedding = self._embedder.embed_query(query.text)
@@ -100,6 +104,7 @@ class DenseRetriever:
             k=k,
             where=where,
             admitted=(lambda: admitted(where)) if admitted is not None else None,
+            read=self._read,
         )
         passages = []
         for rank, (chunk, text, distance) in enumerate(hits, start=1):
@@ -150,6 +155,14 @@ class KeywordIndex:
             self._corrector = SpellingCorrector(self._frequency)
             self._view_generation = view
             self._revision = revision
+
+    def metadata_and_text(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        """The metadata and text of those of these chunks the index holds (a `ChunkReader`)."""
+        self._fresh()
+        return {
+            chunk_id: (chunk.metadata, chunk.text)
+            for chunk_id, chunk in self._index.chunks_by_id(ids).items()
+        }
 
     def find(self, where: ChunkFilter) -> list[IndexedChunk]:
         """Every chunk `where` admits, with its text, from the index alone."""

@@ -101,7 +101,7 @@ def build_retriever(
     keyword = keyword or build_keyword_index(settings, store)
     lines = line_embedder or CachedEmbedder(embedder)
     # The shared cache embeds the question once for the safety layer and the dense search.
-    dense = DenseRetriever(store, lines, keyword.admitted_ids)
+    dense = DenseRetriever(store, lines, keyword.admitted_ids, keyword.metadata_and_text)
     reranker: Reranker | None = None
     if settings.reranker_model_path:
         reranker = CrossEncoderReranker(str(settings.reranker_model_path))

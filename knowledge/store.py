@@ -8,7 +8,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
@@ -40,6 +40,15 @@ DEFAULT_EF_SEARCH = 100
 """Chroma's HNSW `ef_search` when a collection does not say."""
 MAX_ADMITTED_IDS = 20_000
 """Ids a query is searched among; a filter admitting more is left to Chroma's pre-filter."""
+REVISION_STANDS_SECONDS = 0.02
+"""How long a read of a knowledge base's content revision stands. One question consults the
+keyword index several times within milliseconds, and each read is a round trip to Chroma
+(about 0.7 ms); a change marked in this process is seen at once, another process's at most
+this much later."""
+
+_REVISIONS_SEEN: dict[str, tuple[str, float]] = {}
+"""Each collection's content revision as this process last read or marked it, and when (by
+collection id: every store object of one knowledge base shares it)."""
 
 
 def collection_name(kb: str) -> str:
@@ -99,6 +108,10 @@ class StoredChunk:
 
 Hit = tuple[StoredChunk, str, float]
 """A query's answer for one chunk: the chunk, its text and its cosine distance."""
+
+ChunkReader = Callable[[Sequence[str]], Mapping[str, tuple[Mapping[str, Any], str]]]
+"""Reads chunks by id from elsewhere than the store (the keyword index keeps each chunk's
+metadata and text): the metadata and text of those of the ids it has."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +185,12 @@ class KnowledgeStore(Protocol):
         k: int,
         where: ChunkFilter | None = None,
         admitted: Callable[[], Sequence[str] | None] | None = None,
+        read: ChunkReader | None = None,
     ) -> list[tuple[StoredChunk, str, float]]:
         """The k nearest chunks (that `where` matches) as (chunk, text, cosine distance),
         nearest first. `admitted`, when given, lists the ids `where` admits (None when it
-        cannot tell): a store may search among them instead of filtering."""
+        cannot tell): a store may search among them instead of filtering. `read`, when given,
+        has the chunks' metadata and text: a store may read the ones it has from it."""
         ...
 
 
@@ -305,9 +320,14 @@ class ChromaKnowledgeStore:
     @property
     def content_revision(self) -> str:
         """Changes whenever an ingest changed the knowledge base; in-process indexes key on it."""
+        seen = _REVISIONS_SEEN.get(str(self._collection.id))
+        if seen is not None and time.monotonic() - seen[1] < REVISION_STANDS_SECONDS:
+            return seen[0]
         # A fresh handle: another process (the ingest job) may have changed the metadata.
         collection = self._client.get_collection(self._collection.name)
-        return str((collection.metadata or {}).get("content_revision", "0"))
+        revision = str((collection.metadata or {}).get("content_revision", "0"))
+        _REVISIONS_SEEN[str(self._collection.id)] = (revision, time.monotonic())
+        return revision
 
     def mark_changed(self, revision: str | None = None) -> str:
         import uuid
@@ -316,6 +336,7 @@ class ChromaKnowledgeStore:
         metadata = dict(self._collection.metadata or {})
         metadata["content_revision"] = revision
         self._collection.modify(metadata=metadata)
+        _REVISIONS_SEEN[str(self._collection.id)] = (revision, time.monotonic())
         return revision
 
     def get_texts(self, ids: Sequence[str]) -> dict[str, str]:
@@ -378,6 +399,7 @@ class ChromaKnowledgeStore:
         k: int,
         where: ChunkFilter | None = None,
         admitted: Callable[[], Sequence[str] | None] | None = None,
+        read: ChunkReader | None = None,
     ) -> list[Hit]:
         """The k nearest chunks as (chunk, text, cosine distance), nearest first.
 
@@ -385,43 +407,51 @@ class ChromaKnowledgeStore:
         own pre-filter reads every chunk it admits, which costs more than the search itself
         from a few thousand chunks on. When too few neighbours pass, a filter whose chunks
         `admitted` lists (a vehicle's, from the keyword index) is searched among those ids;
-        any other, Chroma filters."""
+        any other, Chroma filters. Chroma reads a hit's metadata slowly (about 0.2 ms each):
+        the hits `read` has are read from it."""
         if where is None:
-            return self._nearest(embedding, k, None)
+            return self._nearest(embedding, k, None, read=read)
         plan = self._post_filter
-        read = plan.read_for(where, k, search_depth=self._search_depth)
-        if read is not None:
-            hits, complete = self._post_filtered(embedding, k, where, read)
+        depth = plan.read_for(where, k, search_depth=self._search_depth)
+        if depth is not None:
+            hits, complete = self._post_filtered(embedding, k, where, depth, read)
             if complete:
                 return hits
         ids = admitted() if admitted is not None else None
         if ids is not None and len(ids) <= MAX_ADMITTED_IDS:
-            return self._nearest(embedding, min(k, len(ids)), None, ids=ids) if ids else []
+            return (
+                self._nearest(embedding, min(k, len(ids)), None, ids=ids, read=read) if ids else []
+            )
         started = time.perf_counter()
-        hits = self._nearest(embedding, k, where)
+        hits = self._nearest(embedding, k, where, read=read)
         plan.observe_filtered(where, seconds=time.perf_counter() - started)
         return hits
 
     def _post_filtered(
-        self, embedding: list[float], k: int, where: ChunkFilter, read: PostFilterRead
+        self,
+        embedding: list[float],
+        k: int,
+        where: ChunkFilter,
+        depth: PostFilterRead,
+        read: ChunkReader | None,
     ) -> tuple[list[Hit], bool]:
-        """The k nearest of `read.depth` unfiltered neighbours that pass, their metadata read
-        `read.page` at a time, nearest first; and whether that is the whole answer."""
-        if read.depth == read.page:
+        """The k nearest of `depth.depth` unfiltered neighbours that pass, their metadata read
+        `depth.page` at a time, nearest first; and whether that is the whole answer."""
+        if depth.depth == depth.page:
             started = time.perf_counter()
-            neighbours = self._nearest(embedding, read.depth, None)
+            neighbours = self._nearest(embedding, depth.depth, None, read=read)
             passing = [hit for hit in neighbours if matches(where, hit[0].metadata)]
             self._post_filter.observe_read(
                 where, passed=len(passing), read=len(neighbours),
                 seconds=time.perf_counter() - started,
             )  # fmt: skip
-            return passing[:k], len(passing) >= k or len(neighbours) < read.depth
+            return passing[:k], len(passing) >= k or len(neighbours) < depth.depth
         started = time.perf_counter()
-        distances = self._nearest_distances(embedding, read.depth)
+        distances = self._nearest_distances(embedding, depth.depth, ids=None)
         ids = list(distances)
         passing, hydrated = [], 0
-        for start in range(0, len(ids), read.page):
-            for chunk, text in self.get_chunks(ids[start : start + read.page]):
+        for start in range(0, len(ids), depth.page):
+            for chunk, text in self._read_chunks(ids[start : start + depth.page], read):
                 hydrated += 1
                 if matches(where, chunk.metadata):
                     passing.append((chunk, text, distances[chunk.id]))
@@ -431,7 +461,7 @@ class ChromaKnowledgeStore:
             where, passed=len(passing), read=hydrated, seconds=time.perf_counter() - started
         )
         # Fewer neighbours than asked: every chunk of the knowledge base was searched.
-        return passing[:k], len(passing) >= k or len(ids) < read.depth
+        return passing[:k], len(passing) >= k or len(ids) < depth.depth
 
     @functools.cached_property
     def _search_depth(self) -> int:
@@ -444,7 +474,14 @@ class ChromaKnowledgeStore:
         hnsw = configuration.get("hnsw") or {}
         return int(hnsw.get("ef_search") or DEFAULT_EF_SEARCH)
 
-    def _nearest_distances(self, embedding: list[float], k: int) -> dict[str, float]:
+    def _nearest_distances(
+        self,
+        embedding: list[float],
+        k: int,
+        where: ChunkFilter | None = None,
+        *,
+        ids: Sequence[str] | None,
+    ) -> dict[str, float]:
         """The k nearest chunk ids with their cosine distances, nearest first, nothing read."""
         from chromadb.errors import InternalError
 
@@ -452,6 +489,8 @@ class ChromaKnowledgeStore:
             result = self._collection.query(
                 query_embeddings=[embedding],  # type: ignore[arg-type]
                 n_results=k,
+                where=chroma_where(where),
+                ids=list(ids) if ids is not None else None,
                 include=["distances"],
             )
         except InternalError as error:
@@ -461,6 +500,17 @@ class ChromaKnowledgeStore:
             chunk_id: float(distance)
             for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
         }
+
+    def _read_chunks(
+        self, ids: Sequence[str], read: ChunkReader | None
+    ) -> list[tuple[StoredChunk, str]]:
+        """These chunks in this order: from `read` where it has them, the rest from Chroma."""
+        known = read(ids) if read is not None else {}
+        missing = [chunk_id for chunk_id in ids if chunk_id not in known]
+        found = {chunk.id: (chunk, text) for chunk, text in self.get_chunks(missing)}
+        for chunk_id, (metadata, text) in known.items():
+            found[chunk_id] = (StoredChunk(chunk_id, dict(metadata)), text)
+        return [found[chunk_id] for chunk_id in ids if chunk_id in found]
 
     def _damaged(self, error: Exception) -> StageError:
         return StageError(
@@ -476,7 +526,14 @@ class ChromaKnowledgeStore:
         where: ChunkFilter | None,
         *,
         ids: Sequence[str] | None = None,
+        read: ChunkReader | None = None,
     ) -> list[Hit]:
+        if read is not None:
+            nearest = self._nearest_distances(embedding, k, where, ids=ids)
+            return [
+                (chunk, text, nearest[chunk.id])
+                for chunk, text in self._read_chunks(list(nearest), read)
+            ]
         from chromadb.errors import InternalError
 
         try:

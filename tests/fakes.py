@@ -16,7 +16,7 @@ from pydantic import Field
 
 from knowledge.filters import ChunkFilter, Equals, matches
 from knowledge.records import MetadataValue
-from knowledge.store import ChunkWrite, StoredChunk, document_order
+from knowledge.store import ChunkReader, ChunkWrite, StoredChunk, document_order
 
 WORDPIECE_LIKE = re.compile(r"\w+|[^\w\s]")
 
@@ -182,6 +182,7 @@ class InMemoryKnowledgeStore:
         k: int,
         where: ChunkFilter | None = None,
         admitted: Callable[[], Sequence[str] | None] | None = None,
+        read: ChunkReader | None = None,
     ) -> list[tuple[StoredChunk, str, float]]:
         scored = [
             (chunk, text, 1.0 - _cosine(embedding, self._chunks[chunk.id][2]))

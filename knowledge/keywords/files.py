@@ -306,6 +306,20 @@ class KeywordIndexFiles:
             for row, chunk_id, content_hash, metadata, text in found
         }
 
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, IndexedChunk]:
+        """The chunks of these ids that the index holds."""
+        found: dict[str, IndexedChunk] = {}
+        for start in range(0, len(ids), ROWS_PER_READ):
+            batch = list(ids[start : start + ROWS_PER_READ])
+            marks = ",".join("?" * len(batch))
+            for chunk_id, content_hash, metadata, text in self._database.execute(
+                "SELECT chunk_id, content_hash, metadata, text FROM chunks "
+                f"WHERE chunk_id IN ({marks})",
+                batch,
+            ):
+                found[chunk_id] = IndexedChunk(chunk_id, content_hash, json.loads(metadata), text)
+        return found
+
     def find(self, where: ChunkFilter | None) -> list[IndexedChunk]:
         """Every chunk `where` admits, with its text, in the order they were indexed: a
         metadata lookup (a vehicle's recall notices) that never reads the vector store."""

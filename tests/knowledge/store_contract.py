@@ -13,6 +13,8 @@ and vectors of `CONTRACT_DIMENSION`, its name starting with "contract" (as Hayst
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -191,6 +193,20 @@ class KnowledgeStoreContract:
             assert [text for _, text, _ in found] == ["text 140", "text 141", "text 142"]
         told_nothing = store.query(toward(0), k=3, where=far, admitted=lambda: None)
         assert [chunk.id for chunk, _, _ in told_nothing] == ["c140", "c141", "c142"]
+
+    def test_a_query_given_a_reader_of_the_chunks_finds_the_same(
+        self, store: KnowledgeStore
+    ) -> None:
+        write_library(store)
+        kept = {chunk.id: (chunk.metadata, text) for chunk, text in store.iter_chunks_with_text()}
+
+        def read(ids: Sequence[str]) -> dict[str, tuple[Mapping[str, Any], str]]:
+            return {chunk_id: kept[chunk_id] for chunk_id in ids if chunk_id in kept}
+
+        public = Equals("audience", "public")
+        for where in (None, public):
+            plain = store.query(toward(0), k=4, where=where)
+            assert store.query(toward(0), k=4, where=where, read=read) == plain
 
     def test_a_filter_that_matches_nothing_returns_nothing(self, store: KnowledgeStore) -> None:
         write_library(store)

@@ -123,6 +123,15 @@ def test_finding_by_metadata_gives_every_live_match_with_its_text(tmp_path: Path
     assert index.latest_value("missing_field", Equals("audience", "public")) is None
 
 
+def test_chunks_by_id_gives_the_live_ones_asked_for(tmp_path: Path) -> None:
+    rng = random.Random(12)
+    index, alive = changed_index(tmp_path, rng)
+    live = {chunk.id: chunk for chunk in alive}
+    asked = [*rng.sample(sorted(live), 5), "c0005", "never-there"]  # c0005 was removed
+    assert index.chunks_by_id(asked) == {chunk_id: live[chunk_id] for chunk_id in asked[:5]}
+    assert index.chunks_by_id([]) == {}
+
+
 def test_catching_up_reads_only_the_chunks_that_changed() -> None:
     store = InMemoryKnowledgeStore()
     writes = [

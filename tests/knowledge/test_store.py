@@ -4,7 +4,9 @@ space, the embedding model it was built with, names, server mode) are tested her
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.filters import Equals, OneOf
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
+    REVISION_STANDS_SECONDS,
     ChromaKnowledgeStore,
     ChunkWrite,
     KnowledgeStore,
@@ -185,3 +188,51 @@ def test_a_selective_filter_is_searched_among_the_ids_it_admits(settings: Gloveb
     far = Equals("far", True)
     told = store.query(toward(0), k=2, where=far, admitted=lambda: ["c143", "c141"])
     assert [chunk.id for chunk, _, _ in told] == ["c141", "c143"]  # c140 was not listed
+
+
+def test_hits_are_read_from_the_reader_where_it_has_them(settings: GloveboxSettings) -> None:
+    """Chroma gives only the distances; what the reader has is what the hits carry, and a chunk
+    it lacks (an index behind the store) is read from Chroma."""
+    store = ChromaKnowledgeStore.open(
+        make_chroma_client(settings), "reader", model_name=CONTRACT_MODEL,
+        dimension=CONTRACT_DIMENSION,
+    )  # fmt: skip
+    write_far_chunks(store)
+    asked: list[list[str]] = []
+
+    def read(ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        asked.append(list(ids))
+        return (
+            {"c141": ({"far": True, "copy": "reader"}, "the reader's text")}
+            if "c141" in ids
+            else {}
+        )
+
+    found = store.query(toward(0), k=3, where=Equals("far", True), read=read)
+    assert [chunk.id for chunk, _, _ in found] == ["c140", "c141", "c142"]
+    assert [text for _, text, _ in found] == ["text 140", "the reader's text", "text 142"]
+    assert found[1][0].metadata == {"far": True, "copy": "reader"}
+    assert any("c141" in ids for ids in asked)
+
+
+def test_a_revision_marked_in_this_process_is_seen_at_once_another_within_moments(
+    settings: GloveboxSettings,
+) -> None:
+    """A revision read stands a moment (one question reads it several times), but never hides
+    a change marked by any store object of this process."""
+    client = make_chroma_client(settings)
+    reader = ChromaKnowledgeStore.open(
+        client, "revisions", model_name=CONTRACT_MODEL, dimension=CONTRACT_DIMENSION
+    )
+    writer = ChromaKnowledgeStore.open(
+        make_chroma_client(settings), "revisions", model_name=CONTRACT_MODEL,
+        dimension=CONTRACT_DIMENSION,
+    )  # fmt: skip
+    first = reader.content_revision
+    assert writer.mark_changed("second") == "second" != first
+    assert reader.content_revision == "second"
+    # Another process changes it behind this one's back: seen once the read has stood its time.
+    collection = client.get_collection(reader.collection.name)
+    collection.modify(metadata={**(collection.metadata or {}), "content_revision": "third"})
+    time.sleep(REVISION_STANDS_SECONDS * 2)
+    assert reader.content_revision == "third"
