@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.records import Passage
-from knowledge.store import KnowledgeStore
+from knowledge.store import ChunkReader, KnowledgeStore, read_chunks
 
 UNKNOWN_COUNT_PROBE = 16
 """Chunks asked for when a knowledge base predates `section_chunk_count` (missing ids are free)."""
@@ -42,10 +42,12 @@ def merge_overlapping(texts: list[str]) -> str:
 
 
 class SectionExpander:
-    """Each passage as its whole section (one passage per section, at its best rank)."""
+    """Each passage as its whole section (one passage per section, at its best rank); the
+    sections' chunks read from `read` (the keyword index) where it has them."""
 
-    def __init__(self, store: KnowledgeStore) -> None:
+    def __init__(self, store: KnowledgeStore, read: ChunkReader | None = None) -> None:
         self._store = store
+        self._read = read
 
     def run(self, passages: list[Passage]) -> list[Passage]:
         wanted: dict[str, list[str]] = {}
@@ -58,7 +60,7 @@ class SectionExpander:
             if total > 1:
                 total = min(total, MAX_SECTION_CHUNKS)
                 wanted[split[0]] = [f"{split[0]}:{index}" for index in range(total)]
-        found = self._store.get_chunks([i for ids in wanted.values() for i in ids])
+        found = read_chunks(self._store, [i for ids in wanted.values() for i in ids], self._read)
         texts: dict[str, list[str]] = {}
         for chunk, text in found:
             split = section_prefix(chunk.id)

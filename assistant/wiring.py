@@ -279,7 +279,7 @@ def build_assistant(
             lambda: build_catalog(settings, store, open_keyword_index(settings, store.kb))
         ),
         recalls=RecallLookup(keyword),
-        sections=SectionExpander(store),
+        sections=SectionExpander(store, keyword.metadata_and_text),
         confidence=ConfidenceModel.load(settings.confidence_model_path or SHIPPED_MODEL),
         safety=build_safety_detector(settings, lines),
         policy=ChainPolicy(

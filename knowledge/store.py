@@ -451,7 +451,7 @@ class ChromaKnowledgeStore:
         ids = list(distances)
         passing, hydrated = [], 0
         for start in range(0, len(ids), depth.page):
-            for chunk, text in self._read_chunks(ids[start : start + depth.page], read):
+            for chunk, text in read_chunks(self, ids[start : start + depth.page], read):
                 hydrated += 1
                 if matches(where, chunk.metadata):
                     passing.append((chunk, text, distances[chunk.id]))
@@ -501,17 +501,6 @@ class ChromaKnowledgeStore:
             for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
         }
 
-    def _read_chunks(
-        self, ids: Sequence[str], read: ChunkReader | None
-    ) -> list[tuple[StoredChunk, str]]:
-        """These chunks in this order: from `read` where it has them, the rest from Chroma."""
-        known = read(ids) if read is not None else {}
-        missing = [chunk_id for chunk_id in ids if chunk_id not in known]
-        found = {chunk.id: (chunk, text) for chunk, text in self.get_chunks(missing)}
-        for chunk_id, (metadata, text) in known.items():
-            found[chunk_id] = (StoredChunk(chunk_id, dict(metadata)), text)
-        return [found[chunk_id] for chunk_id in ids if chunk_id in found]
-
     def _damaged(self, error: Exception) -> StageError:
         return StageError(
             "retrieval",
@@ -532,7 +521,7 @@ class ChromaKnowledgeStore:
             nearest = self._nearest_distances(embedding, k, where, ids=ids)
             return [
                 (chunk, text, nearest[chunk.id])
-                for chunk, text in self._read_chunks(list(nearest), read)
+                for chunk, text in read_chunks(self, list(nearest), read)
             ]
         from chromadb.errors import InternalError
 
@@ -564,6 +553,19 @@ class PostFilterRead:
 
     depth: int
     page: int
+
+
+def read_chunks(
+    store: KnowledgeStore, ids: Sequence[str], read: ChunkReader | None
+) -> list[tuple[StoredChunk, str]]:
+    """These chunks that exist, in this order: from `read` where it has them, the rest from the
+    store."""
+    known = read(ids) if read is not None else {}
+    missing = [chunk_id for chunk_id in ids if chunk_id not in known]
+    found = {chunk.id: (chunk, text) for chunk, text in store.get_chunks(missing)}
+    for chunk_id, (metadata, text) in known.items():
+        found[chunk_id] = (StoredChunk(chunk_id, dict(metadata)), text)
+    return [found[chunk_id] for chunk_id in ids if chunk_id in found]
 
 
 class PostFilterPlan:

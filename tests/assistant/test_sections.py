@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from assistant.records import Passage
 from assistant.sections import SectionExpander, merge_overlapping, section_prefix
 from knowledge.store import StoredChunk
@@ -38,3 +41,16 @@ def test_each_section_comes_back_whole_once_at_its_best_rank() -> None:
     assert [p.chunk_id for p in expanded] == ["m::s1:1", "m::s2:0"]
     assert expanded[0].text == "1. One\n2. Two\n3. Three"
     assert store.asked == [["m::s1:0", "m::s1:1"]]  # a one-chunk section costs no read
+
+
+def test_a_sections_chunks_are_read_from_the_reader_where_it_has_them() -> None:
+    store = SectionStore({"m::s1:0": "1. One\n2. Two", "m::s1:1": "2. Two\n3. Three"})
+    kept = {"m::s1:0": ({}, "1. One\n2. Two")}
+
+    def read(ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        return {chunk_id: kept[chunk_id] for chunk_id in ids if chunk_id in kept}
+
+    passage = Passage("m::s1:1", "2. Two\n3. Three", {"section_chunk_count": 2}, 0.9)
+    [expanded] = SectionExpander(store, read).run([passage])  # type: ignore[arg-type]
+    assert expanded.text == "1. One\n2. Two\n3. Three"
+    assert store.asked == [["m::s1:1"]]  # only what the reader lacks
