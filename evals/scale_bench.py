@@ -297,22 +297,14 @@ def _paired_latency(
         (answer, figures.answer_ms),
         (langchain, figures.ensemble_ms),
     ]
-    # What both systems built is kept out of the collector's walks while the clock runs: in
-    # one process, each one's collections would otherwise walk the other's objects (millions
-    # of BM25 tokens at 100k), which neither pays when it runs alone.
-    gc.collect()
-    gc.freeze()
-    try:
-        for round_number in range(rounds):
-            timed = first_round if round_number == 0 and rounds > 1 else later_rounds
-            for index, question in enumerate(questions):
-                turn = (index + round_number) % len(timed)  # no system always goes first
-                for run, samples in timed[turn:] + timed[:turn]:
-                    started = time.perf_counter()
-                    run(question)
-                    samples.append((time.perf_counter() - started) * 1000)
-    finally:
-        gc.unfreeze()
+    for round_number in range(rounds):
+        timed = first_round if round_number == 0 and rounds > 1 else later_rounds
+        for index, question in enumerate(questions):
+            turn = (index + round_number) % len(timed)  # no system always goes first
+            for run, samples in timed[turn:] + timed[:turn]:
+                started = time.perf_counter()
+                run(question)
+                samples.append((time.perf_counter() - started) * 1000)
     return figures, store.count()
 
 
@@ -408,8 +400,7 @@ def scale_preamble(results: list[TierResult], questions: int, rounds: int) -> st
         "(campaign, make, model), through Glovebox's own ingest",
         f"paired in one process: {questions} questions x {rounds} rounds, Glovebox retrieve, "
         "Glovebox answer (extractive) and the LangChain ensemble interleaved; p50/p95 are the "
-        "rounds after the first (questions asked again), first-ask rows the first round; "
-        "what both built is frozen out of the garbage collector's walks while timed",
+        "rounds after the first (questions asked again), first-ask rows the first round",
         "LC ensemble: BM25Retriever over the same chunks + Chroma.as_retriever on the same "
         f"collection, EnsembleRetriever weights {LANGCHAIN_WEIGHTS[0]}/{LANGCHAIN_WEIGHTS[1]}, "
         "no filter",
