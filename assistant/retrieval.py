@@ -80,8 +80,8 @@ class DenseRetriever:
 
     `admitted` lists the ids a filter admits (the keyword index's `admitted_ids`), so a
     selective filter is searched among them rather than by Chroma's pre-filter; `read` gives
-    the hits' metadata and text (the keyword index's `metadata_and_text`), which Chroma is
-    slow to."""
+    the hits' metadata and text (the keyword index's `metadata_and_text`), which Chroma reads
+    slowly."""
 
     def __init__(
         self,

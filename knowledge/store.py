@@ -447,7 +447,7 @@ class ChromaKnowledgeStore:
             )  # fmt: skip
             return passing[:k], len(passing) >= k or len(neighbours) < depth.depth
         started = time.perf_counter()
-        distances = self._nearest_distances(embedding, depth.depth, ids=None)
+        distances = self._nearest_distances(embedding, depth.depth)
         ids = list(distances)
         passing, hydrated = [], 0
         for start in range(0, len(ids), depth.page):
@@ -480,7 +480,7 @@ class ChromaKnowledgeStore:
         k: int,
         where: ChunkFilter | None = None,
         *,
-        ids: Sequence[str] | None,
+        ids: Sequence[str] | None = None,
     ) -> dict[str, float]:
         """The k nearest chunk ids with their cosine distances, nearest first, nothing read."""
         from chromadb.errors import InternalError
