@@ -6,7 +6,6 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,7 +55,6 @@ from assistant.retrieval import keyword_tokens
 from assistant.safety import (
     SEVERE_CONSEQUENCE,
     SafetyDetector,
-    SafetyFinding,
     asks_whether_safe_to_use,
 )
 from assistant.sections import SectionExpander
@@ -164,10 +162,6 @@ class AssistantReply:
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings_ms.items()},
         }
 
-
-SAFETY_CHECKS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="glovebox-safety")
-"""Where questions' safety checks run beside the rest of the answer; one pool per process (its
-threads start on first use), shared by every assistant in it."""
 
 WITH_A_PERSON = (EscalationState.WAITING_FOR_HUMAN, EscalationState.HUMAN)
 """Session states in which the asker's messages go to a person, not to the bot."""
@@ -314,13 +308,10 @@ class Assistant:
                 "question", "the question has no words in it; type what you want to know"
             )
         clock = StageTimer(on_start=on_stage)
-        # The semantic safety layer embeds the question (the longest step of an answer) while
-        # this thread opens the turn and reads the vehicle's recalls.
-        finding = SAFETY_CHECKS.submit(self._safety.detect, question)
         with clock("session"):
             turn = self._open_turn(question, channel, session_id, vehicle_text, vin)
         if turn.session.open_ticket_id is not None and turn.session.state in WITH_A_PERSON:
-            self._set_triggers(turn, finding, clock)
+            self._set_triggers(turn, clock)
             return self._pass_to_person(turn, clock)
         with clock("rewrite"):
             turn.standalone = self._rewriter.run(question, turn.history[-6:])
@@ -329,7 +320,7 @@ class Assistant:
         if turn.vehicle is not None and turn.vehicle.is_known:
             with clock("recall_check"):
                 turn.notices = self._recalls.recalls_for(turn.vehicle, turn.channel)
-        self._set_triggers(turn, finding, clock)
+        self._set_triggers(turn, clock)
         if turn.notices is not None:
             self._check_recalls(turn)
         reply = AssistantReply(
@@ -434,12 +425,14 @@ class Assistant:
             topic_of=self._without_vehicle,
         )
 
-    def _set_triggers(
-        self, turn: _Turn, finding: Future[SafetyFinding | None], clock: StageTimer
-    ) -> None:
-        """The turn's triggers, once the safety check of its question is done."""
+    def _set_triggers(self, turn: _Turn, clock: StageTimer) -> None:
+        """The turn's triggers, from the safety check of its question.
+
+        The check runs on this thread: run beside the turn on another one, the semantic
+        layer's embedding left a second OpenMP thread team competing with torch's for the two
+        cores, and every torch call after it ran up to twice as long (answers were slower)."""
         with clock("safety"):
-            safety = finding.result()
+            safety = self._safety.detect(turn.question)
         turn.triggers = message_triggers(
             turn.question,
             safety,

