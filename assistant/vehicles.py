@@ -51,6 +51,8 @@ _WMI_REGIONS = (
 
 MAKE_NAMED = 3
 """The strongest cue that a name is meant as a model: its make is named too."""
+CLOSE_MODELS_REMEMBERED = 65_536
+"""Words already looked up among the model names for a typo (each one a few hundred bytes)."""
 MAX_CHOICES = 5
 """Never more choices than this in a question put back to the asker."""
 EARLIEST_MENTIONED_YEAR = 1980
@@ -210,10 +212,11 @@ class VehicleCatalog:
         }
         self._make_pattern = _names_pattern({**self._make_names, **aliases})
         self._model_keys = {compact_name(key): key for key in sorted(self._model_names)}
-        self._model_keys_by_initial: dict[str, list[str]] = {}
+        self._model_keys_by_shape: dict[tuple[str, int], list[str]] = {}
         for compact in self._model_keys:
             if compact:
-                self._model_keys_by_initial.setdefault(compact[0], []).append(compact)
+                self._model_keys_by_shape.setdefault((compact[0], len(compact)), []).append(compact)
+        self._typo_models: dict[tuple[str, frozenset[str]], str | None] = {}
         self._models_per_make: dict[str, int] = {}
         for makes in self._makes_of_model.values():
             for make in makes:
@@ -491,8 +494,6 @@ class VehicleCatalog:
     def _misspelled(self, text: str, makes_named: set[str]) -> list[_Mention]:
         """A model written with a small typo ('modle y', 'wrangeler'): one or two words
         within an edit or so of a name of four letters or more."""
-        import difflib
-
         tokens = list(re.finditer(r"[a-z0-9]+", text.lower()))
         found = []
         for size in (2, 1):
@@ -501,22 +502,33 @@ class VehicleCatalog:
                 written = "".join(token.group() for token in group)
                 if len(written) < 4 or written.isdigit():
                     continue
-                candidates = [
-                    key
-                    for key in self._model_keys_by_initial.get(written[0], ())
-                    if abs(len(key) - len(written)) <= 1
-                    and (
-                        not self._needs_a_cue(self._model_keys[key])
-                        or self._makes_of_model.get(self._model_keys[key], set()) & makes_named
-                    )
-                ]
-                close = difflib.get_close_matches(written, candidates, n=1, cutoff=0.8)
+                close = self._typo_of_model(written, makes_named)
                 if close:
-                    key = self._model_keys[close[0]]
-                    found.append(_Mention(key, group[0].start(), group[-1].end()))
+                    found.append(_Mention(close, group[0].start(), group[-1].end()))
             if found:
                 return found
         return found
+
+    def _typo_of_model(self, written: str, makes_named: set[str]) -> str | None:
+        """The model key `written` is a typo of, if any. Remembered per word: messages share
+        their words, and the search among a large catalogue's names takes milliseconds."""
+        import difflib
+
+        makes = frozenset(makes_named)
+        if (written, makes) in self._typo_models:
+            return self._typo_models[written, makes]
+        candidates = [
+            key
+            for length in (len(written) - 1, len(written), len(written) + 1)
+            for key in self._model_keys_by_shape.get((written[0], length), ())
+            if not self._needs_a_cue(self._model_keys[key])
+            or self._makes_of_model.get(self._model_keys[key], set()) & makes_named
+        ]
+        close = difflib.get_close_matches(written, candidates, n=1, cutoff=0.8)
+        if len(self._typo_models) >= CLOSE_MODELS_REMEMBERED:
+            self._typo_models.clear()
+        self._typo_models[written, makes] = self._model_keys[close[0]] if close else None
+        return self._typo_models[written, makes]
 
     def _make_for(self, model_key: str | None, mentioned_makes: set[str]) -> str | None:
         if model_key:

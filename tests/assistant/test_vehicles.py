@@ -341,6 +341,27 @@ def test_models_are_found_however_they_are_typed(
     assert found is not None and (found.model, found.year) == (model, year)
 
 
+def test_a_word_is_looked_up_among_the_model_names_once(
+    big_catalog: VehicleCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import difflib
+
+    looked_up: list[str] = []
+    close_matches = difflib.get_close_matches
+
+    def counted(word: str, names: list[str], n: int, cutoff: float) -> list[str]:
+        looked_up.append(word)
+        return close_matches(word, names, n=n, cutoff=cutoff)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    first = big_catalog.find_in_text("my '22 wrangeler has a recall letter")
+    again = big_catalog.find_in_text("is the recall on my wrangeler done? 2022")
+
+    assert first is not None and again is not None
+    assert (first.model, again.model, again.year) == ("Wrangler", "Wrangler", 2022)
+    assert looked_up.count("wrangeler") == 1 and looked_up.count("recall") == 1
+
+
 def test_a_code_named_model_wins_over_an_everyday_word_that_is_also_a_model(
     big_catalog: VehicleCatalog,
 ) -> None:
