@@ -400,9 +400,8 @@ class Assistant:
         vin: str | None,
     ) -> _Turn:
         """The conversation this question belongs to, its vehicle, and the question recorded."""
-        session_id = self._session(session_id, channel)
-        session = self._sessions.get_session(session_id)
-        assert session is not None
+        session = self._session(session_id, channel)
+        session_id = session.id
         mentioned = self.catalog.find_in_text(question)
         other_make = self._other_make(question, mentioned, vehicle_text, session.vehicle)
         vehicle = (
@@ -410,9 +409,8 @@ class Assistant:
             if other_make
             else self._vehicle(session.vehicle, mentioned, vehicle_text, vin)
         )
-        if vehicle != session.vehicle and vehicle is not None:
-            self._sessions.set_vehicle(session_id, vehicle)
-        self._sessions.add_turn(session_id, "user", question)
+        changed = vehicle if vehicle != session.vehicle else None
+        self._sessions.add_turn(session_id, "user", question, vehicle=changed)
         return _Turn(
             question=question,
             channel=channel,
@@ -533,8 +531,7 @@ class Assistant:
                 reply.escalation = self._escalate(
                     reply, decision.escalation, turn.session_id, retrieval, turn.vehicle
                 )
-        self._sessions.record_outcome(turn.session_id, answered=decision.action == "answer")
-        return self._finish(reply, clock)
+        return self._finish(reply, clock, answered=decision.action == "answer")
 
     def _retrieve(self, turn: _Turn) -> tuple[DraftAnswer, RetrievalResult, bool]:
         """The draft a lookup gives (a recall listing, a campaign), or the retrieved passages;
@@ -608,8 +605,7 @@ class Assistant:
         )
         reply.confidence = 1.0
         reply.outcome = "answered"
-        self._sessions.record_outcome(reply.session_id, answered=True)
-        return self._finish(reply, clock)
+        return self._finish(reply, clock, answered=True)
 
     def stream(
         self,
@@ -652,10 +648,11 @@ class Assistant:
                 yield ReplyEvent("delta", piece)
         yield ReplyEvent("reply", reply=reply)
 
-    def _session(self, session_id: str | None, channel: Channel) -> str:
-        if session_id is None:
-            return self._sessions.create_session(channel)
-        session = self._sessions.get_session(session_id)
+    def _session(self, session_id: str | None, channel: Channel) -> ConversationSession:
+        """The conversation asked in, read once: a new one when `session_id` is None."""
+        session = self._sessions.get_session(
+            self._sessions.create_session(channel) if session_id is None else session_id
+        )
         if session is None:
             raise InputError(
                 "session", f"no session {session_id}; leave it out to start a new conversation"
@@ -668,7 +665,7 @@ class Assistant:
                 f"{session_id} is a {session.channel} conversation, not {channel}; "
                 "leave it out to start a new conversation",
             )
-        return session_id
+        return session
 
     def _vehicle(
         self,
@@ -887,7 +884,11 @@ class Assistant:
             reply.answer = f"{lead}\n\n{reply.answer}" if reply.answer else lead
         return Escalation(EscalationState.AI, trigger.reason, trigger.severity, None)
 
-    def _finish(self, reply: AssistantReply, clock: StageTimer) -> AssistantReply:
+    def _finish(
+        self, reply: AssistantReply, clock: StageTimer, *, answered: bool | None = None
+    ) -> AssistantReply:
+        """The reply recorded as the assistant's turn; `answered` counts the turn's outcome
+        toward the failed answers that hand a conversation to a person."""
         self._sessions.add_turn(
             reply.session_id,
             "assistant",
@@ -899,6 +900,7 @@ class Assistant:
                 "asked_for_vehicle": reply.asked_for_vehicle,
                 "outcome": reply.settled_outcome,
             },
+            answered=answered,
         )
         return _timed(reply, clock)
 

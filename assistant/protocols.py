@@ -107,8 +107,18 @@ class SessionStore(Protocol):
     def get_session(self, session_id: str) -> ConversationSession | None: ...
 
     def add_turn(
-        self, session_id: str, role: TurnRole, text: str, payload: dict[str, Any] | None = None
-    ) -> Turn: ...
+        self,
+        session_id: str,
+        role: TurnRole,
+        text: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        vehicle: Vehicle | None = None,
+        answered: bool | None = None,
+    ) -> Turn:
+        """A turn at the end of the conversation, in one write with what it changes of it:
+        `vehicle` set as `set_vehicle` does, `answered` counted as `record_outcome` does."""
+        ...
 
     def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None: ...
 

@@ -33,7 +33,7 @@ def build_embedder(settings: GloveboxSettings) -> Embedder:
     )
 
 
-SAFETY_CACHED_MESSAGES = 4096
+SAFETY_CACHED_MESSAGES = 1024
 """The e5 vectors of the most recent messages kept (about 12 KB each, as Python floats)."""
 
 

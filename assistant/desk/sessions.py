@@ -65,7 +65,14 @@ class SqlSessionStore:
             return None if row is None else _session(db, row)
 
     def add_turn(
-        self, session_id: str, role: TurnRole, text: str, payload: dict[str, Any] | None = None
+        self,
+        session_id: str,
+        role: TurnRole,
+        text: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        vehicle: Vehicle | None = None,
+        answered: bool | None = None,
     ) -> Turn:
         if role not in TURN_ROLES:
             raise InputError(
@@ -73,21 +80,20 @@ class SqlSessionStore:
             )
         stored_payload = None if payload is None else as_json(payload, "turn payload")
         with self._db.transaction(write=True) as db:
-            return append_turn(db, session_row(db, session_id), role, text, stored_payload)
+            row = session_row(db, session_id)
+            if vehicle is not None:
+                _set_vehicle(row, vehicle)
+            if answered is not None:
+                _count_outcome(row, answered)
+            return append_turn(db, row, role, text, stored_payload)
 
     def set_vehicle(self, session_id: str, vehicle: Vehicle) -> None:
         with self._db.transaction(write=True) as db:
-            row = session_row(db, session_id)
-            for column, value in vehicle_columns(vehicle).items():
-                setattr(row, column, value)
-            row.updated_at = utc_now()
+            _set_vehicle(session_row(db, session_id), vehicle)
 
     def record_outcome(self, session_id: str, answered: bool) -> int:
         with self._db.transaction(write=True) as db:
-            row = session_row(db, session_id)
-            row.failed_answers = 0 if answered else row.failed_answers + 1
-            row.updated_at = utc_now()
-            return row.failed_answers
+            return _count_outcome(session_row(db, session_id), answered)
 
     def set_state(self, session_id: str, state: EscalationState) -> None:
         with self._db.transaction(write=True) as db:
@@ -115,6 +121,18 @@ def session_row(db: Session, session_id: str) -> SessionRow:
             problem=f"no session {session_id}; leave it out to start a new conversation",
         )
     return row
+
+
+def _set_vehicle(row: SessionRow, vehicle: Vehicle) -> None:
+    for column, value in vehicle_columns(vehicle).items():
+        setattr(row, column, value)
+    row.updated_at = utc_now()
+
+
+def _count_outcome(row: SessionRow, answered: bool) -> int:
+    row.failed_answers = 0 if answered else row.failed_answers + 1
+    row.updated_at = utc_now()
+    return row.failed_answers
 
 
 def append_turn(

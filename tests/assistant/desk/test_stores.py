@@ -161,6 +161,23 @@ class TicketStoreContract:
         assert store.sessions.record_outcome(session_id, answered=False) == 1
         assert stored_session(store, session_id).failed_answers == 1
 
+    def test_a_turn_sets_the_vehicle_and_counts_the_outcome_it_brings(
+        self, store: DeskStores
+    ) -> None:
+        session_id = store.sessions.create_session(Channel.DRIVER)
+        kestrel = Vehicle(make="Volta", model="Kestrel", year=2022)
+
+        store.sessions.add_turn(session_id, "user", "my 2022 kestrel beeps", vehicle=kestrel)
+        store.sessions.add_turn(session_id, "assistant", "I can't answer that.", answered=False)
+        store.sessions.add_turn(session_id, "user", "it beeps when I brake")
+        store.sessions.add_turn(session_id, "assistant", "Still no.", answered=False)
+
+        session = stored_session(store, session_id)
+        assert session.vehicle == kestrel and session.failed_answers == 2
+        assert [turn.text for turn in session.turns][-1] == "Still no."
+        store.sessions.add_turn(session_id, "assistant", "Check the pads [1].", answered=True)
+        assert stored_session(store, session_id).failed_answers == 0
+
     def test_set_state_is_stored(self, store: DeskStores) -> None:
         session_id = store.sessions.create_session(Channel.DRIVER)
         store.sessions.set_state(session_id, EscalationState.HUMAN)
