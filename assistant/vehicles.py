@@ -493,7 +493,9 @@ class VehicleCatalog:
 
     def _misspelled(self, text: str, makes_named: set[str]) -> list[_Mention]:
         """A model written with a small typo ('modle y', 'wrangeler'): one or two words
-        within an edit or so of a name of four letters or more."""
+        within an edit or so of a name of four letters or more, with a cue that a model is
+        meant (its make, a model year beside it, a capital, a code). Among thousands of
+        names, everyday words are a typo away from some ('for the': 'Forte')."""
         tokens = list(re.finditer(r"[a-z0-9]+", text.lower()))
         found = []
         for size in (2, 1):
@@ -503,8 +505,9 @@ class VehicleCatalog:
                 if len(written) < 4 or written.isdigit():
                     continue
                 close = self._typo_of_model(written, makes_named)
-                if close:
-                    found.append(_Mention(close, group[0].start(), group[-1].end()))
+                mention = close and _Mention(close, group[0].start(), group[-1].end())
+                if mention and self._cue(mention, makes_named, text):
+                    found.append(mention)
             if found:
                 return found
         return found

@@ -355,11 +355,24 @@ def test_a_word_is_looked_up_among_the_model_names_once(
 
     monkeypatch.setattr(difflib, "get_close_matches", counted)
     first = big_catalog.find_in_text("my '22 wrangeler has a recall letter")
-    again = big_catalog.find_in_text("is the recall on my wrangeler done? 2022")
+    again = big_catalog.find_in_text("is the recall on my wrangeler 2022 done?")
 
     assert first is not None and again is not None
     assert (first.model, again.model, again.year) == ("Wrangler", "Wrangler", 2022)
     assert looked_up.count("wrangeler") == 1 and looked_up.count("recall") == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["what is the remedy for the seat belt pretensioner recall",
+     "my check engine light came on, is that a known recall"],
+)  # fmt: skip
+def test_everyday_words_a_typo_away_from_a_model_name_are_no_vehicle(message: str) -> None:
+    catalog = VehicleCatalog([("Kia", "Forte", 2019, 2024), ("Crossroads", "Cameo", 2018, 2022)])
+
+    assert catalog.find_in_text(message) is None
+    found = catalog.find_in_text("the 2021 forrte has a recall")
+    assert found is not None and (found.model, found.year) == ("Forte", 2021)
 
 
 def test_a_code_named_model_wins_over_an_everyday_word_that_is_also_a_model(
