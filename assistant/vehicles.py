@@ -16,6 +16,7 @@ from typing import Any
 
 from assistant.records import Vehicle
 from knowledge.errors import InputError
+from knowledge.keywords.terms import keyword_tokens
 from knowledge.profile import NO_PROFILE, CarmakerProfile
 from knowledge.records import (
     UNKNOWN_YEAR_FIRST,
@@ -181,9 +182,16 @@ class VehicleCatalog:
     """The chunk metadata `from_metadata` reads."""
 
     def __init__(
-        self, vehicles: Iterable[CatalogEntry], *, profile: CarmakerProfile = NO_PROFILE
+        self,
+        vehicles: Iterable[CatalogEntry],
+        *,
+        profile: CarmakerProfile = NO_PROFILE,
+        everyday_names: Iterable[str] = (),
     ) -> None:
+        """`everyday_names`: model names (normalised) that need a cue as the everyday words
+        of `EVERYDAY_WORD_MODELS` do; `names_used_for_other_things` finds a knowledge base's."""
         self.profile = profile
+        self._everyday_names = EVERYDAY_WORD_MODELS | frozenset(everyday_names)
         self._coverage: dict[_Coverage, None] = {}  # in first-seen order, each once
         self._coverage_of_model: dict[str | None, list[_Coverage]] = {}
         self._make_names: dict[str, str] = {}
@@ -238,7 +246,11 @@ class VehicleCatalog:
 
     @classmethod
     def from_metadata(
-        cls, rows: Iterable[Mapping[str, Any]], *, profile: CarmakerProfile = NO_PROFILE
+        cls,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        profile: CarmakerProfile = NO_PROFILE,
+        everyday_names: Iterable[str] = (),
     ) -> VehicleCatalog:
         """Build from stored chunk metadata; general (vehicle-less) chunks add nothing."""
         names: dict[tuple[str, str], tuple[str, str | None]] = {}
@@ -258,7 +270,7 @@ class VehicleCatalog:
             for key in names
             for first, last in sorted(spans[key], key=lambda span: (span[0] or 0, span[1] or 0))
         ]
-        return cls(entries, profile=profile)
+        return cls(entries, profile=profile, everyday_names=everyday_names)
 
     def decode_vin(self, vin: str) -> Vehicle:
         """`decode_vin` with this carmaker's VIN tables."""
@@ -476,9 +488,8 @@ class VehicleCatalog:
                 return _Mention(rest, mention.start, mention.end)
         return mention
 
-    @staticmethod
-    def _needs_a_cue(key: str) -> bool:
-        return key in EVERYDAY_WORD_MODELS or len(compact_name(key)) <= 2
+    def _needs_a_cue(self, key: str) -> bool:
+        return key in self._everyday_names or len(compact_name(key)) <= 2
 
     def _cue(self, mention: _Mention, makes_named: set[str], text: str) -> int:
         if self._makes_of_model.get(mention.key, set()) & makes_named:
@@ -662,6 +673,39 @@ def _mentions(
 # Model names that are also everyday words: "my charger won't work" is about an EV charger,
 # "the air conditioning" about the air. Such a name counts as a model only when its make is
 # named, a model year stands right before it, or it is written capitalised ('my Charger').
+def names_used_for_other_things(
+    model_chunks: Mapping[str | None, int], word_documents: Mapping[str, int]
+) -> frozenset[str]:
+    """The one-word model names a knowledge base mostly uses for something else: 'Fuel', a
+    trailer with a few chunks of its own, is a word of thousands of fuel-pump recalls. Such a
+    name needs a cue (its make, a model year, a capital) to be meant as a model.
+
+    `model_chunks` counts the chunks of each model (any spelling, any make, None for none);
+    `word_documents` the chunks each keyword token is in (the keyword index's document
+    frequencies)."""
+    own: dict[str, int] = {}
+    for model, chunks in model_chunks.items():
+        key = normalise_vehicle_name(str(model or ""))
+        if key:
+            own[key] = own.get(key, 0) + chunks
+    everyday = set()
+    for key, chunks in own.items():
+        words = keyword_tokens(key)
+        if len(words) != 1:
+            continue
+        elsewhere = word_documents.get(words[0], 0)
+        if elsewhere >= max(EVERYDAY_NAME_MIN_CHUNKS, EVERYDAY_NAME_FACTOR * chunks):
+            everyday.add(key)
+    return frozenset(everyday)
+
+
+EVERYDAY_NAME_FACTOR = 20
+"""A model name in twenty times as many chunks as the model has is mostly another word. At
+ten, distinctive names that multi-model recall notices repeat ('Venza', 'Panamera') were
+caught too (seen in the 10k recall-notice tier's catalogue; 'Fuel' is at 186, 'Bus' 294)."""
+EVERYDAY_NAME_MIN_CHUNKS = 20
+"""Below this many chunks a name's count says nothing (a small knowledge base, a new model)."""
+
 EVERYDAY_WORD_MODELS = frozenset(
     "air one edge escape ranger pilot passport journey compass patriot trailer transit focus"
     " fusion fit insight clarity element soul spark sonic volt bolt express terrain encore"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,7 +43,7 @@ from assistant.sections import SectionExpander
 from assistant.sources import SourceLibrary
 from assistant.starters import StarterQuestions
 from assistant.support import DeterministicSupportChecker
-from assistant.vehicles import CatalogOnFirstUse, VehicleCatalog
+from assistant.vehicles import CatalogOnFirstUse, VehicleCatalog, names_used_for_other_things
 from knowledge.components import (
     build_embedder,
     build_safety_embedder,
@@ -51,7 +52,7 @@ from knowledge.components import (
 )
 from knowledge.embedder import CachedEmbedder, Embedder
 from knowledge.errors import ConfigurationError, GloveboxError
-from knowledge.keywords import KeywordIndexFiles, catch_up
+from knowledge.keywords import KeywordIndexFiles, catch_up, indexed_terms
 from knowledge.profile import load_profile
 from knowledge.settings import GloveboxSettings
 from knowledge.store import ChromaKnowledgeStore, KnowledgeStore
@@ -82,9 +83,32 @@ def build_catalog(
     if keywords is not None:
         catch_up(keywords, store)
         rows = keywords.distinct_metadata(VehicleCatalog.METADATA_FIELDS)
+        model_chunks, word_documents = (
+            keywords.value_counts("model"),
+            keywords.document_frequencies(),
+        )
     else:
-        rows = (chunk.metadata for chunk in store.iter_chunks())
-    return VehicleCatalog.from_metadata(rows, profile=load_profile(settings.profile_path))
+        rows, model_chunks, word_documents = _catalogue_facts(store)
+    return VehicleCatalog.from_metadata(
+        rows,
+        profile=load_profile(settings.profile_path),
+        everyday_names=names_used_for_other_things(model_chunks, word_documents),
+    )
+
+
+def _catalogue_facts(
+    store: KnowledgeStore,
+) -> tuple[list[Mapping[str, Any]], Counter[str], Counter[str]]:
+    """Without a keyword index, what it would tell the catalogue, from every chunk: each
+    chunk's metadata, the chunks of each model, and the chunks each keyword token is in."""
+    rows: list[Mapping[str, Any]] = []
+    model_chunks: Counter[str] = Counter()
+    word_documents: Counter[str] = Counter()
+    for chunk, text in store.iter_chunks_with_text():
+        rows.append(chunk.metadata)
+        model_chunks[str(chunk.metadata.get("model") or "")] += 1
+        word_documents.update(set(indexed_terms(chunk.metadata, text)))
+    return rows, model_chunks, word_documents
 
 
 def build_retriever(

@@ -358,6 +358,13 @@ class KeywordIndexFiles:
         found = self._database.execute(f"SELECT DISTINCT {columns} FROM chunks", paths)
         return [dict(zip(fields, row, strict=True)) for row in found]
 
+    def value_counts(self, field: str) -> Counter[Any]:
+        """How many chunks have each value of one metadata field (None: the field missing)."""
+        found = self._database.execute(
+            "SELECT json_extract(metadata, ?), COUNT(*) FROM chunks GROUP BY 1", (f'$."{field}"',)
+        )
+        return Counter(dict(found))
+
     def metadata_column(self, field: str, rows: np.ndarray) -> list[Any]:
         """One metadata field of these rows, in their order (None where it is missing)."""
         values: dict[int, Any] = {}

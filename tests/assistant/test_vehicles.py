@@ -10,6 +10,7 @@ from assistant.vehicles import (
     decode_vin,
     describe_vehicle,
     make_vin,
+    names_used_for_other_things,
     vin_check_digit,
     vin_region,
 )
@@ -403,3 +404,21 @@ def test_never_more_than_a_handful_of_models_offered_back(big_catalog: VehicleCa
     assert len(big_catalog.model_choices("which one")) <= 5
     assert big_catalog.model_choices("wrangle") == ["Wrangler"]
     assert "8 models of 7 makes" in big_catalog.coverage_summary()
+
+
+def test_a_name_the_knowledge_base_mostly_uses_for_something_else_needs_a_cue() -> None:
+    everyday = names_used_for_other_things(
+        {"Fuel": 2, "Odyssey": 40, "odyssey": 5, "Sorento": 1, "F-150": 1, None: 900},
+        {"fuel": 900, "odyssey": 60, "sorento": 12, "f-150": 400},
+    )
+    catalog = VehicleCatalog(
+        [("Heartland", "Fuel", 2019, 2022), ("Honda", "Odyssey", 2018, 2025)],
+        everyday_names=everyday,
+    )
+
+    assert everyday == {"fuel"}  # a few chunks of its own say nothing; nor do codes
+    assert catalog.find_in_text("got a letter about a fuel pump recall") is None
+    fuel = catalog.find_in_text("my 2020 fuel toy hauler has a recall")
+    assert fuel is not None and fuel.model == "Fuel"
+    odyssey = catalog.find_in_text("the sliding door on the odyssey")
+    assert odyssey is not None and odyssey.model == "Odyssey"

@@ -175,6 +175,16 @@ def test_a_damaged_index_file_says_how_to_recover(tmp_path: Path) -> None:
         KeywordIndexFiles.open(directory)
 
 
+def test_value_counts_count_the_chunks_of_each_value() -> None:
+    index = KeywordIndexFiles.in_memory()
+    models = ["Fuel", "Fuel", "Odyssey", None]
+    metadata = [{"model": model} if model else {} for model in models]
+    index.apply([IndexedChunk(f"c{n}", str(n), m, "text") for n, m in enumerate(metadata)], [])
+    index.apply([], ["c1"])
+
+    assert index.value_counts("model") == {"Fuel": 1, "Odyssey": 1, None: 1}
+
+
 def test_distinct_metadata_gives_each_combination_once() -> None:
     index = KeywordIndexFiles.in_memory()
     chunks = [
