@@ -122,10 +122,11 @@ class ExtractiveGenerator:
         lady is too loud') still find the manual's ('volume of voice guidance')."""
         if self._embedder is None or not units:
             return
-        vectors = self._embedder.embed_documents([unit.text for unit in units])
-        query = self._embedder.embed_query(question)
-        for unit, vector in zip(units, vectors, strict=True):
-            similarity = sum(a * b for a, b in zip(query, vector, strict=True))
+        import numpy as np
+
+        vectors = np.asarray(self._embedder.embed_documents([unit.text for unit in units]))
+        similarities = vectors @ np.asarray(self._embedder.embed_query(question))
+        for unit, similarity in zip(units, similarities.tolist(), strict=True):
             unit.score += self._semantic_weight * max(0.0, similarity)
 
     def _choose(self, units: list[Unit], terms: set[str], *, procedural: bool) -> list[Unit]:
