@@ -14,6 +14,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.filters import Equals, OneOf
 from knowledge.settings import GloveboxSettings
 from knowledge.store import (
+    EXACT_SEARCH_IDS,
     REVISION_STANDS_SECONDS,
     ChromaKnowledgeStore,
     ChunkWrite,
@@ -177,9 +178,14 @@ def test_a_rare_filter_reads_more_only_when_chromas_filter_was_timed_slower() ->
     assert plan.read_for(Equals("make", "rare"), 30, search_depth=100) is None, "too deep"
 
 
-def test_a_selective_filter_is_searched_among_the_ids_it_admits(settings: GloveboxSettings) -> None:
+@pytest.mark.parametrize("exact_up_to", [EXACT_SEARCH_IDS, 1], ids=["exact", "chroma"])
+def test_a_selective_filter_is_searched_among_the_ids_it_admits(
+    settings: GloveboxSettings, monkeypatch: pytest.MonkeyPatch, exact_up_to: int
+) -> None:
     """When too few unfiltered neighbours pass, the ids the caller says the filter admits are
-    searched (here a list that leaves out the nearest match: the list is what is searched)."""
+    searched (here a list that leaves out the nearest match: the list is what is searched):
+    a few compared here exactly, more by Chroma."""
+    monkeypatch.setattr("knowledge.store.EXACT_SEARCH_IDS", exact_up_to)
     store = ChromaKnowledgeStore.open(
         make_chroma_client(settings), "among", model_name=CONTRACT_MODEL,
         dimension=CONTRACT_DIMENSION,
@@ -188,6 +194,13 @@ def test_a_selective_filter_is_searched_among_the_ids_it_admits(settings: Gloveb
     far = Equals("far", True)
     told = store.query(toward(0), k=2, where=far, admitted=lambda: ["c143", "c141"])
     assert [chunk.id for chunk, _, _ in told] == ["c141", "c143"]  # c140 was not listed
+    assert all(chunk.metadata.get("far") is True and text for chunk, text, _ in told)
+    read = store.query(
+        toward(0), k=2, where=far, admitted=lambda: ["c143", "c141"], read=lambda ids: {}
+    )
+    assert [(chunk.id, text) for chunk, text, _ in read] == [(c.id, t) for c, t, _ in told]
+    plain = store._nearest(toward(0), 2, None, ids=["c143", "c141"])
+    assert [distance for *_, distance in told] == pytest.approx([d for *_, d in plain], abs=1e-5)
 
 
 def test_hits_are_read_from_the_reader_where_it_has_them(settings: GloveboxSettings) -> None:
