@@ -82,11 +82,12 @@ def build_catalog(
     rows: Iterable[Mapping[str, Any]]
     if keywords is not None:
         catch_up(keywords, store)
-        rows = keywords.distinct_metadata(VehicleCatalog.METADATA_FIELDS)
-        model_chunks, word_documents = (
-            keywords.value_counts("model"),
-            keywords.document_frequencies(),
-        )
+        combinations = keywords.distinct_metadata(VehicleCatalog.METADATA_FIELDS)
+        rows = [row for row, _ in combinations]
+        model_chunks: Counter[str | None] = Counter()
+        for row, chunks in combinations:
+            model_chunks[row["model"]] += chunks
+        word_documents = keywords.document_frequencies()
     else:
         rows, model_chunks, word_documents = _catalogue_facts(store)
     return VehicleCatalog.from_metadata(
@@ -98,15 +99,15 @@ def build_catalog(
 
 def _catalogue_facts(
     store: KnowledgeStore,
-) -> tuple[list[Mapping[str, Any]], Counter[str], Counter[str]]:
+) -> tuple[list[Mapping[str, Any]], Counter[str | None], Counter[str]]:
     """Without a keyword index, what it would tell the catalogue, from every chunk: each
     chunk's metadata, the chunks of each model, and the chunks each keyword token is in."""
     rows: list[Mapping[str, Any]] = []
-    model_chunks: Counter[str] = Counter()
+    model_chunks: Counter[str | None] = Counter()
     word_documents: Counter[str] = Counter()
     for chunk, text in store.iter_chunks_with_text():
         rows.append(chunk.metadata)
-        model_chunks[str(chunk.metadata.get("model") or "")] += 1
+        model_chunks[str(chunk.metadata.get("model") or "") or None] += 1
         word_documents.update(set(indexed_terms(chunk.metadata, text)))
     return rows, model_chunks, word_documents
 

@@ -350,20 +350,17 @@ class KeywordIndexFiles:
         present = [value for value in values if value not in (None, "")]
         return max(present, key=str) if present else None
 
-    def distinct_metadata(self, fields: Sequence[str]) -> list[dict[str, Any]]:
-        """Each distinct combination of these metadata fields among the chunks (the vehicle
-        catalogue reads make, model and years this way instead of every chunk)."""
+    def distinct_metadata(self, fields: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+        """Each distinct combination of these metadata fields among the chunks, with how many
+        chunks have it (the vehicle catalogue reads make, model and years this way instead of
+        every chunk, and the counts tell it which model names are mostly other words)."""
         columns = ", ".join("json_extract(metadata, ?)" for _ in fields)
         paths = [f'$."{field}"' for field in fields]
-        found = self._database.execute(f"SELECT DISTINCT {columns} FROM chunks", paths)
-        return [dict(zip(fields, row, strict=True)) for row in found]
-
-    def value_counts(self, field: str) -> Counter[Any]:
-        """How many chunks have each value of one metadata field (None: the field missing)."""
+        groups = ", ".join(str(number) for number in range(1, len(fields) + 1))
         found = self._database.execute(
-            "SELECT json_extract(metadata, ?), COUNT(*) FROM chunks GROUP BY 1", (f'$."{field}"',)
+            f"SELECT {columns}, COUNT(*) FROM chunks GROUP BY {groups}", paths
         )
-        return Counter(dict(found))
+        return [(dict(zip(fields, row[:-1], strict=True)), row[-1]) for row in found]
 
     def metadata_column(self, field: str, rows: np.ndarray) -> list[Any]:
         """One metadata field of these rows, in their order (None where it is missing)."""

@@ -125,3 +125,28 @@ def test_a_model_other_than_the_knowledge_bases_fails_the_warm_up_and_says_what_
     assert warm_up.state == "failed" and warm_up.error is not None
     assert warm_up.error.startswith("loading the embedding model failed")
     assert "(32-d)" in warm_up.error and "GLOVEBOX_EMBEDDING_MODEL_PATH" in warm_up.error
+
+
+def test_the_catalogue_reads_the_same_counts_with_or_without_the_keyword_index(
+    settings: GloveboxSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which model names are mostly other words is decided from each model's chunks and each
+    word's chunks: the keyword index gives them, and a store without one must give the same."""
+    from knowledge.components import open_keyword_index, open_knowledge_base
+
+    embedder = HashEmbedder()
+    build_ingest_job(settings, "default", embedder).run([write_corpus(tmp_path / "kb")])
+    store = open_knowledge_base(settings, "default", embedder, create=False)
+    seen: list[tuple[dict[str | None, int], dict[str, int]]] = []
+
+    def noting(model_chunks: Any, word_documents: Any) -> frozenset[str]:
+        seen.append((dict(model_chunks), dict(word_documents)))
+        return frozenset()
+
+    monkeypatch.setattr(wiring, "names_used_for_other_things", noting)
+    wiring.build_catalog(settings, store, open_keyword_index(settings, "default"))
+    wiring.build_catalog(settings, store)
+
+    (indexed_models, indexed_words), (read_models, read_words) = seen
+    assert indexed_models == read_models and sum(read_models.values()) == store.count()
+    assert "tessel" in indexed_words and indexed_words == read_words

@@ -175,16 +175,6 @@ def test_a_damaged_index_file_says_how_to_recover(tmp_path: Path) -> None:
         KeywordIndexFiles.open(directory)
 
 
-def test_value_counts_count_the_chunks_of_each_value() -> None:
-    index = KeywordIndexFiles.in_memory()
-    models = ["Fuel", "Fuel", "Odyssey", None]
-    metadata = [{"model": model} if model else {} for model in models]
-    index.apply([IndexedChunk(f"c{n}", str(n), m, "text") for n, m in enumerate(metadata)], [])
-    index.apply([], ["c1"])
-
-    assert index.value_counts("model") == {"Fuel": 1, "Odyssey": 1, None: 1}
-
-
 def test_distinct_metadata_gives_each_combination_once() -> None:
     index = KeywordIndexFiles.in_memory()
     chunks = [
@@ -195,8 +185,19 @@ def test_distinct_metadata_gives_each_combination_once() -> None:
     rows = index.distinct_metadata(("make", "year_first", "absent"))
     assert sorted(rows, key=str) == sorted(
         [
-            {"make": "Ford", "year_first": 2020, "absent": None},
-            {"make": "Kia", "year_first": 2021, "absent": None},
+            ({"make": "Ford", "year_first": 2020, "absent": None}, 2),
+            ({"make": "Kia", "year_first": 2021, "absent": None}, 1),
         ],
         key=str,
     )
+
+
+def test_distinct_metadata_counts_the_chunks_there_are_now() -> None:
+    index = KeywordIndexFiles.in_memory()
+    models = ["Fuel", "Fuel", "Odyssey", None]
+    metadata = [{"model": model} if model else {} for model in models]
+    index.apply([IndexedChunk(f"c{n}", str(n), m, "text") for n, m in enumerate(metadata)], [])
+    index.apply([], ["c1"])
+
+    counts = {row["model"]: chunks for row, chunks in index.distinct_metadata(("model",))}
+    assert counts == {"Fuel": 1, "Odyssey": 1, None: 1}
