@@ -52,7 +52,7 @@ _WMI_REGIONS = (
 
 MAKE_NAMED = 3
 """The strongest cue that a name is meant as a model: its make is named too."""
-CLOSE_MODELS_REMEMBERED = 65_536
+TYPO_LOOKUPS_REMEMBERED = 65_536
 """Words already looked up among the model names for a typo (each one a few hundred bytes)."""
 MAX_CHOICES = 5
 """Never more choices than this in a question put back to the asker."""
@@ -515,9 +515,11 @@ class VehicleCatalog:
                 written = "".join(token.group() for token in group)
                 if len(written) < 4 or written.isdigit():
                     continue
-                close = self._typo_of_model(written, makes_named)
-                mention = close and _Mention(close, group[0].start(), group[-1].end())
-                if mention and self._cue(mention, makes_named, text):
+                model_key = self._typo_of_model(written, makes_named)
+                if model_key is None:
+                    continue
+                mention = _Mention(model_key, group[0].start(), group[-1].end())
+                if self._cue(mention, makes_named, text):
                     found.append(mention)
             if found:
                 return found
@@ -539,7 +541,7 @@ class VehicleCatalog:
             or self._makes_of_model.get(self._model_keys[key], set()) & makes_named
         ]
         close = difflib.get_close_matches(written, candidates, n=1, cutoff=0.8)
-        if len(self._typo_models) >= CLOSE_MODELS_REMEMBERED:
+        if len(self._typo_models) >= TYPO_LOOKUPS_REMEMBERED:
             self._typo_models.clear()
         self._typo_models[written, makes] = self._model_keys[close[0]] if close else None
         return self._typo_models[written, makes]
@@ -673,6 +675,15 @@ def _mentions(
 # Model names that are also everyday words: "my charger won't work" is about an EV charger,
 # "the air conditioning" about the air. Such a name counts as a model only when its make is
 # named, a model year stands right before it, or it is written capitalised ('my Charger').
+EVERYDAY_WORD_MODELS = frozenset(
+    "air one edge escape ranger pilot passport journey compass patriot trailer transit focus"
+    " fusion fit insight clarity element soul spark sonic volt bolt express terrain encore"
+    " voyager challenger charger renegade gladiator frontier rogue leaf titan kicks accord"
+    " civic crown legacy maverick expedition flex ascent envoy"
+    " acadia equinox traverse trax blazer colorado canyon".split()
+)
+
+
 def names_used_for_other_things(
     model_chunks: Mapping[str | None, int], word_documents: Mapping[str, int]
 ) -> frozenset[str]:
@@ -705,14 +716,6 @@ ten, distinctive names that multi-model recall notices repeat ('Venza', 'Panamer
 caught too (seen in the 10k recall-notice tier's catalogue; 'Fuel' is at 186, 'Bus' 294)."""
 EVERYDAY_NAME_MIN_CHUNKS = 20
 """Below this many chunks a name's count says nothing (a small knowledge base, a new model)."""
-
-EVERYDAY_WORD_MODELS = frozenset(
-    "air one edge escape ranger pilot passport journey compass patriot trailer transit focus"
-    " fusion fit insight clarity element soul spark sonic volt bolt express terrain encore"
-    " voyager challenger charger renegade gladiator frontier rogue leaf titan kicks accord"
-    " civic crown legacy maverick expedition flex ascent envoy"
-    " acadia equinox traverse trax blazer colorado canyon".split()
-)
 
 # Makers a driver may name instead of ours. Names that are also common words ("Mini",
 # "Ram", "Genesis", "Smart") are left out: a false alarm would refuse a real question.
