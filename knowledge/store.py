@@ -512,9 +512,8 @@ class ChromaKnowledgeStore:
         import numpy as np
         from chromadb.errors import InternalError
 
-        include = ["embeddings"] if read is not None else ["embeddings", "metadatas", "documents"]
         try:
-            found = self._collection.get(ids=list(ids), include=include)  # type: ignore[arg-type]
+            found = self._collection.get(ids=list(ids), include=["embeddings"])
         except InternalError as error:
             raise self._damaged(error) from error
         if not found["ids"]:
@@ -522,26 +521,11 @@ class ChromaKnowledgeStore:
         vectors = np.asarray(found["embeddings"], dtype=np.float64)
         query = np.asarray(embedding, dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(query)
-        distances = 1.0 - (vectors @ query) / np.where(norms > 0, norms, 1.0)
-        order = sorted(
-            range(len(found["ids"])), key=lambda row: (distances[row], found["ids"][row])
-        )
-        nearest = order[:k]
-        if read is not None:
-            chosen = [found["ids"][row] for row in nearest]
-            distance_of = {found["ids"][row]: float(distances[row]) for row in nearest}
-            return [
-                (chunk, text, distance_of[chunk.id])
-                for chunk, text in read_chunks(self, chosen, read)
-            ]
-        metadatas, documents = found["metadatas"] or [], found["documents"] or []
+        cosine = (vectors @ query) / np.where(norms > 0, norms, 1.0)
+        distances = dict(zip(found["ids"], (1.0 - cosine).tolist(), strict=True))
+        nearest = sorted(distances, key=lambda chunk_id: (distances[chunk_id], chunk_id))[:k]
         return [
-            (
-                StoredChunk(found["ids"][row], dict(metadatas[row] or {})),  # type: ignore[arg-type]
-                documents[row] or "",
-                float(distances[row]),
-            )
-            for row in nearest
+            (chunk, text, distances[chunk.id]) for chunk, text in read_chunks(self, nearest, read)
         ]
 
     def _damaged(self, error: Exception) -> StageError:
